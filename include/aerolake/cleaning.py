@@ -1,0 +1,145 @@
+"""Cleaning machinery shared by the sources: reference lookups, time zones, quarantine records.
+
+A source's normalizer turns raw records into rows of plain values and names what is wrong with a record;
+this module supplies what those checks need (valid IANA zones, the ``airportsdata`` gap filler, country
+names) and the vectorized local-time-to-UTC conversion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+AIRPORT_CODE = re.compile(r"^[A-Z]{3}$")
+COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+AIRLINE_CODE = re.compile(r"^[A-Z0-9]{2,3}$")
+ICAO_AIRPORT = re.compile(r"^[A-Z0-9]{4}$")
+ICAO_AIRLINE = re.compile(r"^[A-Z]{3}$")
+AIRCRAFT_CODE = re.compile(r"^[A-Z0-9]{2,4}$")
+
+#: MongoDB field names may not start with "$" or hold "."; raw keys are stored with these stand-ins.
+_KEY_ESCAPES = {"$": "\uff04", ".": "\uff0e"}
+
+
+def encode_keys(value: Any) -> Any:
+    """A raw record made storable in MongoDB: "$" and "." in keys become full-width stand-ins."""
+    if isinstance(value, dict):
+        return {
+            (k.replace("$", _KEY_ESCAPES["$"]).replace(".", _KEY_ESCAPES["."]) if ("$" in k or "." in k) else k):
+            encode_keys(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [encode_keys(v) for v in value]
+    return value
+
+
+def decode_keys(value: Any) -> Any:
+    """The inverse of :func:`encode_keys` (quarantined records are stored as the API sent them)."""
+    if isinstance(value, dict):
+        return {
+            k.replace(_KEY_ESCAPES["$"], "$").replace(_KEY_ESCAPES["."], "."): decode_keys(v)
+            for k, v in value.items()
+            if k not in ("_id", "_key", "_lake")
+        }
+    if isinstance(value, list):
+        return [decode_keys(v) for v in value]
+    return value
+
+
+@cache
+def valid_timezones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+@cache
+def airportsdata_iata() -> dict[str, dict[str, Any]]:
+    """``airportsdata``'s IATA table (about 7,800 airports), loaded once per process."""
+    import airportsdata
+
+    return airportsdata.load("IATA")
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """ISO 3166 alpha-2 code -> English name (from babel's CLDR data)."""
+    from babel import Locale
+
+    return {code: name for code, name in Locale("en").territories.items() if COUNTRY_CODE.match(code)}
+
+
+def text_or_none(value: Any, max_len: int | None = None) -> str | None:
+    """A trimmed string, or None for null, blank, and ``{"@nil": "true"}``; numbers become their text."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    return text[:max_len] if max_len else text
+
+
+def float_or_none(value: Any) -> float | None:
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN is unknown
+
+
+@dataclass
+class Rejects:
+    """Records a cleaner refused, each with the reason, to be written to quarantine."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, reason: str, record: Any, key: str | None = None, lake: dict | None = None) -> None:
+        self.items.append({"reason": reason, "key": key, "record": decode_keys(record),
+                           "s3_key": (lake or {}).get("s3_key")})
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def local_to_utc(local: pd.Series, tz: pd.Series) -> pd.Series:
+    """Naive local wall-clock datetimes -> naive UTC, per row time zone (vectorized per zone).
+
+    Non-existent or ambiguous local times (DST changes) resolve to NaT only when the zone is unknown: a
+    spring-forward gap shifts forward, an autumn repeat takes the first (daylight) occurrence.
+    """
+    import pandas as pd
+
+    out = pd.Series(pd.NaT, index=local.index, dtype="datetime64[us]")
+    mask = local.notna() & tz.notna()
+    if not mask.any():
+        return out
+    for zone, idx in local[mask].groupby(tz[mask]).groups.items():
+        if zone not in valid_timezones():
+            continue
+        values = local.loc[idx].dt.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+        out.loc[idx] = values.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    return out
+
+
+def utc_to_local_date(utc: pd.Series, tz: pd.Series) -> pd.Series:
+    """Local calendar date of naive UTC datetimes in each row's zone (NaT where the zone is unknown)."""
+    import pandas as pd
+
+    out = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[us]")
+    mask = utc.notna() & tz.notna()
+    for zone, idx in utc[mask].groupby(tz[mask]).groups.items():
+        if zone not in valid_timezones():
+            continue
+        local = utc.loc[idx].dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+        out.loc[idx] = local.astype("datetime64[us]")
+    return out

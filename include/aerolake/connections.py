@@ -1,0 +1,145 @@
+"""Clients for the stores and APIs, from Airflow Connections or the offline defaults.
+
+Each function looks up its connection id (DESIGN.md) through ``airflow.sdk.BaseHook`` — which reads
+``AIRFLOW_CONN_<ID>`` variables, secrets backends and the metadata DB — and falls back to the embedded
+offline default when the connection is not defined: the mock API server, a local S3 (moto server),
+in-process MongoDB (mongomock) and MariaDB/MySQL on 127.0.0.1:3306.
+
+Secrets stay inside the returned objects: their ``repr`` never shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aerolake.settings import (
+    LUFTHANSA_CONN_ID,
+    MONGO_CONN_ID,
+    MYSQL_CONN_ID,
+    S3_CONN_ID,
+    Settings,
+)
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+log = logging.getLogger(__name__)
+
+#: The offline mock accepts any client id/secret; these are labels, not secrets.
+OFFLINE_CLIENT_ID = "aerolake-offline"
+OFFLINE_CLIENT_SECRET = "aerolake-offline"  # noqa: S105
+
+
+def airflow_connection(conn_id: str) -> Any | None:
+    """The Airflow Connection ``conn_id``, or None when it is not defined (or Airflow is absent)."""
+    try:
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+    except ImportError:  # pragma: no cover - Airflow is a hard dependency in practice
+        return None
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+@dataclass(frozen=True)
+class ApiCredentials:
+    """Base URL and client credentials of an API; the secret is kept out of ``repr``."""
+
+    base_url: str
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    offline: bool = False
+
+
+def lufthansa_credentials(settings: Settings) -> ApiCredentials:
+    """``lufthansa_api``: host = base URL, login = client id, password = client secret."""
+    conn = airflow_connection(LUFTHANSA_CONN_ID)
+    if conn is None:
+        log.info("Connection %s not defined: using the offline mock API at %s", LUFTHANSA_CONN_ID,
+                 settings.mock_api_url)
+        return ApiCredentials(f"{settings.mock_api_url}/lufthansa/v1", OFFLINE_CLIENT_ID,
+                              OFFLINE_CLIENT_SECRET, offline=True)
+    base = (conn.host or "").rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        schema = "http" if (conn.host or "").startswith(("127.", "localhost")) else "https"
+        base = f"{schema}://{base}" + (f":{conn.port}" if conn.port else "")
+    if not conn.login or not conn.password:
+        raise ValueError(f"Connection {LUFTHANSA_CONN_ID} needs login (client id) and password (client secret)")
+    return ApiCredentials(base, conn.login, conn.password)
+
+
+def s3_client(settings: Settings) -> Any:
+    """A boto3 S3 client for ``aerolake_s3`` (``extra.endpoint_url`` for MinIO), or the local moto server."""
+    conn = airflow_connection(S3_CONN_ID)
+    if conn is not None:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=S3_CONN_ID).get_conn()
+    import boto3
+
+    log.info("Connection %s not defined: using the local S3 endpoint %s", S3_CONN_ID, settings.s3_endpoint)
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="offline",
+        aws_secret_access_key="offline",  # noqa: S106
+    )
+
+
+_mongomock_lock = threading.Lock()
+_mongomock_client: Any = None
+
+
+def offline_mongo_client() -> Any:
+    """The process-wide in-process MongoDB (mongomock), shared by every task of one process."""
+    global _mongomock_client
+    with _mongomock_lock:
+        if _mongomock_client is None:
+            import mongomock
+
+            _mongomock_client = mongomock.MongoClient()
+        return _mongomock_client
+
+
+def mongo_database(settings: Settings) -> Database:
+    """The staging database on ``aerolake_mongo``, or in-process mongomock when it is not defined."""
+    conn = airflow_connection(MONGO_CONN_ID)
+    if conn is None:
+        log.info("Connection %s not defined: using in-process MongoDB (mongomock)", MONGO_CONN_ID)
+        return offline_mongo_client()[settings.mongo_db]
+    from airflow.providers.mongo.hooks.mongo import MongoHook
+
+    return MongoHook(mongo_conn_id=MONGO_CONN_ID).get_conn()[settings.mongo_db]
+
+
+@dataclass(frozen=True)
+class MySqlConfig:
+    """Where the relational model lives; the password is kept out of ``repr``."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    database: str = "aerolake"
+
+
+def mysql_config(settings: Settings) -> MySqlConfig:
+    """``aerolake_mysql`` (schema = database), or root@127.0.0.1:3306 when it is not defined."""
+    conn = airflow_connection(MYSQL_CONN_ID)
+    if conn is None:
+        log.info("Connection %s not defined: using MySQL at 127.0.0.1:3306, database %s", MYSQL_CONN_ID,
+                 settings.mysql_database)
+        return MySqlConfig(database=settings.mysql_database)
+    return MySqlConfig(
+        host=conn.host or "127.0.0.1",
+        port=int(conn.port or 3306),
+        user=conn.login or "root",
+        password=conn.password or "",
+        database=conn.schema or settings.mysql_database,
+    )

@@ -1,0 +1,165 @@
+"""HTTP machinery shared by every source client: rate limit, retries with backoff and jitter, safe logging.
+
+One mechanism, configured per API: a source says which answers are retryable (and how long to wait) and
+which are fatal; this module does the waiting, counting and logging. Query parameters that carry secrets
+(``api_key``, ``access_key``, ...) and ``Authorization`` headers never reach a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+SECRET_PARAMS = frozenset({"api_key", "access_key", "client_secret", "key", "token", "password"})
+
+
+class ApiError(RuntimeError):
+    """An API answered in a way no retry can fix (bad credentials, quota exhausted, bad request)."""
+
+    def __init__(self, message: str, status: int | None = None, retryable: bool = False,
+                 response: requests.Response | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.response = response
+
+
+class RetryableError(ApiError):
+    """A transient failure: retried with backoff; raised only once the attempts are used up."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None,
+                 response: requests.Response | None = None):
+        super().__init__(message, status, retryable=True, response=response)
+        self.retry_after = retry_after
+
+
+def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params`` safe for logs, manifests and error messages."""
+    return {k: ("***" if k.lower() in SECRET_PARAMS else v) for k, v in (params or {}).items()}
+
+
+class RateLimiter:
+    """At most ``calls_per_second`` calls, spaced evenly; thread-safe. ``0`` or ``None`` disables it."""
+
+    def __init__(self, calls_per_second: float | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / calls_per_second if calls_per_second else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Block until the next call may go; returns the seconds waited."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            delay = max(0.0, self._next - now)
+            self._next = max(now, self._next) + self.interval
+        if delay:
+            self._sleep(delay)
+        return delay
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: ``uniform(0, min(max_delay, base_delay * 2**attempt))``."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(self.max_delay, retry_after)
+        return rng.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+class HttpClient:
+    """A ``requests`` session with rate limiting, retries and safe logging.
+
+    ``classify(response)`` (given by the source) raises :class:`RetryableError` or :class:`ApiError` for
+    answers that are not data; connection errors, timeouts and 5xx answers are retried here by default.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        calls_per_second: float | None = 5.0,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.name = name
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.limiter = RateLimiter(calls_per_second, sleep=sleep)
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self.calls = 0  # requests sent, retries included
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        data: Mapping[str, Any] | None = None,
+        classify: Callable[[requests.Response], None] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
+    ) -> requests.Response:
+        """Send with retries; returns the first response ``classify`` accepts."""
+        safe = redact_params(params)
+        last: ApiError | None = None
+        refreshed = False
+        for attempt in range(self.retry.max_attempts):
+            self.limiter.wait()
+            started = time.monotonic()
+            self.calls += 1
+            try:
+                response = self.session.request(
+                    method, url, params=params, data=data, headers=dict(headers() if headers else {}),
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = RetryableError(f"{self.name}: {type(exc).__name__} calling {url}")
+            else:
+                elapsed = (time.monotonic() - started) * 1000
+                log.info("%s %s %s params=%s -> %s in %.0f ms", self.name, method, url, safe,
+                         response.status_code, elapsed)
+                try:
+                    if response.status_code == 401 and on_unauthorized is not None and not refreshed:
+                        refreshed = True
+                        on_unauthorized()
+                        raise RetryableError(f"{self.name}: 401 from {url}; token refreshed", 401, 0.0)
+                    if classify is not None:
+                        classify(response)
+                    if response.status_code >= 500:
+                        raise RetryableError(f"{self.name}: HTTP {response.status_code} from {url}",
+                                             response.status_code)
+                    return response
+                except RetryableError as exc:
+                    last = exc
+            if attempt + 1 < self.retry.max_attempts:
+                wait = self.retry.delay(attempt, self._rng, getattr(last, "retry_after", None))
+                log.warning("%s attempt %d/%d failed (%s); retrying in %.2f s", self.name, attempt + 1,
+                            self.retry.max_attempts, last, wait)
+                self._sleep(wait)
+        assert last is not None
+        raise ApiError(f"{last} (gave up after {self.retry.max_attempts} attempts, params={safe})",
+                       last.status, retryable=True, response=last.response) from last

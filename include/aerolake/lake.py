@@ -1,0 +1,166 @@
+"""The S3 data lake: layout, raw pages, manifests, quarantine and the clean zone.
+
+Layout (DESIGN.md)::
+
+    raw/source={source}/endpoint={endpoint}/dt={YYYY-MM-DD}/[snapshot={HHMM}/]part-{NNNNN}.json.gz
+    raw/.../_manifest.json
+    quarantine/source={source}/endpoint={endpoint}/dt={YYYY-MM-DD}/[snapshot=.../]stage={stage}.jsonl.gz
+    clean/source={source}/entity={entity}/dt={YYYY-MM-DD}/[snapshot=.../]part-00000.parquet
+
+Raw parts hold the API response bytes exactly as received (gzip with a fixed mtime, so the same bytes give
+the same object). The manifest is written last: a partition without one is incomplete and is re-fetched.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of work: a source's data for one date (and, for real-time sources, one snapshot)."""
+
+    source: str
+    dt: str  # YYYY-MM-DD
+    snapshot: str | None = None  # HHMM
+
+    @property
+    def key(self) -> str:
+        return self.dt if self.snapshot is None else f"{self.dt}/{self.snapshot}"
+
+    def _suffix(self) -> str:
+        return f"dt={self.dt}/" + (f"snapshot={self.snapshot}/" if self.snapshot else "")
+
+    def raw_prefix(self, endpoint: str) -> str:
+        return f"raw/source={self.source}/endpoint={endpoint}/{self._suffix()}"
+
+    def manifest_key(self, endpoint: str) -> str:
+        return self.raw_prefix(endpoint) + MANIFEST_NAME
+
+    def part_key(self, endpoint: str, number: int) -> str:
+        return f"{self.raw_prefix(endpoint)}part-{number:05d}.json.gz"
+
+    def quarantine_key(self, endpoint: str, stage: str) -> str:
+        return f"quarantine/source={self.source}/endpoint={endpoint}/{self._suffix()}stage={stage}.jsonl.gz"
+
+    def clean_key(self, entity: str) -> str:
+        return f"clean/source={self.source}/entity={entity}/{self._suffix()}part-00000.parquet"
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    """Deterministic gzip: the same body always gives the same object bytes."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def ensure_bucket(s3: Any, bucket: str) -> None:
+    """Create ``bucket`` if it does not exist (a no-op on an existing bucket)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code not in {"404", "NoSuchBucket", "NotFound"}:
+            raise
+        log.info("Creating bucket %s", bucket)
+        s3.create_bucket(Bucket=bucket)
+
+
+def object_exists(s3: Any, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+    return True
+
+
+def put_bytes(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    return keys
+
+
+def read_manifest(s3: Any, bucket: str, partition: Partition, endpoint: str) -> dict[str, Any] | None:
+    """The partition's manifest, or None when the partition was never completely fetched."""
+    key = partition.manifest_key(endpoint)
+    if not object_exists(s3, bucket, key):
+        return None
+    return json.loads(get_bytes(s3, bucket, key))
+
+
+def write_manifest(s3: Any, bucket: str, partition: Partition, endpoint: str, manifest: dict[str, Any]) -> str:
+    key = partition.manifest_key(endpoint)
+    body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    put_bytes(s3, bucket, key, body, "application/json")
+    return key
+
+
+def delete_stale_parts(s3: Any, bucket: str, partition: Partition, endpoint: str, keep: set[str]) -> int:
+    """Remove part objects a previous, larger fetch left behind (a refetch may return fewer pages)."""
+    prefix = partition.raw_prefix(endpoint)
+    stale = [k for k in list_keys(s3, bucket, prefix) if k not in keep and not k.endswith(MANIFEST_NAME)]
+    # only this partition's own parts: never objects of a deeper (snapshot) prefix
+    stale = [k for k in stale if "/" not in k[len(prefix):]]
+    for start in range(0, len(stale), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start:start + 1000]]})
+    return len(stale)
+
+
+def iter_raw_parts(s3: Any, bucket: str, manifest: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """Each part of a manifest with its decompressed body, checked against the manifest's sha256."""
+    for part in manifest["parts"]:
+        body = gzip.decompress(get_bytes(s3, bucket, part["key"]))
+        if sha256_hex(body) != part["sha256"]:
+            raise ValueError(
+                f"{part['key']}: content does not match the manifest's sha256; the lake object was changed "
+                "after it was fetched. Re-fetch the partition (conf refetch=true)."
+            )
+        yield part, body
+
+
+def write_quarantine(
+    s3: Any, bucket: str, partition: Partition, endpoint: str, stage: str, items: list[dict[str, Any]]
+) -> str | None:
+    """Replace the partition's quarantine file of ``stage``; returns its key (None when nothing was rejected)."""
+    key = partition.quarantine_key(endpoint, stage)
+    if not items:
+        if object_exists(s3, bucket, key):
+            s3.delete_object(Bucket=bucket, Key=key)
+        return None
+    lines = "".join(json.dumps(item, sort_keys=True, default=str) + "\n" for item in items)
+    put_bytes(s3, bucket, key, gzip_bytes(lines.encode()), "application/x-ndjson")
+    return key
+
+
+def read_quarantine(s3: Any, bucket: str, partition: Partition, endpoint: str, stage: str) -> list[dict]:
+    key = partition.quarantine_key(endpoint, stage)
+    if not object_exists(s3, bucket, key):
+        return []
+    return [json.loads(line) for line in gzip.decompress(get_bytes(s3, bucket, key)).splitlines() if line]

@@ -1,0 +1,267 @@
+"""MySQL: connections, versioned migrations, and the bulk partition load.
+
+A partition is published in one transaction: every table's rows go to a session-private staging table
+(``LOAD DATA LOCAL INFILE`` when the server allows it, multi-row ``INSERT`` otherwise), then one
+``INSERT ... SELECT ... ON DUPLICATE KEY UPDATE`` per table moves them into place. Identifiers come from the
+schema contract only; values are bound parameters or go through the load file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aerolake.connections import MySqlConfig
+from aerolake.schema import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pymysql
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(os.environ.get("AEROLAKE_SQL_DIR", Path(__file__).resolve().parents[1] / "sql"))
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_MIGRATION_LOCK = "aerolake_migrations"
+
+
+def quote_identifier(name: str) -> str:
+    """Backtick-quote an identifier after checking it is a plain name (never user data)."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a valid SQL identifier: {name!r}")
+    return f"`{name}`"
+
+
+@cache
+def sql_text(relative: str) -> str:
+    """The text of ``include/sql/<relative>``."""
+    return (SQL_DIR / relative).read_text()
+
+
+def connect(cfg: MySqlConfig, *, database: bool = True, autocommit: bool = False) -> pymysql.Connection:
+    """A PyMySQL connection in UTC with strict SQL mode and ``LOCAL INFILE`` enabled on the client side."""
+    import pymysql
+
+    return pymysql.connect(
+        host=cfg.host,
+        port=cfg.port,
+        user=cfg.user,
+        password=cfg.password,
+        database=cfg.database if database else None,
+        charset="utf8mb4",
+        autocommit=autocommit,
+        local_infile=True,
+        init_command="SET time_zone = '+00:00', "
+        "sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
+        connect_timeout=10,
+    )
+
+
+@contextmanager
+def connection(cfg: MySqlConfig, **kwargs: Any) -> Iterator[pymysql.Connection]:
+    conn = connect(cfg, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def ensure_database(cfg: MySqlConfig) -> None:
+    """Create the configured database if it does not exist (utf8mb4)."""
+    with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"CREATE DATABASE IF NOT EXISTS {quote_identifier(cfg.database)} "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+
+
+def split_statements(sql: str) -> list[str]:
+    """Statements of a migration file: ``--`` comment lines dropped, split on ``;`` at a line end."""
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in re.split(r";\s*$", body, flags=re.MULTILINE) if s.strip()]
+
+
+def migrations() -> list[tuple[str, str, str]]:
+    """(version, checksum, sql) of every migration file, in order."""
+    out = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        text = path.read_text()
+        out.append((path.stem, hashlib.sha256(text.encode()).hexdigest(), text))
+    return out
+
+
+def migrate(cfg: MySqlConfig) -> list[str]:
+    """Apply pending migrations once, under a server-side lock; returns the versions applied now.
+
+    A migration that changed after it was applied is an error: schema changes are new files.
+    """
+    ensure_database(cfg)
+    applied_now: list[str] = []
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, 120)", (_MIGRATION_LOCK,))
+        if cur.fetchone()[0] != 1:
+            raise RuntimeError(f"could not take the migration lock on {cfg.host}:{cfg.port}/{cfg.database}")
+        try:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(100) NOT NULL PRIMARY KEY, "
+                "checksum CHAR(64) NOT NULL, applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) "
+                "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            )
+            cur.execute("SELECT version, checksum FROM schema_migrations")
+            done = dict(cur.fetchall())
+            for version, checksum, text in migrations():
+                if version in done:
+                    if done[version] != checksum:
+                        raise RuntimeError(
+                            f"migration {version} was changed after it was applied to {cfg.database}; "
+                            "add a new migration file instead of editing an applied one"
+                        )
+                    continue
+                log.info("Applying migration %s to %s", version, cfg.database)
+                for statement in split_statements(text):
+                    cur.execute(statement)
+                cur.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
+                applied_now.append(version)
+        finally:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
+    return applied_now
+
+
+def local_infile_enabled(conn: pymysql.Connection) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.local_infile")
+        return bool(int(cur.fetchone()[0]))
+
+
+def _format_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Values as the load file wants them: escaped strings, ``YYYY-MM-DD HH:MM:SS``, 1/0, NULL as NA."""
+    import pandas as pd
+
+    out = {}
+    for name in table.load_columns:
+        col = table.column(name)
+        series = frame[name]
+        if col.kind == "str":
+            series = series.str.replace("\\", "\\\\", regex=False)
+        elif col.kind == "datetime":
+            series = series.dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif col.kind == "date":
+            series = series.dt.strftime("%Y-%m-%d")
+        elif col.kind == "bool":
+            series = series.astype("Int8")
+        out[name] = series
+    return pd.DataFrame(out)
+
+
+def _write_load_file(frames: Iterable[pd.DataFrame], table: Table, path: str) -> int:
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for frame in frames:
+            if frame.empty:
+                continue
+            _format_frame(frame, table).to_csv(
+                handle, sep="\t", header=False, index=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL,
+                quotechar='"', doublequote=True, lineterminator="\n", escapechar=None,
+            )
+            rows += len(frame)
+    return rows
+
+
+def _insert_rows(cur: Any, staging: str, table: Table, frames: Iterable[pd.DataFrame], batch: int = 5000) -> int:
+    columns = table.load_columns
+    statement = (
+        f"INSERT INTO {staging} ({', '.join(quote_identifier(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    rows = 0
+    for frame in frames:
+        records = frame[columns].astype(object).where(frame[columns].notna(), None)
+        values = [tuple(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v for v in row)
+                  for row in records.itertuples(index=False, name=None)]
+        for start in range(0, len(values), batch):
+            cur.executemany(statement, values[start:start + batch])
+        rows += len(values)
+    return rows
+
+
+def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.DataFrame],
+                 use_load_data: bool | None = None) -> tuple[str, int]:
+    """Load ``frames`` into a fresh temporary staging table; returns its name and the rows staged.
+
+    Every row must arrive: a row count or a warning that says otherwise is an error, never a silent drop.
+    """
+    staging = quote_identifier(f"stg_{table.name}")
+    target = quote_identifier(table.name)
+    if use_load_data is None:
+        use_load_data = local_infile_enabled(conn)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
+        cur.execute(sql_text("queries/create_staging_table.sql").format(staging=staging, table=target))
+        if use_load_data:
+            fd, path = tempfile.mkstemp(prefix=f"aerolake-{table.name}-", suffix=".tsv")
+            os.close(fd)
+            try:
+                expected = _write_load_file(frames, table, path)
+                if expected:
+                    statement = sql_text("queries/load_data_into_staging.sql").format(
+                        staging=staging, columns=", ".join(quote_identifier(c) for c in table.load_columns))
+                    cur.execute(statement, (path,))
+                    loaded = cur.rowcount
+                    cur.execute("SHOW COUNT(*) WARNINGS")
+                    warnings = cur.fetchone()[0]
+                    if loaded != expected or warnings:
+                        cur.execute("SHOW WARNINGS LIMIT 5")
+                        raise RuntimeError(
+                            f"staging {table.name}: {loaded} of {expected} rows loaded with {warnings} warnings: "
+                            f"{cur.fetchall()}"
+                        )
+            finally:
+                os.unlink(path)
+        else:
+            expected = _insert_rows(cur, staging, table, frames)
+    return staging, expected
+
+
+def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, insert_missing_only: bool = False) -> int:
+    """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent."""
+    columns = ", ".join(quote_identifier(c) for c in table.load_columns)
+    target = quote_identifier(table.name)
+    if insert_missing_only:
+        statement = sql_text("queries/insert_missing_from_staging.sql").format(
+            table=target, staging=staging, columns=columns,
+            select_columns=", ".join(f"s.{quote_identifier(c)}" for c in table.load_columns),
+            key_match=" AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in table.key),
+        )
+    else:
+        updates = ", ".join(f"{quote_identifier(c)} = VALUES({quote_identifier(c)})"
+                            for c in table.load_columns if c not in table.key)
+        statement = sql_text("queries/upsert_from_staging.sql").format(
+            table=target, staging=staging, columns=columns, updates=updates)
+    with conn.cursor() as cur:
+        cur.execute(statement)
+        affected = cur.rowcount
+        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
+    return affected
+
+
+def table_checksums(cfg: MySqlConfig, tables: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """(row count, CHECKSUM TABLE) per table: equal values mean equal contents."""
+    out = {}
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        for name in tables:
+            ident = quote_identifier(name)
+            cur.execute(f"SELECT COUNT(*) FROM {ident}")
+            count = cur.fetchone()[0]
+            cur.execute(f"CHECKSUM TABLE {ident}")
+            out[name] = (count, cur.fetchone()[1])
+    return out

@@ -1,0 +1,769 @@
+"""Lufthansa Open API: OAuth2 client, the day's fetch plan, and record extraction.
+
+Quirks handled here (API_SHAPES.md): any one-member array comes as a plain object; numbers come as int or
+string; ``Position`` may be ``{"@nil": "true"}``; a 404 ``ProcessingErrors`` answer means "no data for this
+window"; the gateway answers 401 ``{"Error": "Not Authorized"}`` for an expired token and 403 "Account Over
+Queries Per Second Limit" when called too fast (retried with backoff, never fatal on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from aerolake.cleaning import (
+    AIRCRAFT_CODE,
+    AIRLINE_CODE,
+    AIRPORT_CODE,
+    COUNTRY_CODE,
+    ICAO_AIRLINE,
+    ICAO_AIRPORT,
+    Rejects,
+    airportsdata_iata,
+    country_names,
+    float_or_none,
+    local_to_utc,
+    text_or_none,
+    utc_to_local_date,
+    valid_timezones,
+)
+from aerolake.connections import ApiCredentials, lufthansa_credentials
+from aerolake.http import ApiError, HttpClient, RetryableError, RetryPolicy
+from aerolake.lake import Partition
+from aerolake.quality import Check
+from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
+from aerolake.schema import AIRLINES as AIRLINES_T
+from aerolake.schema import AIRPORTS as AIRPORTS_T
+from aerolake.schema import CITIES as CITIES_T
+from aerolake.schema import COUNTRIES as COUNTRIES_T
+from aerolake.schema import FLIGHTS as FLIGHTS_T
+from aerolake.schema import TABLES as TABLES_BY_NAME
+from aerolake.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SOURCE = "lufthansa"
+REFERENCE_PAGE_SIZE = 100  # the API's maximum for references
+FLIGHTSTATUS_PAGE_SIZE = 80  # the API's maximum for flight status
+WINDOW_HOURS = 4  # a departures/arrivals call covers four hours from its start
+
+#: endpoint name in the lake -> (API path, resource key, collection key, record key)
+REFERENCE_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
+    "countries": ("references/countries", "CountryResource", "Countries", "Country"),
+    "cities": ("references/cities", "CityResource", "Cities", "City"),
+    "airports": ("references/airports", "AirportResource", "Airports", "Airport"),
+    "airlines": ("references/airlines", "AirlineResource", "Airlines", "Airline"),
+    "aircraft": ("references/aircraft", "AircraftResource", "AircraftSummaries", "AircraftSummary"),
+}
+FLIGHTSTATUS = "flightstatus"
+ENDPOINTS: tuple[str, ...] = (*REFERENCE_ENDPOINTS, FLIGHTSTATUS)
+
+
+def as_list(value: Any) -> list[Any]:
+    """The dict-or-list quirk: None -> [], a lone object -> [object], a list -> itself."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class MalformedBody(RetryableError):
+    """A 200 answer whose body is not valid JSON (a truncated response)."""
+
+
+@dataclass
+class Page:
+    """One HTTP answer, kept byte for byte as received, with what the pipeline needs to know of it."""
+
+    url_path: str
+    params: dict[str, Any]
+    status: int
+    body: bytes
+    payload: Any = None  # parsed JSON, None when malformed
+    malformed: bool = False
+    records: list[dict[str, Any]] = field(default_factory=list)
+    total_count: int | None = None
+
+
+class LufthansaClient:
+    """OAuth2 client-credentials client. The token is cached, refreshed before expiry and on a 401."""
+
+    def __init__(
+        self,
+        credentials: ApiCredentials,
+        *,
+        calls_per_second: float | None = 5.0,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        refresh_margin: float = 300.0,
+    ):
+        self.credentials = credentials
+        self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry, timeout=timeout,
+                               sleep=sleep, seed=0)
+        self._clock = clock
+        self._refresh_margin = refresh_margin
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.token_fetches = 0
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL, safe to record (it carries no credentials)."""
+        return self.credentials.base_url
+
+    # -- auth -------------------------------------------------------------------------------------------
+    def _fetch_token(self) -> None:
+        def classify(response: requests.Response) -> None:
+            if response.status_code in (400, 401):
+                raise ApiError(
+                    f"lufthansa: token request rejected with HTTP {response.status_code}; check the client id "
+                    "and secret of connection lufthansa_api", response.status_code)
+            _raise_for_gateway(response)
+
+        response = self.http.send(
+            "POST", f"{self.credentials.base_url}/oauth/token",
+            data={"client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret,
+                  "grant_type": "client_credentials"},
+            classify=classify,
+        )
+        body = response.json()
+        expires_in = float(body.get("expires_in") or 0)
+        self._token = body["access_token"]
+        # refresh early: a margin of five minutes, or a tenth of a short lifetime
+        margin = min(self._refresh_margin, expires_in / 10)
+        self._expires_at = self._clock() + expires_in - margin
+        self.token_fetches += 1
+        log.info("lufthansa: new access token, valid for %.0f s", expires_in)
+
+    def _headers(self) -> dict[str, str]:
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at:
+                self._fetch_token()
+            return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+
+    def _invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    # -- calls ------------------------------------------------------------------------------------------
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Page:
+        """One call. 404 ``ResourceNotFound`` is a valid empty answer; malformed bodies are retried and, if
+        still malformed, returned as such (``malformed=True``) for the pipeline to quarantine."""
+        url = f"{self.credentials.base_url}/{path}"
+        params = dict(params or {})
+        try:
+            response = self.http.send("GET", url, params=params, headers=self._headers,
+                                      classify=_classify_data_answer, on_unauthorized=self._invalidate)
+        except ApiError as exc:
+            if isinstance(exc.__cause__, MalformedBody) and exc.response is not None:
+                log.error("lufthansa: %s still malformed after retries; kept as received for quarantine", path)
+                return Page(path, params, exc.response.status_code, exc.response.content, malformed=True)
+            raise
+        page = Page(path, params, response.status_code, response.content, payload=response.json())
+        return page
+
+    def iter_pages(self, path: str, params: dict[str, Any], page_size: int,
+                   extract: Callable[[Any], tuple[list[dict], int | None]]) -> Iterator[Page]:
+        """Every page of a listing, following ``offset``/``limit`` until ``TotalCount`` is reached."""
+        offset = 0
+        total: int | None = None
+        while True:
+            page = self.get(path, {**params, "limit": page_size, "offset": offset})
+            if not page.malformed and page.status == 200:
+                page.records, page.total_count = extract(page.payload)
+                total = page.total_count if page.total_count is not None else total
+            yield page
+            if page.status == 404:
+                return
+            offset += page_size
+            has_next = _has_next_link(page.payload) if not page.malformed else None
+            if total is None or offset >= total or has_next is False:
+                return
+
+
+def _raise_for_gateway(response: requests.Response) -> None:
+    if response.status_code == 403:
+        text = response.text[:200]
+        if "Over" in text and ("Limit" in text or "Rate" in text):
+            raise RetryableError(f"lufthansa: rate limited (403 {text.strip()})", 403)
+        raise ApiError(f"lufthansa: forbidden (403 {text.strip()}); check the API plan of the client id", 403)
+
+
+def _classify_data_answer(response: requests.Response) -> None:
+    status = response.status_code
+    _raise_for_gateway(response)
+    if status == 401:
+        raise ApiError("lufthansa: 401 Not Authorized even with a fresh token; check connection lufthansa_api",
+                       401)
+    if status >= 500:
+        raise RetryableError(f"lufthansa: HTTP {status}", status, response=response)
+    if status == 404:
+        if _is_not_found(response):
+            return
+        raise ApiError(f"lufthansa: 404 for {response.url.split('?')[0]}", 404)
+    if status != 200:
+        raise ApiError(f"lufthansa: HTTP {status}: {_processing_error(response)}", status)
+    try:
+        json.loads(response.content)
+    except ValueError as exc:
+        raise MalformedBody(f"lufthansa: malformed JSON body ({len(response.content)} bytes)", status,
+                            response=response) from exc
+
+
+def _is_not_found(response: requests.Response) -> bool:
+    try:
+        err = as_list(response.json()["ProcessingErrors"]["ProcessingError"])[0]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
+    return err.get("Type") == "ResourceNotFound"
+
+
+def _processing_error(response: requests.Response) -> str:
+    try:
+        err = as_list(response.json()["ProcessingErrors"]["ProcessingError"])[0]
+        return f"{err.get('Type')} {err.get('Code')}: {err.get('Description')}"
+    except (ValueError, KeyError, TypeError, IndexError):
+        return response.text[:200]
+
+
+def _has_next_link(payload: Any) -> bool | None:
+    meta = _meta(payload)
+    if meta is None:
+        return None
+    return any(link.get("@Rel") == "next" for link in as_list(meta.get("Link")))
+
+
+def _meta(payload: Any) -> dict | None:
+    if not isinstance(payload, dict) or not payload:
+        return None
+    resource = next(iter(payload.values()))
+    return resource.get("Meta") if isinstance(resource, dict) else None
+
+
+# -- record extraction from a page ------------------------------------------------------------------------
+def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None]:
+    """The records of one page body and the listing's ``TotalCount`` (None when absent)."""
+    if not isinstance(payload, dict):
+        return [], None
+    if endpoint == FLIGHTSTATUS:
+        resource = payload.get("FlightStatusResource") or {}
+        records = as_list((resource.get("Flights") or {}).get("Flight"))
+    else:
+        _, resource_key, collection_key, record_key = REFERENCE_ENDPOINTS[endpoint]
+        resource = payload.get(resource_key) or {}
+        records = as_list((resource.get(collection_key) or {}).get(record_key))
+    meta = resource.get("Meta") if isinstance(resource, dict) else None
+    total = meta.get("TotalCount") if isinstance(meta, dict) else None
+    try:
+        total = int(total) if total is not None else None
+    except (TypeError, ValueError):
+        total = None
+    return [r for r in records if isinstance(r, dict)], total
+
+
+def natural_key(endpoint: str, record: dict[str, Any]) -> str | None:
+    """The record's natural key, or None when a key field is missing (the record is quarantined)."""
+    if endpoint == FLIGHTSTATUS:
+        carrier = record.get("MarketingCarrier") or {}
+        dep = record.get("Departure") or {}
+        airline, number = carrier.get("AirlineID"), carrier.get("FlightNumber")
+        origin = dep.get("AirportCode")
+        local = (dep.get("ScheduledTimeLocal") or {}).get("DateTime")
+        if not airline or number in (None, "") or not origin or not local:
+            return None
+        return f"{str(airline).strip().upper()}{normalize_flight_number(number)}|{origin}|{str(local)[:10]}"
+    field_name = {"countries": "CountryCode", "cities": "CityCode", "airports": "AirportCode",
+                  "airlines": "AirlineID", "aircraft": "AircraftCode"}[endpoint]
+    value = record.get(field_name)
+    if value in (None, ""):
+        return None
+    return str(value).strip().upper()
+
+
+def normalize_flight_number(value: Any) -> str:
+    """400, "400", "0400" -> "400"; "400A" stays "400A"."""
+    text = str(value).strip().upper()
+    digits = text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    suffix = text[len(digits):]
+    return (digits.lstrip("0") or "0") + suffix if digits.isdigit() else text
+
+
+# -- the fetch plan for one day ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    endpoint: str
+    path: str
+    params: dict[str, Any]
+    page_size: int
+
+
+def day_plan(day: date, hubs: tuple[str, ...], lang: str = "en") -> dict[str, list[Request]]:
+    """Every request for one day: the references, then departures and arrivals of each hub in 4-hour
+    windows covering the whole local day at the hub."""
+    plan: dict[str, list[Request]] = {
+        endpoint: [Request(endpoint, path, {"lang": lang}, REFERENCE_PAGE_SIZE)]
+        for endpoint, (path, *_rest) in REFERENCE_ENDPOINTS.items()
+    }
+    windows = []
+    for hub in hubs:
+        for direction in ("departures", "arrivals"):
+            start = datetime(day.year, day.month, day.day)
+            while start.date() == day:
+                path = f"operations/flightstatus/{direction}/{hub}/{start:%Y-%m-%dT%H:%M}"
+                windows.append(Request(FLIGHTSTATUS, path, {"serviceType": "passenger"}, FLIGHTSTATUS_PAGE_SIZE))
+                start += timedelta(hours=WINDOW_HOURS)
+    plan[FLIGHTSTATUS] = windows
+    return plan
+
+
+# -- normalizers: MongoDB documents (raw records + _lake) -> canonical rows --------------------------------
+_DOLLAR = ("$", "\uff04")
+
+#: Lufthansa FlightStatus.Code -> the contract's status.
+STATUS_MAP = {
+    "DP": "active",  # departed
+    "LD": "landed",
+    "CD": "cancelled",
+    "RT": "diverted",  # rerouted
+    "DV": "diverted",
+    "NA": "scheduled",  # no status yet
+}
+
+
+def _name(record: dict[str, Any], lang: str = "en") -> str | None:
+    names = as_list((record.get("Names") or {}).get("Name"))
+    best = None
+    for entry in names:
+        if not isinstance(entry, dict):
+            continue
+        text = next((entry[k] for k in _DOLLAR if k in entry), None)
+        if text is None:
+            continue
+        if entry.get("@LanguageCode") == lang:
+            return text_or_none(text, 120)
+        best = best or text_or_none(text, 120)
+    return best
+
+
+def _position(record: dict[str, Any]) -> tuple[float | None, float | None]:
+    coordinate = ((record.get("Position") or {}).get("Coordinate")) or {}
+    if not isinstance(coordinate, dict):
+        return None, None
+    return float_or_none(coordinate.get("Latitude")), float_or_none(coordinate.get("Longitude"))
+
+
+def _code(value: Any) -> str | None:
+    text = text_or_none(value)
+    return text.upper() if text else None
+
+
+def _audit(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"source": SOURCE, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
+
+
+def _check_position(lat: float | None, lon: float | None) -> str | None:
+    if lat is not None and not -90 <= lat <= 90:
+        return f"latitude {lat} out of range [-90, 90]"
+    if lon is not None and not -180 <= lon <= 180:
+        return f"longitude {lon} out of range [-180, 180]"
+    return None
+
+
+def clean_countries(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
+    rows = []
+    for doc in docs:
+        code = _code(doc.get("CountryCode"))
+        if not code or not COUNTRY_CODE.match(code):
+            rejects.add(f"invalid country code {doc.get('CountryCode')!r}", doc, doc.get("_key"), doc.get("_lake"))
+            continue
+        rows.append({"country_code": code, "name": _name(doc), **_audit(doc)})
+    return rows
+
+
+def clean_cities(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
+    rows = []
+    for doc in docs:
+        code = _code(doc.get("CityCode"))
+        lat, lon = _position(doc)
+        tz = text_or_none(doc.get("TimeZoneId"))
+        country = _code(doc.get("CountryCode"))
+        reason = None
+        if not code or not AIRPORT_CODE.match(code):
+            reason = f"invalid city code {doc.get('CityCode')!r}"
+        elif country is not None and not COUNTRY_CODE.match(country):
+            reason = f"invalid country code {doc.get('CountryCode')!r}"
+        elif tz is not None and tz not in valid_timezones():
+            reason = f"unknown timezone {tz!r}"
+        else:
+            reason = _check_position(lat, lon)
+        if reason:
+            rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
+            continue
+        rows.append({"city_code": code, "country_code": country, "name": _name(doc), "latitude": lat,
+                     "longitude": lon, "timezone": tz, **_audit(doc)})
+    return rows
+
+
+def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
+    rows = []
+    for doc in docs:
+        code = _code(doc.get("AirportCode"))
+        lat, lon = _position(doc)
+        tz = text_or_none(doc.get("TimeZoneId"))
+        country = _code(doc.get("CountryCode"))
+        city = _code(doc.get("CityCode"))
+        reason = None
+        if not code or not AIRPORT_CODE.match(code):
+            reason = f"invalid airport code {doc.get('AirportCode')!r}"
+        elif country is not None and not COUNTRY_CODE.match(country):
+            reason = f"invalid country code {doc.get('CountryCode')!r}"
+        elif tz is not None and tz not in valid_timezones():
+            reason = f"unknown timezone {tz!r}"
+        else:
+            reason = _check_position(lat, lon)
+        if reason:
+            rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
+            continue
+        icao = (airportsdata_iata().get(code) or {}).get("icao") or None
+        rows.append({
+            "airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
+            "name": _name(doc), "city_code": city if city and AIRPORT_CODE.match(city) else None,
+            "country_code": country, "latitude": lat, "longitude": lon, "timezone": tz,
+            "location_type": text_or_none(doc.get("LocationType"), 20), **_audit(doc),
+        })
+    return rows
+
+
+def clean_airlines(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
+    rows = []
+    for doc in docs:
+        code = _code(doc.get("AirlineID"))
+        if not code or not AIRLINE_CODE.match(code):
+            rejects.add(f"invalid airline code {doc.get('AirlineID')!r}", doc, doc.get("_key"), doc.get("_lake"))
+            continue
+        icao = _code(doc.get("AirlineID_ICAO"))
+        rows.append({"airline_code": code, "icao_code": icao if icao and ICAO_AIRLINE.match(icao) else None,
+                     "name": _name(doc), **_audit(doc)})
+    return rows
+
+
+def clean_aircraft(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
+    rows = []
+    for doc in docs:
+        code = _code(doc.get("AircraftCode"))
+        if not code or not AIRCRAFT_CODE.match(code):
+            rejects.add(f"invalid aircraft code {doc.get('AircraftCode')!r}", doc, doc.get("_key"),
+                        doc.get("_lake"))
+            continue
+        rows.append({"aircraft_code": code, "name": _name(doc),
+                     "airline_equip_code": text_or_none(doc.get("AirlineEquipCode"), 10), **_audit(doc)})
+    return rows
+
+
+#: Raw flight fields pulled per record, in this order (all as text; parsed vectorized afterwards).
+FLIGHT_FIELDS = (
+    "airline_code", "flight_number", "dep_airport", "arr_airport", "operating_airline_code",
+    "operating_flight_number",
+    "sched_dep_local", "sched_dep_utc", "est_dep_local", "est_dep_utc", "act_dep_local", "act_dep_utc",
+    "sched_arr_local", "sched_arr_utc", "est_arr_local", "est_arr_utc", "act_arr_local", "act_arr_utc",
+    "dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "status_code", "aircraft_code", "registration",
+    "updated_at", "_row",
+)
+
+
+def _dt(block: dict, name: str) -> str | None:
+    value = block.get(name)
+    return value.get("DateTime") if isinstance(value, dict) else None
+
+
+def _terminal(block: dict) -> tuple[str | None, str | None]:
+    terminal = block.get("Terminal")
+    if not isinstance(terminal, dict):
+        return None, None
+    return text_or_none(terminal.get("Name"), 10), text_or_none(terminal.get("Gate"), 10)
+
+
+def flight_tuples(docs: Iterable[dict], start: int = 0) -> list[tuple]:
+    """Flatten raw Flight records into tuples of :data:`FLIGHT_FIELDS` (a plain loop: several times faster
+    than ``pd.json_normalize`` on these deeply nested records)."""
+    out = []
+    append = out.append
+    for i, doc in enumerate(docs, start):
+        dep = doc.get("Departure") or {}
+        arr = doc.get("Arrival") or {}
+        marketing = doc.get("MarketingCarrier") or {}
+        operating = doc.get("OperatingCarrier") or {}
+        equipment = doc.get("Equipment") or {}
+        dep_terminal, dep_gate = _terminal(dep)
+        arr_terminal, arr_gate = _terminal(arr)
+        number = marketing.get("FlightNumber")
+        op_number = operating.get("FlightNumber") if isinstance(operating, dict) else None
+        append((
+            _code(marketing.get("AirlineID")),
+            normalize_flight_number(number) if number not in (None, "") else None,
+            _code(dep.get("AirportCode")), _code(arr.get("AirportCode")),
+            _code(operating.get("AirlineID")) if isinstance(operating, dict) else None,
+            normalize_flight_number(op_number) if op_number not in (None, "") else None,
+            _dt(dep, "ScheduledTimeLocal"), _dt(dep, "ScheduledTimeUTC"),
+            _dt(dep, "EstimatedTimeLocal"), _dt(dep, "EstimatedTimeUTC"),
+            _dt(dep, "ActualTimeLocal"), _dt(dep, "ActualTimeUTC"),
+            _dt(arr, "ScheduledTimeLocal"), _dt(arr, "ScheduledTimeUTC"),
+            _dt(arr, "EstimatedTimeLocal"), _dt(arr, "EstimatedTimeUTC"),
+            _dt(arr, "ActualTimeLocal"), _dt(arr, "ActualTimeUTC"),
+            dep_terminal, dep_gate, arr_terminal, arr_gate,
+            _code((doc.get("FlightStatus") or {}).get("Code")),
+            _code(equipment.get("AircraftCode")) if isinstance(equipment, dict) else None,
+            text_or_none(equipment.get("AircraftRegistration"), 10) if isinstance(equipment, dict) else None,
+            (doc.get("_lake") or {}).get("fetched_at"),
+            i,
+        ))
+    return out
+
+
+def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tuple[pd.DataFrame, pd.Series]:
+    """Typed flight rows from :func:`flight_tuples` output, and per row the reason it is rejected (or NA).
+
+    UTC times are taken as given; where only the local time is present it is converted with the airport's
+    IANA zone. ``departure_date`` is the local date at the origin. ``airport_tz`` maps every airport the
+    pipeline knows (this partition's references plus filled gaps) to its zone; an airport missing from it
+    is unknown and its flights are rejected.
+    """
+    import pandas as pd
+
+    out = pd.DataFrame(index=frame.index)
+    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def reject(mask: pd.Series, text: pd.Series | str) -> None:
+        nonlocal reason
+        fresh = mask.fillna(False).astype(bool) & reason.isna()
+        if fresh.any():
+            reason = reason.mask(fresh, text if isinstance(text, str) else text.astype("string"))
+
+    for col in ("airline_code", "flight_number", "dep_airport", "arr_airport", "operating_airline_code",
+                "operating_flight_number", "dep_terminal", "dep_gate", "arr_terminal", "arr_gate",
+                "aircraft_code", "registration"):
+        out[col] = frame[col].astype("string")
+
+    reject(out["airline_code"].isna() | ~out["airline_code"].fillna("").str.fullmatch(AIRLINE_CODE.pattern),
+           "missing or invalid MarketingCarrier.AirlineID")
+    reject(out["flight_number"].isna() | (out["flight_number"].str.len() > 5),
+           "missing or invalid MarketingCarrier.FlightNumber")
+    for end in ("dep", "arr"):
+        code = out[f"{end}_airport"]
+        bad = code.isna() | ~code.fillna("").str.fullmatch(AIRPORT_CODE.pattern)
+        reject(bad, f"missing or invalid {'Departure' if end == 'dep' else 'Arrival'}.AirportCode")
+        known = code.isin(list(airport_tz))
+        reject(~bad & ~known, "unknown airport " + code.fillna("") + " (not in the reference data nor airportsdata)")
+
+    dep_tz = out["dep_airport"].map(airport_tz).astype("string")
+    arr_tz = out["arr_airport"].map(airport_tz).astype("string")
+    for end, tz in (("dep", dep_tz), ("arr", arr_tz)):
+        for kind, target in (("sched", "scheduled"), ("est", "estimated"), ("act", "actual")):
+            utc = pd.to_datetime(frame[f"{kind}_{end}_utc"], format="%Y-%m-%dT%H:%MZ", errors="coerce")
+            local = pd.to_datetime(frame[f"{kind}_{end}_local"], format="%Y-%m-%dT%H:%M", errors="coerce")
+            missing_utc = utc.isna() & local.notna()
+            if missing_utc.any():
+                utc = utc.astype("datetime64[us]").where(~missing_utc, local_to_utc(local.where(missing_utc), tz))
+            name = f"{target}_{'departure' if end == 'dep' else 'arrival'}"
+            out[name] = utc.astype("datetime64[us]")
+            if kind == "sched" and end == "dep":
+                out["_sched_dep_local"] = local
+                unknown_tz = missing_utc & out[name].isna()
+                reject(unknown_tz, "unknown timezone " + tz.fillna("<none>") + " for airport "
+                       + out["dep_airport"].fillna("") + ": cannot convert the local departure time to UTC")
+    reject(out["scheduled_departure"].isna(), "missing or unparseable Departure.ScheduledTime")
+
+    local_date = out["_sched_dep_local"].dt.normalize()
+    from_utc = utc_to_local_date(out["scheduled_departure"], dep_tz)
+    out["departure_date"] = local_date.where(local_date.notna(), from_utc).astype("datetime64[us]")
+    reject(out["departure_date"].isna(), "cannot determine the local departure date")
+    out = out.drop(columns=["_sched_dep_local"])
+
+    codes = frame["status_code"].astype("string")
+    out["status"] = codes.map(STATUS_MAP).fillna("unknown").astype("string")
+    dep_ref = out["actual_departure"].fillna(out["estimated_departure"])
+    arr_ref = out["actual_arrival"].fillna(out["estimated_arrival"])
+    out["dep_delay_min"] = ((dep_ref - out["scheduled_departure"]).dt.total_seconds() // 60).astype("Int64")
+    out["arr_delay_min"] = ((arr_ref - out["scheduled_arrival"]).dt.total_seconds() // 60).astype("Int64")
+    out["source"] = SOURCE
+    out["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce").dt.tz_localize(None)
+    return out, reason
+
+
+# -- what the stages need from this source ---------------------------------------------------------------
+def make_client(settings: Settings) -> LufthansaClient:
+    return LufthansaClient(lufthansa_credentials(settings), calls_per_second=settings.lufthansa_calls_per_second)
+
+
+def partition_plan(partition: Partition, settings: Settings) -> dict[str, list[Request]]:
+    return day_plan(date.fromisoformat(partition.dt), settings.lufthansa_hubs)
+
+
+def cannot_serve_hint(partition: Partition) -> str:
+    return ("The Lufthansa API serves flight status only from yesterday to five days ahead, and the lake has no "
+            f"complete raw partition for {partition.dt} to replay; a past date can only be rebuilt from the lake.")
+
+
+def missing_key_reason(endpoint: str, record: dict[str, Any]) -> str:
+    if endpoint == FLIGHTSTATUS:
+        return ("missing natural key: needs MarketingCarrier.AirlineID, MarketingCarrier.FlightNumber, "
+                "Departure.AirportCode and Departure.ScheduledTimeLocal")
+    return f"missing natural key field of {endpoint}"
+
+
+#: (clean-zone entity, MySQL table, pipeline_runs endpoint, fill gaps only) in foreign-key order.
+PUBLISH: tuple[tuple[str, str, str, bool], ...] = (
+    ("countries", "countries", "countries", False),
+    ("countries_fill", "countries", "countries_fill", True),
+    ("cities", "cities", "cities", False),
+    ("airports", "airports", "airports", False),
+    ("airports_fill", "airports", "airports_fill", True),
+    ("airlines", "airlines", "airlines", False),
+    ("aircraft_types", "aircraft_types", "aircraft", False),
+    ("flights", "flights", FLIGHTSTATUS, False),
+)
+
+QUALITY: list[Check] = [
+    Check("row_count", "flights", "count_flights_of_partition", ">=", 1),
+    *[Check("unique_natural_key", t.name, "count_duplicate_keys", "==", 0,
+            identifiers={"table": t.name, "key_columns": ",".join(t.key)})
+      for t in (COUNTRIES_T, CITIES_T, AIRPORTS_T, AIRLINES_T, AIRCRAFT_T, FLIGHTS_T)],
+    Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
+    Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
+          identifiers={"column": "scheduled_arrival"}),
+    Check("null_rate_arr_airport", "flights", "null_rate_of_column", "==", 0, identifiers={"column": "arr_airport"}),
+    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05),
+    Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
+    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05),
+]
+
+
+def _frame(rows: list[dict[str, Any]], table_name: str) -> pd.DataFrame:
+    import pandas as pd
+
+    from aerolake.schema import TABLES
+
+    return pd.DataFrame(rows, columns=TABLES[table_name].load_columns)
+
+
+def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
+    """Clean every endpoint of the partition into the clean zone; fill reference gaps; quarantine rejects.
+
+    References first (small, in memory), then flights in chunks: memory stays flat however large the day.
+    """
+    import pandas as pd
+
+    from aerolake.quarantine import replace_quarantine
+    from aerolake.stages import CleanZoneWriter, iter_documents
+
+    part = ctx.partition
+    counts: dict[str, dict[str, int]] = {}
+    cleaners = {"countries": (clean_countries, "countries", "countries"),
+                "cities": (clean_cities, "cities", "cities"),
+                "airports": (clean_airports, "airports", "airports"),
+                "airlines": (clean_airlines, "airlines", "airlines"),
+                "aircraft": (clean_aircraft, "aircraft_types", "aircraft_types")}
+    frames: dict[str, pd.DataFrame] = {}
+    for endpoint, (cleaner, entity, table_name) in cleaners.items():
+        rejects = Rejects()
+        rows: list[dict[str, Any]] = []
+        for docs in iter_documents(ctx, endpoint):
+            rows.extend(cleaner(docs, rejects))
+        frame = _frame(rows, table_name)
+        key = list(TABLES_BY_NAME[table_name].key)
+        before = len(frame)
+        frame = frame.drop_duplicates(subset=key, keep="first")
+        frames[entity] = frame
+        replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, endpoint, "clean", rejects.items)
+        counts[endpoint] = {"cleaned": len(frame), "quarantined_at_cleaning": len(rejects),
+                            "duplicates_at_cleaning": before - len(frame)}
+
+    # flights, chunk by chunk; airports they need that the references lack are filled from airportsdata
+    airports = frames["airports"]
+    airport_tz: dict[str, str | None] = dict(zip(airports["airport_code"], airports["timezone"], strict=True))
+    gazetteer = airportsdata_iata()
+    for code, tz in list(airport_tz.items()):
+        if tz is None and code in gazetteer:
+            airport_tz[code] = gazetteer[code]["tz"]
+    fill_rows: dict[str, dict[str, Any]] = {}
+    writer = CleanZoneWriter(ctx, "flights", "flights")
+    seen: set[tuple] = set()
+    rejects = Rejects()
+    duplicates = 0
+    for docs in iter_documents(ctx, FLIGHTSTATUS):
+        raw = pd.DataFrame(flight_tuples(docs), columns=list(FLIGHT_FIELDS))
+        for col in ("dep_airport", "arr_airport"):
+            for code in raw[col].dropna().unique():
+                if code not in airport_tz and code in gazetteer and code not in fill_rows:
+                    fill_rows[code] = _airport_from_gazetteer(code, gazetteer[code], docs[0])
+                    airport_tz[code] = gazetteer[code]["tz"]
+        cleaned, reason = clean_flights(raw, airport_tz)
+        bad = reason.notna()
+        for pos in bad[bad].index:
+            doc = docs[int(raw.at[pos, "_row"])]
+            rejects.add(str(reason.at[pos]), doc, doc.get("_key"), doc.get("_lake"))
+        good = cleaned[~bad]
+        keys = list(zip(*(good[c] for c in FLIGHTS_T.key), strict=True))
+        fresh = [k not in seen for k in keys]
+        seen.update(keys)
+        unique = good[fresh]
+        unique = unique[~unique.duplicated(subset=list(FLIGHTS_T.key), keep="first")]
+        duplicates += len(good) - len(unique)
+        writer.write(unique)
+    flights_written = writer.close()
+    replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, FLIGHTSTATUS, "clean", rejects.items)
+    counts[FLIGHTSTATUS] = {"cleaned": flights_written, "quarantined_at_cleaning": len(rejects),
+                            "duplicates_at_cleaning": duplicates}
+
+    fills = _frame(list(fill_rows.values()), "airports")
+    frames["airports_fill"] = fills
+    # countries referenced by cities and airports but absent from the countries listing
+    known = set(frames["countries"]["country_code"])
+    referenced = set(frames["cities"]["country_code"].dropna()) | set(airports["country_code"].dropna()) | set(
+        fills["country_code"].dropna())
+    names = country_names()
+    updated_at = frames["countries"]["updated_at"].max() if len(frames["countries"]) else None
+    frames["countries_fill"] = _frame(
+        [{"country_code": c, "name": names.get(c), "source": "iso3166",
+          "updated_at": updated_at or fills["updated_at"].max()} for c in sorted(referenced - known)], "countries")
+
+    for entity, frame in frames.items():
+        writer = CleanZoneWriter(ctx, entity, _ENTITY_TABLE[entity])
+        if len(frame):
+            writer.write(frame)
+        writer.close()
+    counts["airports_fill"] = {"cleaned": len(fills)}
+    counts["countries_fill"] = {"cleaned": len(frames["countries_fill"])}
+    for endpoint, c in counts.items():
+        log.info("lufthansa/%s %s: cleaned %d, quarantined %d, duplicates %d", endpoint, part.key, c["cleaned"],
+                 c.get("quarantined_at_cleaning", 0), c.get("duplicates_at_cleaning", 0))
+    return counts
+
+
+_ENTITY_TABLE = {"countries": "countries", "countries_fill": "countries", "cities": "cities",
+                 "airports": "airports", "airports_fill": "airports", "airlines": "airlines",
+                 "aircraft_types": "aircraft_types"}
+
+
+def _airport_from_gazetteer(code: str, entry: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    icao = entry.get("icao") or None
+    return {"airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
+            "name": text_or_none(entry.get("name"), 120), "city_code": None,
+            "country_code": entry.get("country") if COUNTRY_CODE.match(entry.get("country") or "") else None,
+            "latitude": float_or_none(entry.get("lat")), "longitude": float_or_none(entry.get("lon")),
+            "timezone": entry.get("tz") if entry.get("tz") in valid_timezones() else None,
+            "location_type": "Airport", "source": "airportsdata",
+            "updated_at": (doc.get("_lake") or {}).get("fetched_at")}

@@ -1,0 +1,333 @@
+"""The five stages, as plain functions of (stage context): no Airflow needed to run or test them.
+
+``extract_to_s3 -> load_to_mongo -> clean -> load_to_mysql -> check_quality``
+
+Each reads its input from the partition of its run (lake prefix or MongoDB documents) and returns only
+counts, so any task can run alone once its upstream partition exists.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from types import ModuleType
+from typing import Any
+
+from aerolake import lake, quality, runs
+from aerolake.cleaning import encode_keys
+from aerolake.connections import MySqlConfig, mongo_database, mysql_config, s3_client
+from aerolake.http import ApiError
+from aerolake.lake import Partition
+from aerolake.mysql import connection, migrate, publish_staging, stage_frames
+from aerolake.quarantine import replace_quarantine
+from aerolake.runs import RunInfo
+from aerolake.schema import TABLES, conform
+from aerolake.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+MONGO_BATCH = 5000
+CLEAN_CHUNK = 20000
+
+
+def source_module(name: str) -> ModuleType:
+    """The module implementing source ``name`` (client, plan, normalizers)."""
+    from aerolake.sources import lufthansa
+
+    modules = {lufthansa.SOURCE: lufthansa}
+    try:
+        return modules[name]
+    except KeyError:
+        raise ValueError(f"unknown source {name!r}; known: {sorted(modules)}") from None
+
+
+@dataclass
+class StageContext:
+    """Everything a stage touches: the run, settings and clients of the lake, MongoDB and MySQL."""
+
+    run: RunInfo
+    settings: Settings
+    s3: Any
+    mongo: Any
+    mysql: MySqlConfig
+
+    @property
+    def partition(self) -> Partition:
+        return self.run.partition
+
+    @property
+    def bucket(self) -> str:
+        return self.settings.bucket
+
+    @property
+    def source(self) -> ModuleType:
+        return source_module(self.partition.source)
+
+    @classmethod
+    def from_connections(cls, run: RunInfo, settings: Settings | None = None) -> StageContext:
+        """Clients from the Airflow connections of DESIGN.md, or the offline defaults."""
+        settings = settings or load_settings()
+        return cls(run, settings, s3_client(settings), mongo_database(settings), mysql_config(settings))
+
+    def collection(self, endpoint: str) -> Any:
+        return self.mongo[f"{self.partition.source}_{endpoint}"]
+
+    def partition_filter(self) -> dict[str, Any]:
+        return {"_lake.dt": self.partition.dt, "_lake.snapshot": self.partition.snapshot}
+
+    def record(self, stage: str, endpoint: str, counts: dict[str, int], started_at: datetime) -> None:
+        runs.record_stage(self.mysql, self.run, stage, endpoint, counts, started_at=started_at)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# -- 1. extract_to_s3 -------------------------------------------------------------------------------------
+def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = None) -> dict[str, dict[str, Any]]:
+    """Fetch every endpoint of the partition into the raw zone, page by page, exactly as received.
+
+    An endpoint whose manifest exists is skipped (no API call) unless ``refetch``; the manifest is written
+    last, so an interrupted fetch is simply fetched again.
+    """
+    started = _utcnow()
+    migrate(ctx.mysql)
+    src, part = ctx.source, ctx.partition
+    lake.ensure_bucket(ctx.s3, ctx.bucket)
+    results: dict[str, dict[str, Any]] = {}
+    for endpoint, requests in src.partition_plan(part, ctx.settings).items():
+        existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
+        if existing is not None and not refetch:
+            log.info("%s/%s %s: manifest exists (%d records, fetched %s): no API call", part.source, endpoint,
+                     part.key, existing["records_total"], existing["fetched_at"])
+            results[endpoint] = {"fetched": existing["records_total"], "api_calls": 0, "skipped": True}
+            ctx.record("extract_to_s3", endpoint, {"fetched": existing["records_total"], "api_calls": 0}, started)
+            continue
+        if client is None:
+            client = src.make_client(ctx.settings)
+        calls_before = client.http.calls
+        fetched_at = _utcnow().isoformat(timespec="seconds") + "Z"
+        parts: list[dict[str, Any]] = []
+        extract = partial(src.extract_records, endpoint)
+        for request in requests:
+            try:
+                pages = list(client.iter_pages(request.path, request.params, request.page_size, extract))
+            except ApiError as exc:
+                raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}. {src.cannot_serve_hint(part)}",
+                               exc.status) from exc
+            for page in pages:
+                key = part.part_key(endpoint, len(parts))
+                lake.put_bytes(ctx.s3, ctx.bucket, key, lake.gzip_bytes(page.body), "application/gzip")
+                records = 1 if page.malformed else len(page.records)
+                parts.append({
+                    "key": key, "sha256": lake.sha256_hex(page.body), "bytes": len(page.body),
+                    "status": page.status, "path": page.url_path, "params": page.params, "records": records,
+                    "malformed": page.malformed, "total_count": page.total_count,
+                })
+                log.info("%s/%s %s: part %05d %s offset=%s status=%s records=%d", part.source, endpoint, part.key,
+                         len(parts) - 1, page.url_path, page.params.get("offset"), page.status, records)
+        lake.delete_stale_parts(ctx.s3, ctx.bucket, part, endpoint, {p["key"] for p in parts})
+        api_calls = client.http.calls - calls_before
+        manifest = {
+            "source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
+            "fetched_at": fetched_at, "run_id": ctx.run.run_id, "api_base": client.public_base_url,
+            "parts": parts, "pages": len(parts), "records_total": sum(p["records"] for p in parts),
+            "api_calls": api_calls,
+        }
+        lake.write_manifest(ctx.s3, ctx.bucket, part, endpoint, manifest)
+        log.info("%s/%s %s: %d pages, %d records, %d API calls", part.source, endpoint, part.key, len(parts),
+                 manifest["records_total"], api_calls)
+        results[endpoint] = {"fetched": manifest["records_total"], "api_calls": api_calls, "skipped": False}
+        ctx.record("extract_to_s3", endpoint, {"fetched": manifest["records_total"], "api_calls": api_calls},
+                   started)
+    return results
+
+
+# -- 2. load_to_mongo -------------------------------------------------------------------------------------
+def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
+    """Replace the partition's documents in MongoDB with the raw zone's records.
+
+    ``_id`` is the natural key plus the partition; a key seen again is a duplicate (counted, not stored); a
+    record without its key fields and a page that is not JSON go to quarantine with the reason.
+    """
+    started = _utcnow()
+    src, part = ctx.source, ctx.partition
+    results = {}
+    for endpoint in src.ENDPOINTS:
+        manifest = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
+        if manifest is None:
+            raise RuntimeError(
+                f"{part.source}/{endpoint} {part.key}: no raw partition at "
+                f"s3://{ctx.bucket}/{part.raw_prefix(endpoint)}; run extract_to_s3 for this date first"
+            )
+        coll = ctx.collection(endpoint)
+        coll.create_index("_lake.dt")
+        coll.create_index("_key")
+        deleted = coll.delete_many(ctx.partition_filter()).deleted_count
+        seen: set[str] = set()
+        batch: list[dict] = []
+        rejected: list[dict] = []
+        staged = duplicates = 0
+        for part_meta, body in lake.iter_raw_parts(ctx.s3, ctx.bucket, manifest):
+            if part_meta["status"] != 200:
+                continue  # an empty window (404 "no data") holds no records
+            try:
+                payload = json.loads(body)
+            except ValueError as exc:
+                rejected.append({"reason": f"malformed JSON page: {exc}", "key": None, "s3_key": part_meta["key"],
+                                 "record": body[:2000].decode("utf-8", errors="replace")})
+                continue
+            records, _total = src.extract_records(endpoint, payload)
+            for index, record in enumerate(records):
+                key = src.natural_key(endpoint, record)
+                if key is None:
+                    rejected.append({"reason": src.missing_key_reason(endpoint, record), "key": None,
+                                     "s3_key": part_meta["key"], "record": record})
+                    continue
+                doc_id = f"{key}|{part.key}"
+                if doc_id in seen:
+                    duplicates += 1
+                    continue
+                seen.add(doc_id)
+                batch.append({
+                    "_id": doc_id, "_key": key,
+                    "_lake": {"source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
+                              "s3_key": part_meta["key"], "index": index, "fetched_at": manifest["fetched_at"],
+                              "run_id": ctx.run.run_id},
+                    **encode_keys(record),
+                })
+                if len(batch) >= MONGO_BATCH:
+                    coll.insert_many(batch, ordered=False)
+                    staged += len(batch)
+                    batch = []
+        if batch:
+            coll.insert_many(batch, ordered=False)
+            staged += len(batch)
+        replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, endpoint, "load_to_mongo", rejected)
+        log.info("%s/%s %s: %d documents staged (replaced %d), %d duplicates, %d quarantined", part.source,
+                 endpoint, part.key, staged, deleted, duplicates, len(rejected))
+        counts = {"staged": staged, "quarantined_at_staging": len(rejected), "duplicates_at_staging": duplicates}
+        ctx.record("load_to_mongo", endpoint, counts, started)
+        results[endpoint] = counts
+    return results
+
+
+def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
+    """The partition's documents of ``endpoint`` in chunks, in a stable order (lake part, then index)."""
+    cursor = ctx.collection(endpoint).find(ctx.partition_filter()).sort([("_lake.s3_key", 1), ("_lake.index", 1)])
+    batch: list[dict] = []
+    for doc in cursor.batch_size(chunk):
+        batch.append(doc)
+        if len(batch) >= chunk:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# -- 3. clean ---------------------------------------------------------------------------------------------
+class CleanZoneWriter:
+    """Writes one entity's cleaned rows as a Parquet object in the clean zone, chunk by chunk."""
+
+    def __init__(self, ctx: StageContext, entity: str, table_name: str):
+        self.ctx, self.entity, self.table = ctx, entity, TABLES[table_name]
+        self._tmp = tempfile.NamedTemporaryFile(prefix=f"aerolake-{entity}-", suffix=".parquet")  # noqa: SIM115
+        self._writer = None
+        self.rows = 0
+
+    def write(self, frame: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(conform(frame, self.table), preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp.name, table.schema, compression="zstd")
+        self._writer.write_table(table)
+        self.rows += len(frame)
+
+    def close(self) -> int:
+        """Upload (an empty frame still writes a schema-only file, so the load sees "no rows", not "no file")."""
+        import pandas as pd
+
+        if self._writer is None:
+            self.write(pd.DataFrame({c: pd.Series(dtype="object") for c in self.table.load_columns}))
+            self.rows = 0
+        self._writer.close()
+        with open(self._tmp.name, "rb") as handle:
+            lake.put_bytes(self.ctx.s3, self.ctx.bucket, self.ctx.partition.clean_key(self.entity), handle.read(),
+                           "application/vnd.apache.parquet")
+        self._tmp.close()
+        return self.rows
+
+
+def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
+    """Normalize, type, validate and dedupe the partition into the clean zone; rejects go to quarantine."""
+    started = _utcnow()
+    results = ctx.source.clean_partition(ctx)
+    for endpoint, counts in results.items():
+        ctx.record("clean", endpoint, counts, started)
+    return results
+
+
+# -- 4. load_to_mysql -------------------------------------------------------------------------------------
+def iter_clean_frames(ctx: StageContext, entity: str) -> Iterator[Any]:
+    """The clean zone's rows of ``entity`` in row-group chunks (bounded memory)."""
+    import pyarrow.parquet as pq
+
+    key = ctx.partition.clean_key(entity)
+    if not lake.object_exists(ctx.s3, ctx.bucket, key):
+        raise RuntimeError(f"{ctx.partition.source} {ctx.partition.key}: no clean data at s3://{ctx.bucket}/{key}; "
+                           "run the clean task for this date first")
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
+        ctx.s3.download_fileobj(ctx.bucket, key, tmp)
+        tmp.flush()
+        parquet = pq.ParquetFile(tmp.name)
+        for group in range(parquet.num_row_groups):
+            yield parquet.read_row_group(group).to_pandas()
+
+
+def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
+    """Publish the clean partition to MySQL: every table staged then upserted, all in one transaction."""
+    started = _utcnow()
+    migrate(ctx.mysql)
+    results: dict[str, dict[str, int]] = {}
+    with connection(ctx.mysql) as conn:
+        try:
+            for entity, table_name, endpoint, fill_only in ctx.source.PUBLISH:
+                t0 = time.monotonic()
+                table = TABLES[table_name]
+                staging, rows = stage_frames(conn, table, iter_clean_frames(ctx, entity))
+                affected = publish_staging(conn, table, staging, insert_missing_only=fill_only)
+                log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", ctx.partition.source,
+                         ctx.partition.key, table_name, rows, "fill gaps" if fill_only else "upsert", affected,
+                         time.monotonic() - t0)
+                results[endpoint] = {"loaded": rows}
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            log.exception("%s %s: load rolled back; MySQL is unchanged", ctx.partition.source, ctx.partition.key)
+            raise
+    for endpoint, counts in results.items():
+        ctx.record("load_to_mysql", endpoint, counts, started)
+    return results
+
+
+# -- 5. check_quality -------------------------------------------------------------------------------------
+def check_quality(ctx: StageContext) -> list[quality.CheckResult]:
+    """Run the partition's checks, store them in ``data_quality_results``, fail naming any failed check."""
+    results = quality.run_checks(ctx.mysql, ctx.run, ctx.source.QUALITY)
+    failed = [r for r in results if not r.passed]
+    for r in results:
+        log.info("quality %-40s %-16s %s observed=%s threshold=%s %s", r.check_name, r.table_name,
+                 "PASS" if r.passed else "FAIL", r.observed_value, r.threshold, r.details or "")
+    if failed:
+        names = ", ".join(f"{r.check_name}[{r.table_name}] observed={r.observed_value}" for r in failed)
+        raise quality.QualityCheckFailed(f"{len(failed)} data quality check(s) failed for "
+                                         f"{ctx.partition.source} {ctx.partition.key}: {names}")
+    return results
