@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--dag-id", default="lufthansa_lakehouse")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aerolake").setLevel(logging.WARNING)
     settings = load_settings()
     if args.command == "migrate":
         from aerolake.mysql import migrate
