@@ -232,6 +232,23 @@ def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -
 
 
 # -- 3. clean ---------------------------------------------------------------------------------------------
+def _require_staged(ctx: StageContext, endpoint: str) -> None:
+    """Refuse to clean an empty MongoDB partition when the lake holds records for it: that is a missing
+    load_to_mongo (or a per-process in-memory MongoDB), and cleaning it would publish nothing."""
+    part = ctx.partition
+    manifest = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
+    if manifest is None:
+        raise RuntimeError(f"{part.source}/{endpoint} {part.key}: no raw partition in s3://{ctx.bucket}/"
+                           f"{part.raw_prefix(endpoint)}; run extract_to_s3 and load_to_mongo first")
+    parsable = sum(p["records"] for p in manifest["parts"] if p["status"] == 200 and not p["malformed"])
+    if parsable and ctx.collection(endpoint).count_documents(ctx.partition_filter()) == 0:
+        raise RuntimeError(
+            f"{part.source}/{endpoint} {part.key}: MongoDB has no documents for this partition although the lake "
+            f"has {parsable} records; run load_to_mongo first. (Offline, MongoDB is in-process mongomock and "
+            "lives only as long as one process: run tasks in one `airflow dags test`, or set aerolake_mongo.)"
+        )
+
+
 class CleanZoneWriter:
     """Writes one entity's cleaned rows as a Parquet object in the clean zone, chunk by chunk."""
 
@@ -269,6 +286,8 @@ class CleanZoneWriter:
 def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
     """Normalize, type, validate and dedupe the partition into the clean zone; rejects go to quarantine."""
     started = _utcnow()
+    for endpoint in ctx.source.ENDPOINTS:
+        _require_staged(ctx, endpoint)
     results = ctx.source.clean_partition(ctx)
     for endpoint, counts in results.items():
         ctx.record("clean", endpoint, counts, started)
