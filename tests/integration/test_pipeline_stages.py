@@ -245,7 +245,7 @@ def test_stages_without_their_upstream_fail_with_a_clear_message(mock_api, make_
     with pytest.raises(RuntimeError, match="run extract_to_s3 for this date first"):
         stages.load_to_mongo(ctx)
     stages.extract_to_s3(ctx)
-    with pytest.raises(RuntimeError, match="MongoDB has no documents for this partition.*run load_to_mongo"):
+    with pytest.raises(RuntimeError, match=r"MongoDB has no documents for this partition.*run load_to_mongo"):
         stages.clean(ctx)
     stages.load_to_mongo(ctx)
     with pytest.raises(RuntimeError, match="run the clean task for this date first"):

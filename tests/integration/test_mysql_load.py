@@ -1,0 +1,110 @@
+"""Migrations, the schema contract, and the bulk load paths against real MariaDB/MySQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pymysql
+import pytest
+
+from aerolake import mysql
+from aerolake.mysql import connection, migrate, publish_staging, stage_frames
+from aerolake.schema import AIRLINES, DATA_TABLES, FLIGHTS, conform
+
+SQL_TYPES = {"str": {"char", "varchar"}, "int": {"int", "bigint"}, "float": {"double"},
+             "datetime": {"datetime"}, "date": {"date"}, "bool": {"tinyint"}}
+
+
+def test_migrations_apply_once_and_match_the_schema_contract(mysql_cfg):
+    assert migrate(mysql_cfg) == ["0001_create_reference_tables", "0002_create_flights",
+                                  "0003_create_operations_tables"]
+    assert migrate(mysql_cfg) == []
+    with connection(mysql_cfg, autocommit=True) as conn, conn.cursor() as cur:
+        for table in DATA_TABLES:
+            cur.execute("SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH FROM "
+                        "information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+                        "ORDER BY ORDINAL_POSITION", (mysql_cfg.database, table.name))
+            columns = cur.fetchall()
+            assert [c[0] for c in columns] == table.column_names, table.name
+            for name, data_type, nullable, length in columns:
+                col = table.column(name)
+                assert data_type in SQL_TYPES[col.kind], (table.name, name, data_type)
+                assert (nullable == "YES") == col.nullable, (table.name, name)
+                if col.kind == "str":
+                    assert length == col.length, (table.name, name)
+
+
+def test_an_edited_migration_is_refused(mysql_cfg, tmp_path, monkeypatch):
+    for path in mysql.MIGRATIONS_DIR.glob("*.sql"):
+        (tmp_path / path.name).write_text(path.read_text())
+    monkeypatch.setattr(mysql, "MIGRATIONS_DIR", tmp_path)
+    migrate(mysql_cfg)
+    (tmp_path / "0002_create_flights.sql").write_text("-- edited\n" + (tmp_path / "0002_create_flights.sql").read_text())
+    with pytest.raises(RuntimeError, match="0002_create_flights was changed after it was applied"):
+        migrate(mysql_cfg)
+
+
+NASTY = ["tab\there", 'quote " inside', "back\\slash", "new\nline", "Zürich – ✈ 東京", r"\N", "NULL", ""]
+
+
+def _airlines_frame() -> pd.DataFrame:
+    return conform(pd.DataFrame({
+        "airline_code": [f"A{i}" for i in range(len(NASTY))] + ["ZZ"],
+        "icao_code": ["ABC"] * len(NASTY) + [None],
+        "name": [*NASTY, None],
+        "source": "test",
+        "updated_at": datetime(2026, 3, 1, 12, 30, 45),
+    }), AIRLINES)
+
+
+@pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data-infile", "multi-row-insert"])
+def test_both_load_paths_keep_every_value_exactly(migrated_mysql, use_load_data):
+    frame = _airlines_frame()
+    with connection(migrated_mysql) as conn:
+        staging, rows = stage_frames(conn, AIRLINES, [frame.iloc[:4], frame.iloc[4:]], use_load_data=use_load_data)
+        assert rows == len(frame)
+        publish_staging(conn, AIRLINES, staging)
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute("SELECT airline_code, icao_code, name, updated_at FROM airlines ORDER BY airline_code")
+            got = {code: (icao, name, ts) for code, icao, name, ts in cur.fetchall()}
+    for i, text in enumerate(NASTY):
+        assert got[f"A{i}"] == ("ABC", text, datetime(2026, 3, 1, 12, 30, 45)), repr(text)
+    assert got["ZZ"] == (None, None, datetime(2026, 3, 1, 12, 30, 45))
+
+
+def test_upsert_updates_changed_rows_and_fill_never_overwrites(migrated_mysql):
+    first = _airlines_frame().iloc[:2]
+    with connection(migrated_mysql) as conn:
+        publish_staging(conn, AIRLINES, stage_frames(conn, AIRLINES, [first])[0])
+        changed = first.copy()
+        changed.loc[changed.index[0], "name"] = "renamed"
+        publish_staging(conn, AIRLINES, stage_frames(conn, AIRLINES, [changed])[0])
+        fill = first.copy()
+        fill["name"] = "from a gap filler"
+        fill["airline_code"] = ["A0", "NEW"]
+        publish_staging(conn, AIRLINES, stage_frames(conn, AIRLINES, [fill])[0], insert_missing_only=True)
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute("SELECT airline_code, name FROM airlines ORDER BY airline_code")
+            assert cur.fetchall() == (("A0", "renamed"), ("A1", NASTY[1]), ("NEW", "from a gap filler"))
+
+
+def test_a_row_the_server_refuses_is_an_error_not_a_silent_drop(migrated_mysql):
+    frame = _airlines_frame().iloc[:2].copy()
+    frame["airline_code"] = ["DUP", "DUP"]  # LOAD DATA LOCAL would skip the second one with a warning
+    with connection(migrated_mysql) as conn, pytest.raises(RuntimeError, match="1 of 2 rows loaded"):
+        stage_frames(conn, AIRLINES, [frame], use_load_data=True)
+
+
+def test_flights_check_constraint_rejects_an_unknown_status(migrated_mysql):
+    with connection(migrated_mysql, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO countries VALUES ('DE', 'Germany', 't', '2026-03-01')")
+        cur.execute("INSERT INTO airports (airport_code, country_code, source, updated_at) VALUES "
+                    "('FRA', 'DE', 't', '2026-03-01')")
+        with pytest.raises(pymysql.err.MySQLError, match="ck_flights_status"):
+            cur.execute("INSERT INTO flights (airline_code, flight_number, departure_date, dep_airport, arr_airport, "
+                        "scheduled_departure, status, source, updated_at) VALUES ('LH', '1', '2026-03-01', 'FRA', "
+                        "'FRA', '2026-03-01 10:00', 'boarding', 't', '2026-03-01')")
+    assert FLIGHTS.key == ("airline_code", "flight_number", "departure_date", "dep_airport")
