@@ -136,7 +136,8 @@ class HttpClient:
                     method, url, params=params, data=data, headers=dict(headers() if headers else {}),
                     timeout=self.timeout,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:  # incl. a connection lost mid-body
                 last = RetryableError(f"{self.name}: {type(exc).__name__} calling {url}")
             else:
                 elapsed = (time.monotonic() - started) * 1000

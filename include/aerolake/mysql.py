@@ -240,6 +240,26 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
     return staging, expected
 
 
+def upsert_assignments(table: Table) -> str:
+    """``ON DUPLICATE KEY UPDATE`` assignments where the freshest observation wins.
+
+    A row replayed from an older partition never overwrites what a newer one wrote: each column takes the
+    incoming value only if the incoming ``updated_at`` is not older, and ``updated_at`` is assigned last
+    (MySQL and MariaDB evaluate these assignments left to right, so the comparisons see the old value).
+    """
+    cols = [c for c in table.load_columns if c not in table.key and c != "updated_at"]
+    if "updated_at" not in table.load_columns:
+        return ", ".join(f"{quote_identifier(c)} = VALUES({quote_identifier(c)})" for c in cols)
+    target = quote_identifier(table.name)  # qualified: the staging table has the same column names
+
+    def own(column: str) -> str:
+        return f"{target}.{quote_identifier(column)}"
+
+    fresh = f"VALUES(`updated_at`) >= {own('updated_at')}"
+    parts = [f"{own(c)} = IF({fresh}, VALUES({quote_identifier(c)}), {own(c)})" for c in cols]
+    return ", ".join([*parts, f"{own('updated_at')} = GREATEST({own('updated_at')}, VALUES(`updated_at`))"])
+
+
 def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, insert_missing_only: bool = False) -> int:
     """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent."""
     columns = ", ".join(quote_identifier(c) for c in table.load_columns)
@@ -251,8 +271,7 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
             key_match=" AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in table.key),
         )
     else:
-        updates = ", ".join(f"{quote_identifier(c)} = VALUES({quote_identifier(c)})"
-                            for c in table.load_columns if c not in table.key)
+        updates = upsert_assignments(table)
         statement = sql_text("queries/upsert_from_staging.sql").format(
             table=target, staging=staging, columns=columns, updates=updates)
     with conn.cursor() as cur:

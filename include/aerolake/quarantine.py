@@ -22,12 +22,12 @@ def replace_quarantine(s3: Any, bucket: str, mongo: Any, partition: Partition, e
     """Write ``items`` (each with a ``reason``) as the quarantine of (partition, endpoint, stage)."""
     lake.write_quarantine(s3, bucket, partition, endpoint, stage, items)
     coll = mongo[COLLECTION]
-    selector = {"source": partition.source, "endpoint": endpoint, "dt": partition.dt,
-                "snapshot": partition.snapshot, "stage": stage}
+    selector = {"source": partition.source, "endpoint": endpoint, "partition": partition.key, "stage": stage}
     coll.delete_many(selector)
     if items:
         coll.create_index([("source", 1), ("endpoint", 1), ("dt", 1)])
-        docs = [{"_id": f"{partition.source}|{endpoint}|{partition.key}|{stage}|{n:07d}", **selector, **encode_keys(item)}
+        docs = [{"_id": f"{partition.source}|{endpoint}|{partition.key}|{stage}|{n:07d}", **selector,
+                 "dt": partition.dt, "snapshot": partition.snapshot, **encode_keys(item)}
                 for n, item in enumerate(items)]
         for start in range(0, len(docs), 5000):
             coll.insert_many(docs[start:start + 5000], ordered=False)

@@ -79,7 +79,8 @@ class StageContext:
         return self.mongo[f"{self.partition.source}_{endpoint}"]
 
     def partition_filter(self) -> dict[str, Any]:
-        return {"_lake.dt": self.partition.dt, "_lake.snapshot": self.partition.snapshot}
+        # one exact string: null-matching differs between MongoDB and its stand-ins
+        return {"_lake.partition": self.partition.key}
 
     def record(self, stage: str, endpoint: str, counts: dict[str, int], started_at: datetime) -> None:
         runs.record_stage(self.mysql, self.run, stage, endpoint, counts, started_at=started_at)
@@ -167,7 +168,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
                 f"s3://{ctx.bucket}/{part.raw_prefix(endpoint)}; run extract_to_s3 for this date first"
             )
         coll = ctx.collection(endpoint)
-        coll.create_index("_lake.dt")
+        coll.create_index("_lake.partition")
         coll.create_index("_key")
         deleted = coll.delete_many(ctx.partition_filter()).deleted_count
         seen: set[str] = set()
@@ -198,6 +199,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
                 batch.append({
                     "_id": doc_id, "_key": key,
                     "_lake": {"source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
+                              "partition": part.key,
                               "s3_key": part_meta["key"], "index": index, "fetched_at": manifest["fetched_at"],
                               "run_id": ctx.run.run_id},
                     **encode_keys(record),

@@ -108,3 +108,24 @@ def test_flights_check_constraint_rejects_an_unknown_status(migrated_mysql):
                         "scheduled_departure, status, source, updated_at) VALUES ('LH', '1', '2026-03-01', 'FRA', "
                         "'FRA', '2026-03-01 10:00', 'boarding', 't', '2026-03-01')")
     assert FLIGHTS.key == ("airline_code", "flight_number", "departure_date", "dep_airport")
+
+
+def test_an_older_replay_never_overwrites_a_newer_row(migrated_mysql):
+    newer = _airlines_frame().iloc[:1].copy()
+    newer["name"], newer["updated_at"] = "new name", pd.Timestamp("2026-03-02 06:00")
+    older = newer.copy()
+    older["name"], older["updated_at"] = "old name", pd.Timestamp("2026-03-01 06:00")
+    with connection(migrated_mysql) as conn:
+        publish_staging(conn, AIRLINES, stage_frames(conn, AIRLINES, [newer])[0])
+        publish_staging(conn, AIRLINES, stage_frames(conn, AIRLINES, [older])[0])
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute("SELECT name, updated_at FROM airlines")
+            assert cur.fetchall() == (("new name", datetime(2026, 3, 2, 6, 0)),)
+        same_time = newer.copy()
+        same_time["name"] = "corrected"
+        publish_staging(conn, AIRLINES, stage_frames(conn, AIRLINES, [same_time])[0])
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute("SELECT name FROM airlines")
+            assert cur.fetchall() == (("corrected",),)

@@ -57,6 +57,7 @@ SOURCE = "lufthansa"
 REFERENCE_PAGE_SIZE = 100  # the API's maximum for references
 FLIGHTSTATUS_PAGE_SIZE = 80  # the API's maximum for flight status
 WINDOW_HOURS = 4  # a departures/arrivals call covers four hours from its start
+MAX_BLIND_MALFORMED_PAGES = 3
 
 #: endpoint name in the lake -> (API path, resource key, collection key, record key)
 REFERENCE_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
@@ -177,9 +178,15 @@ class LufthansaClient:
 
     def iter_pages(self, path: str, params: dict[str, Any], page_size: int,
                    extract: Callable[[Any], tuple[list[dict], int | None]]) -> Iterator[Page]:
-        """Every page of a listing, following ``offset``/``limit`` until ``TotalCount`` is reached."""
+        """Every page of a listing, following ``offset``/``limit`` until ``TotalCount`` is reached.
+
+        A page still malformed after retries is yielded as such (it goes to quarantine) and the walk goes on
+        at the next offset; if the listing's size is still unknown after a few malformed pages in a row, the
+        walk fails rather than guess where the listing ends.
+        """
         offset = 0
         total: int | None = None
+        malformed_in_a_row = 0
         while True:
             page = self.get(path, {**params, "limit": page_size, "offset": offset})
             if not page.malformed and page.status == 200:
@@ -189,8 +196,18 @@ class LufthansaClient:
             if page.status == 404:
                 return
             offset += page_size
-            has_next = _has_next_link(page.payload) if not page.malformed else None
-            if total is None or offset >= total or has_next is False:
+            if total is not None and offset >= total:
+                return
+            if page.malformed:
+                malformed_in_a_row += 1
+                if total is None and malformed_in_a_row >= MAX_BLIND_MALFORMED_PAGES:
+                    raise ApiError(f"lufthansa: {malformed_in_a_row} malformed pages in a row from {path} and no "
+                                   "TotalCount seen: cannot tell where the listing ends; retry the task later")
+                continue
+            malformed_in_a_row = 0
+            if _has_next_link(page.payload) is False:
+                return
+            if total is None and len(page.records) < page_size:
                 return
 
 
@@ -209,7 +226,8 @@ def _classify_data_answer(response: requests.Response) -> None:
         raise ApiError("lufthansa: 401 Not Authorized even with a fresh token; check connection lufthansa_api",
                        401)
     if status >= 500:
-        raise RetryableError(f"lufthansa: HTTP {status}", status, response=response)
+        raise RetryableError(f"lufthansa: HTTP {status}", status, retry_after=_retry_after(response),
+                             response=response)
     if status == 404:
         if _is_not_found(response):
             return
@@ -221,6 +239,14 @@ def _classify_data_answer(response: requests.Response) -> None:
     except ValueError as exc:
         raise MalformedBody(f"lufthansa: malformed JSON body ({len(response.content)} bytes)", status,
                             response=response) from exc
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds when the server sent a number (an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 def _is_not_found(response: requests.Response) -> bool:
@@ -288,9 +314,9 @@ def natural_key(endpoint: str, record: dict[str, Any]) -> str | None:
     field_name = {"countries": "CountryCode", "cities": "CityCode", "airports": "AirportCode",
                   "airlines": "AirlineID", "aircraft": "AircraftCode"}[endpoint]
     value = record.get(field_name)
-    if value in (None, ""):
+    if value is None or isinstance(value, dict | list):
         return None
-    return str(value).strip().upper()
+    return str(value).strip().upper() or None
 
 
 def normalize_flight_number(value: Any) -> str:
@@ -469,8 +495,14 @@ def clean_aircraft(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
                         doc.get("_lake"))
             continue
         rows.append({"aircraft_code": code, "name": _name(doc),
-                     "airline_equip_code": text_or_none(doc.get("AirlineEquipCode"), 10), **_audit(doc)})
+                     "airline_equip_code": _equip_code(doc.get("AirlineEquipCode")), **_audit(doc)})
     return rows
+
+
+def _equip_code(value: Any) -> str | None:
+    """``AirlineEquipCode``: the API writes "*" for "none"; that is NULL, not a code."""
+    text = text_or_none(value, 10)
+    return None if text in (None, "*") else text
 
 
 #: Raw flight fields pulled per record, in this order (all as text; parsed vectorized afterwards).

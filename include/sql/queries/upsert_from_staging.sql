@@ -1,4 +1,6 @@
--- Publish a staged partition: insert new rows, update changed ones, keep the surrogate ids of existing rows.
+-- Publish a staged partition: insert new rows, update existing ones unless the stored row is newer
+-- (the freshest observation wins, so replaying an old partition never regresses newer data); surrogate ids
+-- of existing rows are kept.
 -- {table}, {staging}, {columns} and {updates} are filled from the schema contract (an allow-list), never from data.
 INSERT INTO {table} ({columns})
 SELECT {columns} FROM {staging}

@@ -1,0 +1,94 @@
+"""Run the mock API in the foreground: ``python -m aerolake.mockapi --port 8090``.
+
+Stops cleanly on SIGINT or SIGTERM.  The client secret can come from the environment
+(``AEROLAKE_MOCK_CLIENT_SECRET``) so it does not show in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import date
+
+from aerolake.mockapi.config import MockConfig
+from aerolake.mockapi.server import MockApi
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = MockConfig()
+    p = argparse.ArgumentParser(prog="python -m aerolake.mockapi", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default=defaults.host)
+    p.add_argument("--port", type=int, default=8090, help="0 picks a free port (default 8090)")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--flights-per-hub", type=int, default=defaults.flights_per_hub)
+    p.add_argument(
+        "--hubs", default=",".join(defaults.hubs), help="comma list searched by flight-number look-ups"
+    )
+    p.add_argument("--token-ttl", type=int, default=defaults.token_ttl, help="seconds")
+    p.add_argument(
+        "--qps-limit", type=float, default=defaults.qps_limit, help="calls/s per token; 0 disables"
+    )
+    p.add_argument("--error-rate", type=_rate, default=0.0, help="fraction answered 500/502/503")
+    p.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="fraction answered 403 over-QPS")
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--truncate-rate", type=_rate, default=0.0, help="fraction of 200 bodies cut in half")
+    p.add_argument("--malformed-path", action="append", default=[], metavar="REGEX",
+                   help="200 responses whose path+query match are always truncated (repeatable)")  # fmt: skip
+    p.add_argument("--anomalies", action="store_true", help="inject the documented bad records")
+    p.add_argument("--today", type=date.fromisoformat, default=None,
+                   help="YYYY-MM-DD; flight status then serves only today-1 .. today+5")  # fmt: skip
+    p.add_argument("--client-id", default=os.environ.get("AEROLAKE_MOCK_CLIENT_ID"))
+    p.add_argument("--client-secret", default=os.environ.get("AEROLAKE_MOCK_CLIENT_SECRET"))
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = MockConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        flights_per_hub=args.flights_per_hub,
+        hubs=args.hubs,
+        token_ttl=args.token_ttl,
+        qps_limit=args.qps_limit,
+        error_rate=args.error_rate,
+        rate_limit_rate=args.rate_limit_rate,
+        latency_ms=args.latency_ms,
+        truncate_rate=args.truncate_rate,
+        malformed_paths=args.malformed_path,
+        anomalies=args.anomalies,
+        today=args.today,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with MockApi(config) as api:
+        _ = api.world.ref  # load reference data now, not on the first request
+        print(f"aerolake mock API on {api.base_url}  (Lufthansa: {api.lufthansa_url})", flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("shutting down", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

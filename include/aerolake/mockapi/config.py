@@ -1,0 +1,96 @@
+"""Knobs of the mock API server, settable at start, on the command line and at runtime."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+# Knobs that only make sense before the socket is bound.
+STARTUP_ONLY = frozenset({"host", "port"})
+
+
+@dataclass
+class MockConfig:
+    """Behaviour of the mock server.
+
+    Rates are fractions of data calls (0.0-1.0).  The token endpoint is exempt from every fault
+    knob except ``latency_ms``, so clients can always log in.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = pick a free port
+    seed: int = 0
+    flights_per_hub: int = 200
+    token_ttl: int = 21600  # seconds
+    qps_limit: float | None = 5.0  # calls per second per token (sliding 1 s window); None/0 = off
+    error_rate: float = 0.0  # answered 500/502/503
+    rate_limit_rate: float = 0.0  # answered 403 "Account Over Queries Per Second Limit"
+    latency_ms: int = 0
+    truncate_rate: float = 0.0  # 200 bodies cut in half (malformed JSON)
+    malformed_paths: list[str] = field(default_factory=list)  # regexes over path+query: always cut
+    anomalies: bool = False
+    today: date | None = None  # if set, flight status serves only today-1 .. today+5
+    client_id: str | None = None  # if both set, only these credentials get a token
+    client_secret: str | None = None
+    hubs: tuple[str, ...] = ("FRA", "MUC")  # airports searched by flight-number look-ups
+
+    def __post_init__(self) -> None:
+        self.port = int(self.port)
+        self.seed = int(self.seed)
+        self.flights_per_hub = int(self.flights_per_hub)
+        self.token_ttl = int(self.token_ttl)
+        self.latency_ms = int(self.latency_ms)
+        self.qps_limit = float(self.qps_limit) if self.qps_limit else None
+        for name in ("error_rate", "rate_limit_rate", "truncate_rate"):
+            value = float(getattr(self, name))
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"MockConfig.{name} must be between 0 and 1, got {value}")
+            setattr(self, name, value)
+        if self.error_rate + self.rate_limit_rate > 1.0:
+            raise ValueError("MockConfig.error_rate + rate_limit_rate must not exceed 1")
+        if (
+            self.flights_per_hub < 0
+            or self.token_ttl <= 0
+            or self.latency_ms < 0
+            or not 0 <= self.port < 65536
+        ):
+            raise ValueError(
+                "MockConfig: flights_per_hub and latency_ms must be >= 0, token_ttl > 0, port in 0..65535"
+            )
+        if isinstance(self.malformed_paths, str):
+            self.malformed_paths = [self.malformed_paths]
+        self.malformed_paths = [str(p) for p in self.malformed_paths or []]
+        for pattern in self.malformed_paths:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"MockConfig.malformed_paths: bad regex {pattern!r}: {exc}") from exc
+        if isinstance(self.today, str):
+            self.today = date.fromisoformat(self.today) if self.today else None
+        if isinstance(self.hubs, str):
+            self.hubs = tuple(h for h in self.hubs.split(",") if h)
+        self.hubs = tuple(str(h).strip().upper() for h in self.hubs)
+        self.anomalies = bool(self.anomalies)
+        self.client_id = self.client_id or None
+        self.client_secret = self.client_secret or None
+
+    def updated(self, **changes: Any) -> MockConfig:
+        """A validated copy with ``changes`` applied (unknown knob names raise ValueError)."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown MockConfig knob(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """JSON-able view for /_mock/config; the client secret is masked."""
+        out = dataclasses.asdict(self)
+        out["today"] = self.today.isoformat() if self.today else None
+        out["hubs"] = list(self.hubs)
+        out["client_secret"] = "***" if self.client_secret else None
+        return out
