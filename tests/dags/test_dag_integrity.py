@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -41,7 +42,7 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
 def test_lufthansa_dag_wires_the_five_stages_in_order(dagbag):
     dag = dagbag.dags["lufthansa_lakehouse"]
     assert sorted(dag.task_ids) == sorted(STAGES)
-    for upstream, downstream in zip(STAGES, STAGES[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(STAGES):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
 
 
