@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -222,14 +221,14 @@ def test_some_flight_endpoints_are_missing_from_the_reference_listing(
     assert lh.get(f"references/airports/{unlisted[0]}").status_code == 404
 
 
-def test_benchmark_day_generates_in_a_few_seconds() -> None:
+def test_a_benchmark_size_day_has_exactly_the_configured_flights() -> None:
+    """The benchmark's day (2 hubs x 2 directions x 25,000): the counts are exact. Its generation time is
+    measured by the benchmark, not asserted here."""
     reference_data()
     world = World(seed=1, flights_per_hub=25_000)
-    started = time.perf_counter()
     sizes = [
         len(getter(hub, date(2026, 3, 1)).flights)
         for hub in ("FRA", "MUC")
         for getter in (world.departures, world.arrivals)
     ]
     assert sizes == [25_000] * 4
-    assert time.perf_counter() - started < 10
