@@ -284,6 +284,13 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
+def bucket_bytes(ctx: Any, prefix: str) -> int:
+    total = 0
+    for page in ctx.s3.get_paginator("list_objects_v2").paginate(Bucket=ctx.bucket, Prefix=prefix):
+        total += sum(obj["Size"] for obj in page.get("Contents", []))
+    return total
+
+
 def with_database(ctx: Any, database: str) -> Any:
     return dataclasses.replace(ctx, mysql=dataclasses.replace(ctx.mysql, database=database))
 
@@ -335,6 +342,7 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1) -> dict[str, Any]
         rec["rows"] = result[FLIGHTSTATUS]["fetched"]
         rec["api_calls"] = sum(r["api_calls"] for r in result.values())
         rec["records_all_endpoints"] = sum(r["fetched"] for r in result.values())
+    rec["raw_zone_mib"] = round(bucket_bytes(ctx, "raw/") / MIB, 1)  # what moto keeps in this process
     log.info("extract_to_s3: %s", rec)
     with measure(sampler, out, "load_to_mongo") as rec:
         result = stages.load_to_mongo(ctx)
@@ -380,6 +388,11 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1) -> dict[str, Any]
     with measure(sampler, out, "diag_mongomock_query_sort_copy") as rec:
         docs = preread_documents(ctx)
         rec["rows"] = len(docs[FLIGHTSTATUS])
+    with measure(sampler, out, "diag_mongomock_count_documents") as rec:
+        # what clean's guard against an empty MongoDB partition costs on mongomock (a scan per endpoint)
+        rec["endpoints"] = {e: ctx.collection(e).count_documents(ctx.partition_filter())
+                            for e in ctx.source.ENDPOINTS}
+        rec["rows"] = rec["endpoints"][FLIGHTSTATUS]
     with measure(sampler, out, "diag_clean_docs_in_memory") as rec, documents_from_memory(docs) as used:
         result = stages.clean(ctx)
         rec["rows"] = len(docs[FLIGHTSTATUS])
@@ -702,6 +715,7 @@ def print_report(result: dict[str, Any]) -> None:
         line(name, st.get(name))
     line("  diag: read clean parquet (flights)", st.get("diag_read_clean_parquet_flights"))
     line("  diag: mongomock query+sort+copy", st.get("diag_mongomock_query_sort_copy"))
+    line("  diag: mongomock count_documents", st.get("diag_mongomock_count_documents"))
     line("  diag: clean, documents in memory", st.get("diag_clean_docs_in_memory"))
     ex, cl = st.get("extract_to_s3", {}), st.get("clean", {})
     p(f"extract: {ex.get('api_calls')} API calls, {ex.get('records_all_endpoints', 0):,} records of all endpoints; "
@@ -711,7 +725,8 @@ def print_report(result: dict[str, Any]) -> None:
     p(f"RSS: {result['rss_baseline_mib']:,.0f} MiB at start, {result.get('rss_before_stages_mib', 0):,.0f} MiB after "
       f"imports and warm-up (pandas, pyarrow, moto, mongomock, Airflow SDK); peak during the stages (maxrss) "
       f"{st['pipeline_maxrss_mib']:,.0f} MiB, of which moto S3 keeps ~{ex.get('retained_mib', 0):,.0f} MiB "
-      f"(raw zone) and mongomock ~{st['load_to_mongo'].get('retained_mib', 0):,.0f} MiB (staged documents)")
+      f"(raw zone: {ex.get('raw_zone_mib', 0):,.0f} MiB of gzip objects) and mongomock "
+      f"~{st['load_to_mongo'].get('retained_mib', 0):,.0f} MiB (staged documents)")
 
     if cmp:
         ceiling = _rate(cmp.get("c_load_data_infile"))

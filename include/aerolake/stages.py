@@ -120,8 +120,8 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
             try:
                 pages = list(client.iter_pages(request.path, request.params, request.page_size, extract))
             except ApiError as exc:
-                raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}. {src.cannot_serve_hint(part)}",
-                               exc.status) from exc
+                hint = f" {src.cannot_serve_hint(part)}" if exc.status == 400 else ""
+                raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}.{hint}", exc.status) from exc
             for page in pages:
                 key = part.part_key(endpoint, len(parts))
                 lake.put_bytes(ctx.s3, ctx.bucket, key, lake.gzip_bytes(page.body), "application/gzip")
