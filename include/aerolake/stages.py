@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from aerolake import lake, quality, runs
-from aerolake.cleaning import encode_keys
+from aerolake.cleaning import encode_keys, gc_paused
 from aerolake.connections import MySqlConfig, mongo_database, mysql_config, s3_client
 from aerolake.http import ApiError
 from aerolake.lake import Partition
@@ -158,9 +158,9 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
     record without its key fields and a page that is not JSON go to quarantine with the reason.
     """
     started = _utcnow()
-    src, part = ctx.source, ctx.partition
+    part = ctx.partition
     results = {}
-    for endpoint in src.ENDPOINTS:
+    for endpoint in ctx.source.ENDPOINTS:
         manifest = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
         if manifest is None:
             raise RuntimeError(
@@ -171,46 +171,9 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
         coll.create_index("_lake.partition")
         coll.create_index("_key")
         deleted = coll.delete_many(ctx.partition_filter()).deleted_count
-        seen: set[str] = set()
-        batch: list[dict] = []
         rejected: list[dict] = []
-        staged = duplicates = 0
-        for part_meta, body in lake.iter_raw_parts(ctx.s3, ctx.bucket, manifest):
-            if part_meta["status"] != 200:
-                continue  # an empty window (404 "no data") holds no records
-            try:
-                payload = json.loads(body)
-            except ValueError as exc:
-                rejected.append({"reason": f"malformed JSON page: {exc}", "key": None, "s3_key": part_meta["key"],
-                                 "record": body[:2000].decode("utf-8", errors="replace")})
-                continue
-            records, _total = src.extract_records(endpoint, payload)
-            for index, record in enumerate(records):
-                key = src.natural_key(endpoint, record)
-                if key is None:
-                    rejected.append({"reason": src.missing_key_reason(endpoint, record), "key": None,
-                                     "s3_key": part_meta["key"], "record": record})
-                    continue
-                doc_id = f"{key}|{part.key}"
-                if doc_id in seen:
-                    duplicates += 1
-                    continue
-                seen.add(doc_id)
-                batch.append({
-                    "_id": doc_id, "_key": key,
-                    "_lake": {"source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
-                              "partition": part.key,
-                              "s3_key": part_meta["key"], "index": index, "fetched_at": manifest["fetched_at"],
-                              "run_id": ctx.run.run_id},
-                    **encode_keys(record),
-                })
-                if len(batch) >= MONGO_BATCH:
-                    coll.insert_many(batch, ordered=False)
-                    staged += len(batch)
-                    batch = []
-        if batch:
-            coll.insert_many(batch, ordered=False)
-            staged += len(batch)
+        with gc_paused():  # many small containers per endpoint: see cleaning.gc_paused
+            staged, duplicates = _stage_documents(ctx, endpoint, manifest, coll, rejected)
         replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, endpoint, "load_to_mongo", rejected)
         log.info("%s/%s %s: %d documents staged (replaced %d), %d duplicates, %d quarantined", part.source,
                  endpoint, part.key, staged, deleted, duplicates, len(rejected))
@@ -220,11 +183,66 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
     return results
 
 
+def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any], coll: Any,
+                     rejected: list[dict]) -> tuple[int, int]:
+    """Insert the raw partition's records as documents in batches; returns (staged, duplicates)."""
+    src, part = ctx.source, ctx.partition
+    seen: set[str] = set()
+    batch: list[dict] = []
+    staged = duplicates = 0
+    for part_meta, body in lake.iter_raw_parts(ctx.s3, ctx.bucket, manifest):
+        if part_meta["status"] != 200:
+            continue  # an empty window (404 "no data") holds no records
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            rejected.append({"reason": f"malformed JSON page: {exc}", "key": None, "s3_key": part_meta["key"],
+                             "record": body[:2000].decode("utf-8", errors="replace")})
+            continue
+        records, _total = src.extract_records(endpoint, payload)
+        for index, record in enumerate(records):
+            key = src.natural_key(endpoint, record)
+            if key is None:
+                rejected.append({"reason": src.missing_key_reason(endpoint, record), "key": None,
+                                 "s3_key": part_meta["key"], "record": record})
+                continue
+            doc_id = f"{key}|{part.key}"
+            if doc_id in seen:
+                duplicates += 1
+                continue
+            seen.add(doc_id)
+            batch.append({
+                "_id": doc_id, "_key": key,
+                "_lake": {"source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
+                          "partition": part.key, "s3_key": part_meta["key"], "index": index,
+                          "fetched_at": manifest["fetched_at"], "run_id": ctx.run.run_id},
+                **encode_keys(record),
+            })
+            if len(batch) >= MONGO_BATCH:
+                coll.insert_many(batch, ordered=False)
+                staged += len(batch)
+                batch = []
+    if batch:
+        coll.insert_many(batch, ordered=False)
+        staged += len(batch)
+    return staged, duplicates
+
+
+def _iterate(cursor: Any) -> Iterator[dict]:
+    """Iterate a cursor. mongomock 4.3's ``Cursor.__next__`` copies the whole result list on every document
+    (quadratic: 90,000 documents took 130 s), so for mongomock the computed result list is walked directly;
+    a real MongoDB cursor streams in batches as usual."""
+    if type(cursor).__module__.startswith("mongomock"):
+        yield from cursor._compute_results(with_limit_and_skip=True)
+    else:
+        yield from cursor
+
+
 def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
     """The partition's documents of ``endpoint`` in chunks, in a stable order (lake part, then index)."""
     cursor = ctx.collection(endpoint).find(ctx.partition_filter()).sort([("_lake.s3_key", 1), ("_lake.index", 1)])
     batch: list[dict] = []
-    for doc in cursor.batch_size(chunk):
+    for doc in _iterate(cursor.batch_size(chunk)):
         batch.append(doc)
         if len(batch) >= chunk:
             yield batch

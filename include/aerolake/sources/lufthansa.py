@@ -30,6 +30,7 @@ from aerolake.cleaning import (
     airportsdata_iata,
     country_names,
     float_or_none,
+    gc_paused,
     local_to_utc,
     text_or_none,
     utc_to_local_date,
@@ -514,59 +515,101 @@ FLIGHT_FIELDS = (
     "dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "status_code", "aircraft_code", "registration",
     "updated_at", "_row",
 )
+_CODES = ("airline_code", "dep_airport", "arr_airport", "operating_airline_code", "status_code", "aircraft_code")
+_NUMBERS = ("flight_number", "operating_flight_number")
+_SHORT_TEXTS = ("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration")
+_EMPTY: dict[str, Any] = {}
 
 
-def _dt(block: dict, name: str) -> str | None:
-    value = block.get(name)
-    return value.get("DateTime") if isinstance(value, dict) else None
+def _obj(value: Any) -> dict[str, Any]:
+    return value if value.__class__ is dict else _EMPTY
 
 
-def _terminal(block: dict) -> tuple[str | None, str | None]:
-    terminal = block.get("Terminal")
-    if not isinstance(terminal, dict):
-        return None, None
-    return text_or_none(terminal.get("Name"), 10), text_or_none(terminal.get("Gate"), 10)
-
-
-def flight_tuples(docs: Iterable[dict], start: int = 0) -> list[tuple]:
-    """Flatten raw Flight records into tuples of :data:`FLIGHT_FIELDS` (a plain loop: several times faster
-    than ``pd.json_normalize`` on these deeply nested records)."""
-    out = []
-    append = out.append
-    for i, doc in enumerate(docs, start):
-        dep = doc.get("Departure") or {}
-        arr = doc.get("Arrival") or {}
-        marketing = doc.get("MarketingCarrier") or {}
-        operating = doc.get("OperatingCarrier") or {}
-        equipment = doc.get("Equipment") or {}
-        dep_terminal, dep_gate = _terminal(dep)
-        arr_terminal, arr_gate = _terminal(arr)
-        number = marketing.get("FlightNumber")
-        op_number = operating.get("FlightNumber") if isinstance(operating, dict) else None
-        append((
-            _code(marketing.get("AirlineID")),
-            normalize_flight_number(number) if number not in (None, "") else None,
-            _code(dep.get("AirportCode")), _code(arr.get("AirportCode")),
-            _code(operating.get("AirlineID")) if isinstance(operating, dict) else None,
-            normalize_flight_number(op_number) if op_number not in (None, "") else None,
-            _dt(dep, "ScheduledTimeLocal"), _dt(dep, "ScheduledTimeUTC"),
-            _dt(dep, "EstimatedTimeLocal"), _dt(dep, "EstimatedTimeUTC"),
-            _dt(dep, "ActualTimeLocal"), _dt(dep, "ActualTimeUTC"),
-            _dt(arr, "ScheduledTimeLocal"), _dt(arr, "ScheduledTimeUTC"),
-            _dt(arr, "EstimatedTimeLocal"), _dt(arr, "EstimatedTimeUTC"),
-            _dt(arr, "ActualTimeLocal"), _dt(arr, "ActualTimeUTC"),
-            dep_terminal, dep_gate, arr_terminal, arr_gate,
-            _code((doc.get("FlightStatus") or {}).get("Code")),
-            _code(equipment.get("AircraftCode")) if isinstance(equipment, dict) else None,
-            text_or_none(equipment.get("AircraftRegistration"), 10) if isinstance(equipment, dict) else None,
-            (doc.get("_lake") or {}).get("fetched_at"),
-            i,
-        ))
+def _as_text(values: Iterable[Any]) -> list[str | None]:
+    """Scalars as text (400 -> "400", 1.0 -> "1"); None, objects (``{"@nil": "true"}``) and lists -> None."""
+    out: list[str | None] = []
+    for v in values:
+        cls = v.__class__
+        if cls is str:
+            out.append(v)
+        elif cls is int:
+            out.append(str(v))
+        elif cls is float:
+            out.append(str(int(v)) if v.is_integer() else str(v))
+        else:
+            out.append(None)
     return out
 
 
+def _text_column(values: tuple[Any, ...]) -> pd.Series:
+    """A pyarrow-backed string column; the per-value conversion runs only when not everything is text."""
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        array = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        array = pa.array(_as_text(values), type=pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([array])))
+
+
+def flight_frame(docs: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
+    """Raw Flight records flattened into a frame of :data:`FLIGHT_FIELDS`, normalized as text.
+
+    One plain pass pulls the fields (inline, no call per field: several times faster than
+    ``pd.json_normalize`` on these nested records); trimming, upper-casing, leading zeros of flight
+    numbers and blanks-to-NULL are then done per column, vectorized in Arrow. ``_row`` is the record's
+    position (``start`` + index), to find it again for quarantine.
+    """
+    import pandas as pd
+
+    e = _EMPTY
+    rows = []
+    append = rows.append
+    for i, doc in enumerate(docs, start):
+        get = doc.get
+        dep, arr, mkt, opr, eqp, fst, lake_meta = (
+            get("Departure"), get("Arrival"), get("MarketingCarrier"), get("OperatingCarrier"), get("Equipment"),
+            get("FlightStatus"), get("_lake"))
+        dep = dep if dep.__class__ is dict else e
+        arr = arr if arr.__class__ is dict else e
+        mkt = mkt if mkt.__class__ is dict else e
+        opr = opr if opr.__class__ is dict else e
+        eqp = eqp if eqp.__class__ is dict else e
+        dg, ag = dep.get, arr.get
+        times = (dg("ScheduledTimeLocal"), dg("ScheduledTimeUTC"), dg("EstimatedTimeLocal"), dg("EstimatedTimeUTC"),
+                 dg("ActualTimeLocal"), dg("ActualTimeUTC"), ag("ScheduledTimeLocal"), ag("ScheduledTimeUTC"),
+                 ag("EstimatedTimeLocal"), ag("EstimatedTimeUTC"), ag("ActualTimeLocal"), ag("ActualTimeUTC"))
+        dterm, aterm = dg("Terminal"), ag("Terminal")
+        dterm = dterm if dterm.__class__ is dict else e
+        aterm = aterm if aterm.__class__ is dict else e
+        append((
+            mkt.get("AirlineID"), mkt.get("FlightNumber"), dg("AirportCode"), ag("AirportCode"),
+            opr.get("AirlineID"), opr.get("FlightNumber"),
+            *[t.get("DateTime") if t.__class__ is dict else None for t in times],
+            dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
+            fst.get("Code") if fst.__class__ is dict else None, eqp.get("AircraftCode"),
+            eqp.get("AircraftRegistration"), lake_meta.get("fetched_at") if lake_meta.__class__ is dict else None, i,
+        ))
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FLIGHT_FIELDS]
+    frame = {}
+    for name, values in zip(FLIGHT_FIELDS, columns, strict=True):
+        if name == "_row":
+            frame[name] = pd.Series(values, dtype="int64")
+            continue
+        text = _text_column(values).str.strip()
+        if name in _CODES or name in _NUMBERS:
+            text = text.str.upper()
+        if name in _NUMBERS:
+            text = text.str.replace(r"^0+([0-9])", r"\1", regex=True)
+        if name in _SHORT_TEXTS:
+            text = text.str.slice(0, 10)
+        frame[name] = text.mask(text == "")
+    return pd.DataFrame(frame)
+
+
 def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tuple[pd.DataFrame, pd.Series]:
-    """Typed flight rows from :func:`flight_tuples` output, and per row the reason it is rejected (or NA).
+    """Typed flight rows from :func:`flight_frame` output, and per row the reason it is rejected (or NA).
 
     UTC times are taken as given; where only the local time is present it is converted with the airport's
     IANA zone. ``departure_date`` is the local date at the origin. ``airport_tz`` maps every airport the
@@ -575,63 +618,70 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
     """
     import pandas as pd
 
-    out = pd.DataFrame(index=frame.index)
+    out = frame[["airline_code", "flight_number", "dep_airport", "arr_airport", "operating_airline_code",
+                 "operating_flight_number", "dep_terminal", "dep_gate", "arr_terminal", "arr_gate",
+                 "aircraft_code", "registration"]].copy()
     reason = pd.Series(pd.NA, index=frame.index, dtype="string")
 
-    def reject(mask: pd.Series, text: pd.Series | str) -> None:
+    def reject(mask: pd.Series, text: Callable[[pd.Index], pd.Series | str]) -> None:
+        """Give rows in ``mask`` without a reason yet the reason ``text(rows)`` (built only for them)."""
         nonlocal reason
         fresh = mask.fillna(False).astype(bool) & reason.isna()
         if fresh.any():
-            reason = reason.mask(fresh, text if isinstance(text, str) else text.astype("string"))
+            rows = fresh[fresh].index
+            reason.loc[rows] = text(rows)
 
-    for col in ("airline_code", "flight_number", "dep_airport", "arr_airport", "operating_airline_code",
-                "operating_flight_number", "dep_terminal", "dep_gate", "arr_terminal", "arr_gate",
-                "aircraft_code", "registration"):
-        out[col] = frame[col].astype("string")
-
-    reject(out["airline_code"].isna() | ~out["airline_code"].fillna("").str.fullmatch(AIRLINE_CODE.pattern),
-           "missing or invalid MarketingCarrier.AirlineID")
-    reject(out["flight_number"].isna() | (out["flight_number"].str.len() > 5),
-           "missing or invalid MarketingCarrier.FlightNumber")
-    for end in ("dep", "arr"):
+    zones = {code: (zone or "") for code, zone in airport_tz.items()}  # "" = a known airport without a zone
+    dep_zone = out["dep_airport"].map(zones).astype("string")
+    arr_zone = out["arr_airport"].map(zones).astype("string")
+    airline, number = out["airline_code"], out["flight_number"]
+    reject(~airline.str.fullmatch(AIRLINE_CODE.pattern).fillna(False).astype(bool),
+           lambda rows: "missing or invalid MarketingCarrier.AirlineID")
+    reject(number.isna() | (number.str.len() > 5), lambda rows: "missing or invalid MarketingCarrier.FlightNumber")
+    for end, label, zone in (("dep", "Departure", dep_zone), ("arr", "Arrival", arr_zone)):
         code = out[f"{end}_airport"]
-        bad = code.isna() | ~code.fillna("").str.fullmatch(AIRPORT_CODE.pattern)
-        reject(bad, f"missing or invalid {'Departure' if end == 'dep' else 'Arrival'}.AirportCode")
-        known = code.isin(list(airport_tz))
-        reject(~bad & ~known, "unknown airport " + code.fillna("") + " (not in the reference data nor airportsdata)")
+        bad = ~code.str.fullmatch(AIRPORT_CODE.pattern).fillna(False).astype(bool)
+        reject(bad, lambda rows, label=label: f"missing or invalid {label}.AirportCode")
+        reject(~bad & zone.isna(), lambda rows, code=code: "unknown airport " + code.loc[rows]
+               + " (not in the reference data nor airportsdata)")
 
-    dep_tz = out["dep_airport"].map(airport_tz).astype("string")
-    arr_tz = out["arr_airport"].map(airport_tz).astype("string")
+    dep_tz = dep_zone.mask(dep_zone == "")
+    arr_tz = arr_zone.mask(arr_zone == "")
     for end, tz in (("dep", dep_tz), ("arr", arr_tz)):
         for kind, target in (("sched", "scheduled"), ("est", "estimated"), ("act", "actual")):
-            utc = pd.to_datetime(frame[f"{kind}_{end}_utc"], format="%Y-%m-%dT%H:%MZ", errors="coerce")
-            local = pd.to_datetime(frame[f"{kind}_{end}_local"], format="%Y-%m-%dT%H:%M", errors="coerce")
-            missing_utc = utc.isna() & local.notna()
-            if missing_utc.any():
-                utc = utc.astype("datetime64[us]").where(~missing_utc, local_to_utc(local.where(missing_utc), tz))
             name = f"{target}_{'departure' if end == 'dep' else 'arrival'}"
-            out[name] = utc.astype("datetime64[us]")
-            if kind == "sched" and end == "dep":
-                out["_sched_dep_local"] = local
-                unknown_tz = missing_utc & out[name].isna()
-                reject(unknown_tz, "unknown timezone " + tz.fillna("<none>") + " for airport "
-                       + out["dep_airport"].fillna("") + ": cannot convert the local departure time to UTC")
-    reject(out["scheduled_departure"].isna(), "missing or unparseable Departure.ScheduledTime")
+            utc = pd.to_datetime(frame[f"{kind}_{end}_utc"], format="%Y-%m-%dT%H:%MZ", errors="coerce")
+            utc = utc.astype("datetime64[us]")
+            local_text = frame[f"{kind}_{end}_local"]
+            missing_utc = utc.isna() & local_text.notna()
+            if missing_utc.any():  # only then parse local times: the API usually sends both
+                local = pd.to_datetime(local_text.where(missing_utc), format="%Y-%m-%dT%H:%M", errors="coerce")
+                utc = utc.where(~missing_utc, local_to_utc(local.astype("datetime64[us]"), tz))
+                if kind == "sched" and end == "dep":
+                    reject(missing_utc & utc.isna(),
+                           lambda rows, tz=tz: "unknown timezone " + tz.loc[rows].fillna("<none>") + " for airport "
+                           + out["dep_airport"].loc[rows].fillna("")
+                           + ": cannot convert the local departure time to UTC")
+            out[name] = utc
+    reject(out["scheduled_departure"].isna(), lambda rows: "missing or unparseable Departure.ScheduledTime")
 
-    local_date = out["_sched_dep_local"].dt.normalize()
-    from_utc = utc_to_local_date(out["scheduled_departure"], dep_tz)
-    out["departure_date"] = local_date.where(local_date.notna(), from_utc).astype("datetime64[us]")
-    reject(out["departure_date"].isna(), "cannot determine the local departure date")
-    out = out.drop(columns=["_sched_dep_local"])
+    departure_date = pd.to_datetime(frame["sched_dep_local"].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    departure_date = departure_date.astype("datetime64[us]")
+    no_local_date = departure_date.isna() & out["scheduled_departure"].notna()
+    if no_local_date.any():
+        from_utc = utc_to_local_date(out["scheduled_departure"].where(no_local_date), dep_tz)
+        departure_date = departure_date.where(~no_local_date, from_utc)
+    out["departure_date"] = departure_date
+    reject(out["departure_date"].isna(), lambda rows: "cannot determine the local departure date")
 
-    codes = frame["status_code"].astype("string")
-    out["status"] = codes.map(STATUS_MAP).fillna("unknown").astype("string")
+    out["status"] = frame["status_code"].map(STATUS_MAP).fillna("unknown").astype("string")
     dep_ref = out["actual_departure"].fillna(out["estimated_departure"])
     arr_ref = out["actual_arrival"].fillna(out["estimated_arrival"])
     out["dep_delay_min"] = ((dep_ref - out["scheduled_departure"]).dt.total_seconds() // 60).astype("Int64")
     out["arr_delay_min"] = ((arr_ref - out["scheduled_arrival"]).dt.total_seconds() // 60).astype("Int64")
     out["source"] = SOURCE
-    out["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce").dt.tz_localize(None)
+    out["updated_at"] = pd.to_datetime(frame["updated_at"], format="ISO8601", utc=True,
+                                       errors="coerce").dt.tz_localize(None)
     return out, reason
 
 
@@ -696,7 +746,6 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
 
     References first (small, in memory), then flights in chunks: memory stays flat however large the day.
     """
-    import pandas as pd
 
     from aerolake.quarantine import replace_quarantine
     from aerolake.stages import CleanZoneWriter, iter_documents
@@ -736,7 +785,8 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     rejects = Rejects()
     duplicates = 0
     for docs in iter_documents(ctx, FLIGHTSTATUS):
-        raw = pd.DataFrame(flight_tuples(docs), columns=list(FLIGHT_FIELDS))
+        with gc_paused():
+            raw = flight_frame(docs)
         for col in ("dep_airport", "arr_airport"):
             for code in raw[col].dropna().unique():
                 if code not in airport_tz and code in gazetteer and code not in fill_rows:
