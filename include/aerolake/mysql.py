@@ -24,6 +24,7 @@ from aerolake.schema import Table
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     import pymysql
 
 log = logging.getLogger(__name__)
@@ -142,45 +143,34 @@ def local_infile_enabled(conn: pymysql.Connection) -> bool:
         return bool(int(cur.fetchone()[0]))
 
 
-_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ("\0", "\\0"), ('"', '""'))
+def _load_file_table(frame: pd.DataFrame, table: Table) -> pa.Table:
+    """The frame as Arrow, typed for the load file: whole-second timestamps, booleans as 0/1."""
+    import pyarrow as pa
 
-
-def _load_file_lines(frame: pd.DataFrame, table: Table) -> pd.Series:
-    """One tab-separated line per row, as ``load_data_into_staging.sql`` reads it (vectorized).
-
-    Strings are always enclosed in double quotes (a bare ``NULL`` would be read as SQL NULL) with MySQL's
-    escapes for backslash, tab, newline, CR and NUL; ``\\N`` is NULL; times are ``YYYY-MM-DD HH:MM:SS``.
-    """
-    columns = []
-    for name in table.load_columns:
-        col = table.column(name)
-        series = frame[name]
-        if col.kind == "str":
-            text = series.astype("string")
-            for raw, escaped in _ESCAPES:
-                text = text.str.replace(raw, escaped, regex=False)
-            text = '"' + text + '"'
-        elif col.kind == "datetime":
-            text = series.dt.strftime("%Y-%m-%d %H:%M:%S")
-        elif col.kind == "date":
-            text = series.dt.strftime("%Y-%m-%d")
-        elif col.kind == "bool":
-            text = series.astype("Int8").astype("string")
-        else:
-            text = series.astype("string")
-        columns.append(text.fillna("\\N").astype(object))
-    return columns[0].str.cat(columns[1:], sep="\t") if len(columns) > 1 else columns[0]
+    arrow = pa.Table.from_pandas(frame[table.load_columns], preserve_index=False)
+    for i, name in enumerate(table.load_columns):
+        kind = table.column(name).kind
+        if kind == "datetime":
+            arrow = arrow.set_column(i, name, arrow.column(i).cast(pa.timestamp("s"), safe=False))
+        elif kind == "date":
+            arrow = arrow.set_column(i, name, arrow.column(i).cast(pa.date32(), safe=False))
+        elif kind == "bool":
+            arrow = arrow.set_column(i, name, arrow.column(i).cast(pa.int8()))
+    return arrow
 
 
 def _write_load_file(frames: Iterable[pd.DataFrame], table: Table, path: str) -> int:
+    """Write the rows as the file ``load_data_into_staging.sql`` reads (Arrow's CSV writer, in C++):
+    every non-NULL value enclosed in quotes, NULL as an empty unenclosed field."""
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="all_valid")
     rows = 0
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with open(path, "wb") as handle:
         for frame in frames:
             if frame.empty:
                 continue
-            lines = _load_file_lines(frame, table)
-            handle.write("\n".join(lines))
-            handle.write("\n")
+            pacsv.write_csv(_load_file_table(frame, table), handle, options)
             rows += len(frame)
     return rows
 
@@ -221,8 +211,11 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
             try:
                 expected = _write_load_file(frames, table, path)
                 if expected:
+                    columns = table.load_columns
                     statement = sql_text("queries/load_data_into_staging.sql").format(
-                        staging=staging, columns=", ".join(quote_identifier(c) for c in table.load_columns))
+                        staging=staging, variables=", ".join(f"@v{i}" for i in range(len(columns))),
+                        assignments=", ".join(f"{quote_identifier(c)} = NULLIF(@v{i}, '')"
+                                              for i, c in enumerate(columns)))
                     cur.execute(statement, (path,))
                     loaded = cur.rowcount
                     cur.execute("SHOW COUNT(*) WARNINGS")

@@ -183,6 +183,7 @@ def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
             series = frame[name]
         if col.kind == "str":
             series = series.astype("string")
+            series = series.mask(series == "")  # blank is unknown: NULL, as the load file also reads it
         elif col.kind == "int":
             series = pd.to_numeric(series, errors="coerce").astype("Int64")
         elif col.kind == "float":

@@ -110,6 +110,8 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
             results[endpoint] = {"fetched": existing["records_total"], "api_calls": 0, "skipped": True}
             ctx.record("extract_to_s3", endpoint, {"fetched": existing["records_total"], "api_calls": 0}, started)
             continue
+        if existing is not None:  # a refetch: the partition is incomplete until its new manifest is written
+            ctx.s3.delete_object(Bucket=ctx.bucket, Key=part.manifest_key(endpoint))
         if client is None:
             client = src.make_client(ctx.settings)
         calls_before = client.http.calls
@@ -118,21 +120,12 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
         extract = partial(src.extract_records, endpoint)
         for request in requests:
             try:
-                pages = list(client.iter_pages(request.path, request.params, request.page_size, extract))
+                # page by page: each is written before the next is fetched, memory stays flat
+                for page in client.iter_pages(request.path, request.params, request.page_size, extract):
+                    parts.append(_store_page(ctx, endpoint, len(parts), page))
             except ApiError as exc:
                 hint = f" {src.cannot_serve_hint(part)}" if exc.status == 400 else ""
                 raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}.{hint}", exc.status) from exc
-            for page in pages:
-                key = part.part_key(endpoint, len(parts))
-                lake.put_bytes(ctx.s3, ctx.bucket, key, lake.gzip_bytes(page.body), "application/gzip")
-                records = 1 if page.malformed else len(page.records)
-                parts.append({
-                    "key": key, "sha256": lake.sha256_hex(page.body), "bytes": len(page.body),
-                    "status": page.status, "path": page.url_path, "params": page.params, "records": records,
-                    "malformed": page.malformed, "total_count": page.total_count,
-                })
-                log.info("%s/%s %s: part %05d %s offset=%s status=%s records=%d", part.source, endpoint, part.key,
-                         len(parts) - 1, page.url_path, page.params.get("offset"), page.status, records)
         lake.delete_stale_parts(ctx.s3, ctx.bucket, part, endpoint, {p["key"] for p in parts})
         api_calls = client.http.calls - calls_before
         manifest = {
@@ -148,6 +141,19 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
         ctx.record("extract_to_s3", endpoint, {"fetched": manifest["records_total"], "api_calls": api_calls},
                    started)
     return results
+
+
+def _store_page(ctx: StageContext, endpoint: str, number: int, page: Any) -> dict[str, Any]:
+    """Write one page to the raw zone exactly as received; returns its manifest entry."""
+    part = ctx.partition
+    key = part.part_key(endpoint, number)
+    lake.put_bytes(ctx.s3, ctx.bucket, key, lake.gzip_bytes(page.body), "application/gzip")
+    records = 1 if page.malformed else len(page.records)
+    log.info("%s/%s %s: part %05d %s offset=%s status=%s records=%d", part.source, endpoint, part.key, number,
+             page.url_path, page.params.get("offset"), page.status, records)
+    return {"key": key, "sha256": lake.sha256_hex(page.body), "bytes": len(page.body), "status": page.status,
+            "path": page.url_path, "params": page.params, "records": records, "malformed": page.malformed,
+            "total_count": page.total_count}
 
 
 # -- 2. load_to_mongo -------------------------------------------------------------------------------------
