@@ -181,20 +181,27 @@ def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
             series = pd.Series(pd.NA, index=frame.index)
         else:
             series = frame[name]
+        dtype = str(series.dtype)
         if col.kind == "str":
-            series = series.astype("string")
+            if dtype != "string":
+                series = series.astype("string")
             series = series.mask(series == "")  # blank is unknown: NULL, as the load file also reads it
         elif col.kind == "int":
-            series = pd.to_numeric(series, errors="coerce").astype("Int64")
+            if dtype != "Int64":
+                series = pd.to_numeric(series, errors="coerce").astype("Int64")
         elif col.kind == "float":
-            series = pd.to_numeric(series, errors="coerce").astype("Float64")
+            if dtype != "Float64":
+                series = pd.to_numeric(series, errors="coerce").astype("Float64")
         elif col.kind == "bool":
-            series = series.astype("boolean")
+            if dtype != "boolean":
+                series = series.astype("boolean")
         elif col.kind == "datetime":
-            series = pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None).astype(
-                "datetime64[us]"
-            )
+            if dtype != "datetime64[us]":
+                series = pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None).astype(
+                    "datetime64[us]")
         elif col.kind == "date":
-            series = pd.to_datetime(series, errors="coerce").dt.normalize().astype("datetime64[us]")
+            if dtype != "datetime64[us]":
+                series = pd.to_datetime(series, errors="coerce").astype("datetime64[us]")
+            series = series.dt.normalize()
         out[name] = series
     return pd.DataFrame(out, index=frame.index)

@@ -333,23 +333,17 @@ def test_malformed_body_is_returned_as_such_after_retries(start_api) -> None:
     assert page.body == full.body[: len(full.body) // 2]  # kept byte for byte as received
 
 
-def test_walk_goes_on_past_a_malformed_middle_page(start_api) -> None:
-    api = start_api(malformed_paths=[r"references/airlines\?.*offset=20(&|$)"])
+@pytest.mark.parametrize(("bad_offset", "malformed"), [(20, [False, True, False]), (0, [True, False, False])],
+                         ids=["middle-page", "first-page"])
+def test_walk_goes_on_past_a_malformed_page(start_api, bad_offset: int, malformed: list[bool]) -> None:
+    """A page still malformed after retries is kept (for quarantine) and the walk goes on; a malformed first
+    page hides TotalCount, yet the rest of the listing is fetched (the next page tells the total) instead of
+    the walk silently ending after one page."""
+    api = start_api(malformed_paths=[rf"references/airlines\?.*offset={bad_offset}(&|$)"])
     client = make_client(api, retry=RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0))
     pages = walk(client, "airlines", 20)
     assert [p.params["offset"] for p in pages] == [0, 20, 40]
-    assert [p.malformed for p in pages] == [False, True, False]
-    assert len(codes(pages, "AirlineID")) == 44 - 20
-
-
-def test_walk_goes_on_past_a_malformed_first_page(start_api) -> None:
-    """A malformed first page hides TotalCount; the walk must still fetch the rest of the listing (the
-    next page tells the total) instead of silently ending after one page."""
-    api = start_api(malformed_paths=[r"references/airlines\?.*offset=0(&|$)"])
-    client = make_client(api, retry=RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0))
-    pages = walk(client, "airlines", 20)
-    assert [p.params["offset"] for p in pages] == [0, 20, 40]
-    assert [p.malformed for p in pages] == [True, False, False]
+    assert [p.malformed for p in pages] == malformed
     assert len(codes(pages, "AirlineID")) == 44 - 20
 
 

@@ -517,6 +517,7 @@ FLIGHT_FIELDS = (
 )
 _CODES = ("airline_code", "dep_airport", "arr_airport", "operating_airline_code", "status_code", "aircraft_code")
 _NUMBERS = ("flight_number", "operating_flight_number")
+_TIMES = frozenset(FLIGHT_FIELDS[6:18])
 _SHORT_TEXTS = ("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration")
 _EMPTY: dict[str, Any] = {}
 
@@ -577,16 +578,16 @@ def flight_frame(docs: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
         opr = opr if opr.__class__ is dict else e
         eqp = eqp if eqp.__class__ is dict else e
         dg, ag = dep.get, arr.get
-        times = (dg("ScheduledTimeLocal"), dg("ScheduledTimeUTC"), dg("EstimatedTimeLocal"), dg("EstimatedTimeUTC"),
-                 dg("ActualTimeLocal"), dg("ActualTimeUTC"), ag("ScheduledTimeLocal"), ag("ScheduledTimeUTC"),
-                 ag("EstimatedTimeLocal"), ag("EstimatedTimeUTC"), ag("ActualTimeLocal"), ag("ActualTimeUTC"))
         dterm, aterm = dg("Terminal"), ag("Terminal")
         dterm = dterm if dterm.__class__ is dict else e
         aterm = aterm if aterm.__class__ is dict else e
         append((
             mkt.get("AirlineID"), mkt.get("FlightNumber"), dg("AirportCode"), ag("AirportCode"),
             opr.get("AirlineID"), opr.get("FlightNumber"),
-            *[t.get("DateTime") if t.__class__ is dict else None for t in times],
+            # the time blocks themselves; their DateTime is taken per column below
+            dg("ScheduledTimeLocal"), dg("ScheduledTimeUTC"), dg("EstimatedTimeLocal"), dg("EstimatedTimeUTC"),
+            dg("ActualTimeLocal"), dg("ActualTimeUTC"), ag("ScheduledTimeLocal"), ag("ScheduledTimeUTC"),
+            ag("EstimatedTimeLocal"), ag("EstimatedTimeUTC"), ag("ActualTimeLocal"), ag("ActualTimeUTC"),
             dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
             fst.get("Code") if fst.__class__ is dict else None, eqp.get("AircraftCode"),
             eqp.get("AircraftRegistration"), lake_meta.get("fetched_at") if lake_meta.__class__ is dict else None, i,
@@ -597,6 +598,8 @@ def flight_frame(docs: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
         if name == "_row":
             frame[name] = pd.Series(values, dtype="int64")
             continue
+        if name in _TIMES:
+            values = tuple([v.get("DateTime") if v.__class__ is dict else None for v in values])
         text = _text_column(values).str.strip()
         if name in _CODES or name in _NUMBERS:
             text = text.str.upper()
@@ -781,30 +784,33 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
             airport_tz[code] = gazetteer[code]["tz"]
     fill_rows: dict[str, dict[str, Any]] = {}
     writer = CleanZoneWriter(ctx, "flights", "flights")
-    seen: set[tuple] = set()
+    seen: set[str] = set()
     rejects = Rejects()
     duplicates = 0
     for docs in iter_documents(ctx, FLIGHTSTATUS):
-        with gc_paused():
+        with gc_paused():  # see cleaning.gc_paused: bounded, one chunk at a time
             raw = flight_frame(docs)
-        for col in ("dep_airport", "arr_airport"):
-            for code in raw[col].dropna().unique():
-                if code not in airport_tz and code in gazetteer and code not in fill_rows:
-                    fill_rows[code] = _airport_from_gazetteer(code, gazetteer[code], docs[0])
-                    airport_tz[code] = gazetteer[code]["tz"]
-        cleaned, reason = clean_flights(raw, airport_tz)
-        bad = reason.notna()
-        for pos in bad[bad].index:
-            doc = docs[int(raw.at[pos, "_row"])]
-            rejects.add(str(reason.at[pos]), doc, doc.get("_key"), doc.get("_lake"))
-        good = cleaned[~bad]
-        keys = list(zip(*(good[c] for c in FLIGHTS_T.key), strict=True))
-        fresh = [k not in seen for k in keys]
-        seen.update(keys)
-        unique = good[fresh]
-        unique = unique[~unique.duplicated(subset=list(FLIGHTS_T.key), keep="first")]
-        duplicates += len(good) - len(unique)
-        writer.write(unique)
+            for col in ("dep_airport", "arr_airport"):
+                for code in raw[col].dropna().unique():
+                    if code not in airport_tz and code in gazetteer and code not in fill_rows:
+                        fill_rows[code] = _airport_from_gazetteer(code, gazetteer[code], docs[0])
+                        airport_tz[code] = gazetteer[code]["tz"]
+            cleaned, reason = clean_flights(raw, airport_tz)
+            bad = reason.notna()
+            for pos in bad[bad].index:
+                doc = docs[int(raw.at[pos, "_row"])]
+                rejects.add(str(reason.at[pos]), doc, doc.get("_key"), doc.get("_lake"))
+            good = cleaned[~bad]
+            # one key string per row; a key already written in an earlier chunk (or this one) is a duplicate
+            keys = good["airline_code"].str.cat([good["flight_number"], good["dep_airport"],
+                                                 good["departure_date"].dt.strftime("%Y-%m-%d")], sep="|")
+            fresh = []
+            for key in keys.tolist():
+                fresh.append(key not in seen)
+                seen.add(key)
+            unique = good[fresh]
+            duplicates += len(good) - len(unique)
+            writer.write(unique)
     flights_written = writer.close()
     replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, FLIGHTSTATUS, "clean", rejects.items)
     counts[FLIGHTSTATUS] = {"cleaned": flights_written, "quarantined_at_cleaning": len(rejects),
