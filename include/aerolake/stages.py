@@ -174,7 +174,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
                 f"s3://{ctx.bucket}/{part.raw_prefix(endpoint)}; run extract_to_s3 for this date first"
             )
         coll = ctx.collection(endpoint)
-        coll.create_index("_lake.partition")
+        coll.create_index([("_lake.partition", 1), *_DOCUMENT_ORDER])  # serves the partition reads in order
         coll.create_index("_key")
         deleted = coll.delete_many(ctx.partition_filter()).deleted_count
         rejected: list[dict] = []
@@ -234,21 +234,28 @@ def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any],
     return staged, duplicates
 
 
-def _iterate(cursor: Any) -> Iterator[dict]:
-    """Iterate a cursor. mongomock 4.3's ``Cursor.__next__`` copies the whole result list on every document
-    (quadratic: 90,000 documents took 130 s), so for mongomock the computed result list is walked directly;
-    a real MongoDB cursor streams in batches as usual."""
-    if type(cursor).__module__.startswith("mongomock"):
-        yield from cursor._compute_results(with_limit_and_skip=True)
-    else:
-        yield from cursor
+_DOCUMENT_ORDER = [("_lake.s3_key", 1), ("_lake.index", 1)]
+
+
+def _mongomock_documents(collection: Any, query: dict[str, Any]) -> list[dict]:
+    """mongomock 4.3's ``Cursor.__next__`` copies the whole result list on every document (quadratic:
+    90,000 documents took 130 s) and its sort compares BSON in Python; so for mongomock the computed
+    results are taken at once and sorted here. A real MongoDB cursor streams, sorted by its index."""
+    docs = collection.find(query)._compute_results()
+    docs.sort(key=lambda d: (d["_lake"]["s3_key"], d["_lake"]["index"]))
+    return docs
 
 
 def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
     """The partition's documents of ``endpoint`` in chunks, in a stable order (lake part, then index)."""
-    cursor = ctx.collection(endpoint).find(ctx.partition_filter()).sort([("_lake.s3_key", 1), ("_lake.index", 1)])
+    collection = ctx.collection(endpoint)
+    if type(collection).__module__.startswith("mongomock"):
+        docs = _mongomock_documents(collection, ctx.partition_filter())
+        for start in range(0, len(docs), chunk):
+            yield docs[start:start + chunk]
+        return
     batch: list[dict] = []
-    for doc in _iterate(cursor.batch_size(chunk)):
+    for doc in collection.find(ctx.partition_filter()).sort(_DOCUMENT_ORDER).batch_size(chunk):
         batch.append(doc)
         if len(batch) >= chunk:
             yield batch
