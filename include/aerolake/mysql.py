@@ -196,7 +196,8 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
                  use_load_data: bool | None = None) -> tuple[str, int]:
     """Load ``frames`` into a fresh temporary staging table; returns its name and the rows staged.
 
-    Every row must arrive: a row count or a warning that says otherwise is an error, never a silent drop.
+    Every row must arrive: a row count or a warning that says otherwise is an error, never a silent drop;
+    a key that occurs twice in one load is an error too, never a silent merge.
     """
     staging = quote_identifier(f"stg_{table.name}")
     target = quote_identifier(table.name)
@@ -204,7 +205,8 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
         use_load_data = local_infile_enabled(conn)
     with conn.cursor() as cur:
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
-        cur.execute(sql_text("queries/create_staging_table.sql").format(staging=staging, table=target))
+        cur.execute(sql_text("queries/create_staging_table.sql").format(
+            staging=staging, table=target, columns=", ".join(quote_identifier(c) for c in table.load_columns)))
         if use_load_data:
             fd, path = tempfile.mkstemp(prefix=f"aerolake-{table.name}-", suffix=".tsv")
             os.close(fd)
@@ -230,6 +232,13 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
                 os.unlink(path)
         else:
             expected = _insert_rows(cur, staging, table, frames)
+        if expected:
+            cur.execute(sql_text("queries/count_duplicate_keys_in_staging.sql").format(
+                staging=staging, key_columns=", ".join(quote_identifier(k) for k in table.key)))
+            duplicated = cur.fetchone()[0]
+            if duplicated:
+                raise RuntimeError(f"staging {table.name}: {duplicated} key(s) occur more than once in one load; "
+                                   "the cleaned partition should hold each key once")
     return staging, expected
 
 

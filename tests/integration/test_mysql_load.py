@@ -92,10 +92,18 @@ def test_upsert_updates_changed_rows_and_fill_never_overwrites(migrated_mysql):
             assert cur.fetchall() == (("A0", "renamed"), ("A1", NASTY[1]), ("NEW", "from a gap filler"))
 
 
-def test_a_row_the_server_refuses_is_an_error_not_a_silent_drop(migrated_mysql):
+@pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data-infile", "multi-row-insert"])
+def test_a_key_twice_in_one_load_is_an_error_not_a_silent_merge(migrated_mysql, use_load_data):
     frame = _airlines_frame().iloc[:2].copy()
-    frame["airline_code"] = ["DUP", "DUP"]  # LOAD DATA LOCAL would skip the second one with a warning
-    with connection(migrated_mysql) as conn, pytest.raises(RuntimeError, match="1 of 2 rows loaded"):
+    frame["airline_code"] = ["DUP", "DUP"]
+    with connection(migrated_mysql) as conn, pytest.raises(RuntimeError, match=r"1 key\(s\) occur more than once"):
+        stage_frames(conn, AIRLINES, [frame], use_load_data=use_load_data)
+
+
+def test_a_value_the_server_would_truncate_is_an_error_not_a_silent_change(migrated_mysql):
+    frame = _airlines_frame().iloc[:1].copy()
+    frame["icao_code"] = ["TOOLONG"]  # CHAR(3): LOAD DATA LOCAL would truncate it with a warning
+    with connection(migrated_mysql) as conn, pytest.raises(RuntimeError, match="1 of 1 rows loaded with 1 warnings"):
         stage_frames(conn, AIRLINES, [frame], use_load_data=True)
 
 

@@ -1,2 +1,3 @@
--- A session-private staging table shaped like its target (no foreign keys; dropped with the session).
-CREATE TEMPORARY TABLE {staging} LIKE {table}
+-- A session-private staging table with the target's load columns and types but no keys: loading it is a
+-- plain append (keys are checked by count_duplicate_keys_in_staging.sql, then enforced by the upsert).
+CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WHERE 1 = 0
