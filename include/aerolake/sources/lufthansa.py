@@ -420,55 +420,47 @@ def clean_countries(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, An
     return rows
 
 
+def _location_reason(doc: dict[str, Any], code_field: str, kind: str) -> tuple[str | None, dict[str, Any]]:
+    """Validate a located reference (city or airport): its code, country, time zone and position.
+
+    Returns the reject reason (None when valid) and the parsed values."""
+    values = {"code": _code(doc.get(code_field)), "country": _code(doc.get("CountryCode")),
+              "tz": text_or_none(doc.get("TimeZoneId"))}
+    values["lat"], values["lon"] = _position(doc)
+    if not values["code"] or not AIRPORT_CODE.match(values["code"]):
+        return f"invalid {kind} code {doc.get(code_field)!r}", values
+    if values["country"] is not None and not COUNTRY_CODE.match(values["country"]):
+        return f"invalid country code {doc.get('CountryCode')!r}", values
+    if values["tz"] is not None and values["tz"] not in valid_timezones():
+        return f"unknown timezone {values['tz']!r}", values
+    return _check_position(values["lat"], values["lon"]), values
+
+
 def clean_cities(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
     rows = []
     for doc in docs:
-        code = _code(doc.get("CityCode"))
-        lat, lon = _position(doc)
-        tz = text_or_none(doc.get("TimeZoneId"))
-        country = _code(doc.get("CountryCode"))
-        reason = None
-        if not code or not AIRPORT_CODE.match(code):
-            reason = f"invalid city code {doc.get('CityCode')!r}"
-        elif country is not None and not COUNTRY_CODE.match(country):
-            reason = f"invalid country code {doc.get('CountryCode')!r}"
-        elif tz is not None and tz not in valid_timezones():
-            reason = f"unknown timezone {tz!r}"
-        else:
-            reason = _check_position(lat, lon)
+        reason, v = _location_reason(doc, "CityCode", "city")
         if reason:
             rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
             continue
-        rows.append({"city_code": code, "country_code": country, "name": _name(doc), "latitude": lat,
-                     "longitude": lon, "timezone": tz, **_audit(doc)})
+        rows.append({"city_code": v["code"], "country_code": v["country"], "name": _name(doc),
+                     "latitude": v["lat"], "longitude": v["lon"], "timezone": v["tz"], **_audit(doc)})
     return rows
 
 
 def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
     rows = []
     for doc in docs:
-        code = _code(doc.get("AirportCode"))
-        lat, lon = _position(doc)
-        tz = text_or_none(doc.get("TimeZoneId"))
-        country = _code(doc.get("CountryCode"))
-        city = _code(doc.get("CityCode"))
-        reason = None
-        if not code or not AIRPORT_CODE.match(code):
-            reason = f"invalid airport code {doc.get('AirportCode')!r}"
-        elif country is not None and not COUNTRY_CODE.match(country):
-            reason = f"invalid country code {doc.get('CountryCode')!r}"
-        elif tz is not None and tz not in valid_timezones():
-            reason = f"unknown timezone {tz!r}"
-        else:
-            reason = _check_position(lat, lon)
+        reason, v = _location_reason(doc, "AirportCode", "airport")
         if reason:
             rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
             continue
+        code, city = v["code"], _code(doc.get("CityCode"))
         icao = (airportsdata_iata().get(code) or {}).get("icao") or None
         rows.append({
             "airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
             "name": _name(doc), "city_code": city if city and AIRPORT_CODE.match(city) else None,
-            "country_code": country, "latitude": lat, "longitude": lon, "timezone": tz,
+            "country_code": v["country"], "latitude": v["lat"], "longitude": v["lon"], "timezone": v["tz"],
             "location_type": text_or_none(doc.get("LocationType"), 20), **_audit(doc),
         })
     return rows
@@ -520,10 +512,6 @@ _NUMBERS = ("flight_number", "operating_flight_number")
 _TIMES = frozenset(FLIGHT_FIELDS[6:18])
 _SHORT_TEXTS = ("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration")
 _EMPTY: dict[str, Any] = {}
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if value.__class__ is dict else _EMPTY
 
 
 def _as_text(values: Iterable[Any]) -> list[str | None]:
@@ -841,9 +829,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     return counts
 
 
-_ENTITY_TABLE = {"countries": "countries", "countries_fill": "countries", "cities": "cities",
-                 "airports": "airports", "airports_fill": "airports", "airlines": "airlines",
-                 "aircraft_types": "aircraft_types"}
+_ENTITY_TABLE = {entity: table for entity, table, _endpoint, _fill in PUBLISH}
 
 
 def _airport_from_gazetteer(code: str, entry: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
