@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aerolake.settings import (
+    AIRLABS_CONN_ID,
+    AVIATIONSTACK_CONN_ID,
     LUFTHANSA_CONN_ID,
     MONGO_CONN_ID,
     MYSQL_CONN_ID,
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 #: The offline mock accepts any client id/secret; these are labels, not secrets.
 OFFLINE_CLIENT_ID = "aerolake-offline"
 OFFLINE_CLIENT_SECRET = "aerolake-offline"  # noqa: S105
+OFFLINE_API_KEY = "aerolake-offline"  # the mock API's key for Airlabs and Aviation Stack
 
 
 def airflow_connection(conn_id: str) -> Any | None:
@@ -64,13 +67,34 @@ def lufthansa_credentials(settings: Settings) -> ApiCredentials:
                  settings.mock_api_url)
         return ApiCredentials(f"{settings.mock_api_url}/lufthansa/v1", OFFLINE_CLIENT_ID,
                               OFFLINE_CLIENT_SECRET, offline=True)
+    if not conn.login or not conn.password:
+        raise ValueError(f"Connection {LUFTHANSA_CONN_ID} needs login (client id) and password (client secret)")
+    return ApiCredentials(_base_url(conn), conn.login, conn.password)
+
+
+def _base_url(conn: Any) -> str:
     base = (conn.host or "").rstrip("/")
     if not base.startswith(("http://", "https://")):
         schema = "http" if (conn.host or "").startswith(("127.", "localhost")) else "https"
         base = f"{schema}://{base}" + (f":{conn.port}" if conn.port else "")
-    if not conn.login or not conn.password:
-        raise ValueError(f"Connection {LUFTHANSA_CONN_ID} needs login (client id) and password (client secret)")
-    return ApiCredentials(base, conn.login, conn.password)
+    return base
+
+
+#: the mock API's path prefix per API-key source (the real APIs' base URLs end the same way)
+_MOCK_PREFIX = {AIRLABS_CONN_ID: "airlabs/api/v9", AVIATIONSTACK_CONN_ID: "aviationstack/v1"}
+
+
+def api_key_credentials(conn_id: str, settings: Settings) -> ApiCredentials:
+    """``airlabs_api`` / ``aviationstack_api``: host = base URL, password = the API key (``client_secret``
+    here; sent as the ``api_key`` / ``access_key`` query parameter and redacted from every log)."""
+    conn = airflow_connection(conn_id)
+    if conn is None:
+        log.info("Connection %s not defined: using the offline mock API at %s", conn_id, settings.mock_api_url)
+        return ApiCredentials(f"{settings.mock_api_url}/{_MOCK_PREFIX[conn_id]}", None, OFFLINE_API_KEY,
+                              offline=True)
+    if not conn.password:
+        raise ValueError(f"Connection {conn_id} needs password (the API key)")
+    return ApiCredentials(_base_url(conn), None, conn.password)
 
 
 def s3_client(settings: Settings) -> Any:

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -102,8 +102,11 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         session: requests.Session | None = None,
+        before_request: Callable[[], None] | None = None,
     ):
         self.name = name
+        #: called before every request (retries included), e.g. to charge an API quota; may raise to stop
+        self.before_request = before_request
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.session = session or requests.Session()
@@ -129,6 +132,8 @@ class HttpClient:
         refreshed = False
         for attempt in range(self.retry.max_attempts):
             self.limiter.wait()
+            if self.before_request is not None:
+                self.before_request()
             started = time.monotonic()
             self.calls += 1
             try:
@@ -164,3 +169,27 @@ class HttpClient:
         assert last is not None
         raise ApiError(f"{last} (gave up after {self.retry.max_attempts} attempts, params={safe})",
                        last.status, retryable=True, response=last.response) from last
+
+
+@dataclass(frozen=True)
+class Request:
+    """One listing to fetch: an API path and its parameters, paged by ``page_size``."""
+
+    endpoint: str
+    path: str
+    params: dict[str, Any]
+    page_size: int
+
+
+@dataclass
+class Page:
+    """One HTTP answer, kept byte for byte as received, with what the pipeline needs to know of it."""
+
+    url_path: str
+    params: dict[str, Any]
+    status: int
+    body: bytes
+    payload: Any = None  # parsed JSON, None when malformed
+    malformed: bool = False
+    records: list[dict[str, Any]] = field(default_factory=list)
+    total_count: int | None = None

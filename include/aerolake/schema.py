@@ -147,6 +147,12 @@ FLIGHT_POSITIONS = Table(
         Column("icao24", "str", False, 6),
         Column("observed_at", "datetime", False),
         Column("flight_id", "int"),
+        Column("airline_code", "str", True, 3),
+        Column("flight_number", "str", True, 5),
+        Column("dep_airport", "str", True, 3),
+        Column("arr_airport", "str", True, 3),
+        Column("registration", "str", True, 10),
+        Column("aircraft_code", "str", True, 4),
         Column("latitude", "float", False),
         Column("longitude", "float", False),
         Column("altitude_m", "float"),
@@ -160,8 +166,25 @@ FLIGHT_POSITIONS = Table(
     generated=("position_id",),
 )
 
+FLIGHT_CODESHARES = Table(
+    "flight_codeshares",
+    (
+        Column("codeshare_id", "int", False),
+        Column("marketing_airline_code", "str", False, 3),
+        Column("marketing_flight_number", "str", False, 5),
+        Column("departure_date", "date", False),
+        Column("dep_airport", "str", False, 3),
+        Column("airline_code", "str", False, 3),
+        Column("flight_number", "str", False, 5),
+        *_audit(),
+    ),
+    key=("marketing_airline_code", "marketing_flight_number", "departure_date", "dep_airport"),
+    generated=("codeshare_id",),
+)
+
 #: The tables a pipeline loads, in foreign-key order.
-DATA_TABLES: tuple[Table, ...] = (COUNTRIES, CITIES, AIRPORTS, AIRLINES, AIRCRAFT_TYPES, FLIGHTS, FLIGHT_POSITIONS)
+DATA_TABLES: tuple[Table, ...] = (COUNTRIES, CITIES, AIRPORTS, AIRLINES, AIRCRAFT_TYPES, FLIGHTS, FLIGHT_CODESHARES,
+                                  FLIGHT_POSITIONS)
 TABLES: dict[str, Table] = {t.name: t for t in DATA_TABLES}
 
 

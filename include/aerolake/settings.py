@@ -36,6 +36,30 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _env_int(name: str, default: int | None) -> int | None:
+    """An integer setting; empty or ``none`` means no limit (``None``)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in ("", "none", "unlimited"):
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number (or empty for no limit), got {raw!r}") from exc
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A source's API request budget per UTC calendar day and month (``None`` = no limit)."""
+
+    per_day: int | None = None
+    per_month: int | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Project-wide settings. Build with :func:`load_settings`; override fields in tests."""
@@ -45,6 +69,12 @@ class Settings:
     mysql_database: str = "aerolake"
     lufthansa_hubs: tuple[str, ...] = ("FRA", "MUC")
     lufthansa_calls_per_second: float = 5.0
+    airlabs_hubs: tuple[str, ...] = ("FRA", "MUC")
+    airlabs_calls_per_second: float = 1.0
+    airlabs_budget: Budget = Budget(per_day=None, per_month=1000)  # the free plan: 1,000 requests a month
+    aviationstack_hubs: tuple[str, ...] = ("FRA", "MUC")
+    aviationstack_calls_per_second: float = 1.0
+    aviationstack_budget: Budget = Budget(per_day=None, per_month=100)  # the free plan: 100 requests a month
     mock_api_url: str = OFFLINE_MOCK_API_URL
     s3_endpoint: str = OFFLINE_S3_ENDPOINT
     extra: dict[str, str] = field(default_factory=dict)
@@ -58,6 +88,14 @@ def load_settings() -> Settings:
         mysql_database=os.environ.get("AEROLAKE_MYSQL_DATABASE", "aerolake"),
         lufthansa_hubs=_env_list("AEROLAKE_LUFTHANSA_HUBS", "FRA,MUC"),
         lufthansa_calls_per_second=_env_float("AEROLAKE_LUFTHANSA_CALLS_PER_SECOND", 5.0),
+        airlabs_hubs=_env_list("AEROLAKE_AIRLABS_HUBS", "FRA,MUC"),
+        airlabs_calls_per_second=_env_float("AEROLAKE_AIRLABS_CALLS_PER_SECOND", 1.0),
+        airlabs_budget=Budget(_env_int("AEROLAKE_AIRLABS_BUDGET_PER_DAY", None),
+                              _env_int("AEROLAKE_AIRLABS_BUDGET_PER_MONTH", 1000)),
+        aviationstack_hubs=_env_list("AEROLAKE_AVIATIONSTACK_HUBS", "FRA,MUC"),
+        aviationstack_calls_per_second=_env_float("AEROLAKE_AVIATIONSTACK_CALLS_PER_SECOND", 1.0),
+        aviationstack_budget=Budget(_env_int("AEROLAKE_AVIATIONSTACK_BUDGET_PER_DAY", None),
+                                    _env_int("AEROLAKE_AVIATIONSTACK_BUDGET_PER_MONTH", 100)),
         mock_api_url=os.environ.get("AEROLAKE_MOCK_API_URL", OFFLINE_MOCK_API_URL).rstrip("/"),
         s3_endpoint=os.environ.get("AEROLAKE_S3_ENDPOINT", OFFLINE_S3_ENDPOINT).rstrip("/"),
     )

@@ -38,13 +38,13 @@ CLEAN_CHUNK = 20000
 
 def source_module(name: str) -> ModuleType:
     """The module implementing source ``name`` (client, plan, normalizers)."""
-    from aerolake.sources import lufthansa
+    import importlib
 
-    modules = {lufthansa.SOURCE: lufthansa}
-    try:
-        return modules[name]
-    except KeyError:
-        raise ValueError(f"unknown source {name!r}; known: {sorted(modules)}") from None
+    from aerolake.sources import SOURCES
+
+    if name not in SOURCES:
+        raise ValueError(f"unknown source {name!r}; known: {sorted(SOURCES)}")
+    return importlib.import_module(f"aerolake.sources.{name}")
 
 
 @dataclass

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,7 @@ from aerolake.cleaning import (
     valid_timezones,
 )
 from aerolake.connections import ApiCredentials, lufthansa_credentials
-from aerolake.http import ApiError, HttpClient, RetryableError, RetryPolicy
+from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy
 from aerolake.lake import Partition
 from aerolake.quality import Check
 from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
@@ -83,20 +82,6 @@ class MalformedBody(RetryableError):
     """A 200 answer whose body is not valid JSON (a truncated response)."""
 
 
-@dataclass
-class Page:
-    """One HTTP answer, kept byte for byte as received, with what the pipeline needs to know of it."""
-
-    url_path: str
-    params: dict[str, Any]
-    status: int
-    body: bytes
-    payload: Any = None  # parsed JSON, None when malformed
-    malformed: bool = False
-    records: list[dict[str, Any]] = field(default_factory=list)
-    total_count: int | None = None
-
-
 class LufthansaClient:
     """OAuth2 client-credentials client. The token is cached, refreshed before expiry and on a 401."""
 
@@ -110,10 +95,11 @@ class LufthansaClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         refresh_margin: float = 300.0,
+        before_request: Callable[[], None] | None = None,
     ):
         self.credentials = credentials
         self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry, timeout=timeout,
-                               sleep=sleep, seed=0)
+                               sleep=sleep, seed=0, before_request=before_request)
         self._clock = clock
         self._refresh_margin = refresh_margin
         self._token: str | None = None
@@ -329,14 +315,6 @@ def normalize_flight_number(value: Any) -> str:
 
 
 # -- the fetch plan for one day ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Request:
-    endpoint: str
-    path: str
-    params: dict[str, Any]
-    page_size: int
-
-
 def day_plan(day: date, hubs: tuple[str, ...], lang: str = "en") -> dict[str, list[Request]]:
     """Every request for one day: the references, then departures and arrivals of each hub in 4-hour
     windows covering the whole local day at the hub."""
@@ -677,8 +655,9 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
 
 
 # -- what the stages need from this source ---------------------------------------------------------------
-def make_client(settings: Settings) -> LufthansaClient:
-    return LufthansaClient(lufthansa_credentials(settings), calls_per_second=settings.lufthansa_calls_per_second)
+def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> LufthansaClient:
+    return LufthansaClient(lufthansa_credentials(settings), calls_per_second=settings.lufthansa_calls_per_second,
+                           before_request=before_request)
 
 
 def partition_plan(partition: Partition, settings: Settings) -> dict[str, list[Request]]:
