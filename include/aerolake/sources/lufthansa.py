@@ -27,7 +27,6 @@ from aerolake.cleaning import (
     ICAO_AIRPORT,
     Rejects,
     airportsdata_iata,
-    country_names,
     float_or_none,
     gc_paused,
     local_to_utc,
@@ -36,6 +35,8 @@ from aerolake.cleaning import (
     valid_timezones,
 )
 from aerolake.connections import ApiCredentials, lufthansa_credentials
+from aerolake.gapfill import airport_from_gazetteer, country_rows
+from aerolake.gapfill import frame as _frame
 from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy
 from aerolake.lake import Partition
 from aerolake.quality import Check
@@ -703,14 +704,6 @@ QUALITY: list[Check] = [
 ]
 
 
-def _frame(rows: list[dict[str, Any]], table_name: str) -> pd.DataFrame:
-    import pandas as pd
-
-    from aerolake.schema import TABLES
-
-    return pd.DataFrame(rows, columns=TABLES[table_name].load_columns)
-
-
 def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     """Clean every endpoint of the partition into the clean zone; fill reference gaps; quarantine rejects.
 
@@ -760,7 +753,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
             for col in ("dep_airport", "arr_airport"):
                 for code in raw[col].dropna().unique():
                     if code not in airport_tz and code in gazetteer and code not in fill_rows:
-                        fill_rows[code] = _airport_from_gazetteer(code, gazetteer[code], docs[0])
+                        fill_rows[code] = airport_from_gazetteer(code, (docs[0].get("_lake") or {}).get("fetched_at"))
                         airport_tz[code] = gazetteer[code]["tz"]
             cleaned, reason = clean_flights(raw, airport_tz)
             bad = reason.notna()
@@ -786,14 +779,12 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     fills = _frame(list(fill_rows.values()), "airports")
     frames["airports_fill"] = fills
     # countries referenced by cities and airports but absent from the countries listing
-    known = set(frames["countries"]["country_code"])
     referenced = set(frames["cities"]["country_code"].dropna()) | set(airports["country_code"].dropna()) | set(
         fills["country_code"].dropna())
-    names = country_names()
     updated_at = frames["countries"]["updated_at"].max() if len(frames["countries"]) else None
     frames["countries_fill"] = _frame(
-        [{"country_code": c, "name": names.get(c), "source": "iso3166",
-          "updated_at": updated_at or fills["updated_at"].max()} for c in sorted(referenced - known)], "countries")
+        country_rows(referenced, frames["countries"]["country_code"], updated_at or fills["updated_at"].max()),
+        "countries")
 
     for entity, frame in frames.items():
         writer = CleanZoneWriter(ctx, entity, _ENTITY_TABLE[entity])
@@ -809,14 +800,3 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
 
 
 _ENTITY_TABLE = {entity: table for entity, table, _endpoint, _fill in PUBLISH}
-
-
-def _airport_from_gazetteer(code: str, entry: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    icao = entry.get("icao") or None
-    return {"airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
-            "name": text_or_none(entry.get("name"), 120), "city_code": None,
-            "country_code": entry.get("country") if COUNTRY_CODE.match(entry.get("country") or "") else None,
-            "latitude": float_or_none(entry.get("lat")), "longitude": float_or_none(entry.get("lon")),
-            "timezone": entry.get("tz") if entry.get("tz") in valid_timezones() else None,
-            "location_type": "Airport", "source": "airportsdata",
-            "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
