@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anomalies", action="store_true", help="inject the documented bad records")
     p.add_argument("--today", type=date.fromisoformat, default=None,
                    help="YYYY-MM-DD; flight status then serves only today-1 .. today+5")  # fmt: skip
+    p.add_argument("--now", default=None,
+                   help="ISO 8601 UTC time the real-time answers are for (default: the wall clock)")  # fmt: skip
     p.add_argument("--client-id", default=os.environ.get("AEROLAKE_MOCK_CLIENT_ID"))
     p.add_argument("--client-secret", default=os.environ.get("AEROLAKE_MOCK_CLIENT_SECRET"))
     p.add_argument("--log-level", default="INFO")
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         malformed_paths=args.malformed_path,
         anomalies=args.anomalies,
         today=args.today,
+        now=args.now,
         client_id=args.client_id,
         client_secret=args.client_secret,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 # Knobs that only make sense before the socket is bound.
@@ -36,6 +36,9 @@ class MockConfig:
     client_id: str | None = None  # if both set, only these credentials get a token
     client_secret: str | None = None
     hubs: tuple[str, ...] = ("FRA", "MUC")  # airports searched by flight-number look-ups
+    #: the mock's clock for real-time answers (Airlabs positions and schedules, Aviation Stack ``live``):
+    #: None = the wall clock; set it (ISO 8601, UTC) to replay a moment deterministically
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         self.port = int(self.port)
@@ -70,12 +73,20 @@ class MockConfig:
                 raise ValueError(f"MockConfig.malformed_paths: bad regex {pattern!r}: {exc}") from exc
         if isinstance(self.today, str):
             self.today = date.fromisoformat(self.today) if self.today else None
+        if isinstance(self.now, str):
+            self.now = datetime.fromisoformat(self.now.replace("Z", "+00:00")) if self.now else None
+        if self.now is not None:
+            self.now = (self.now.replace(tzinfo=UTC) if self.now.tzinfo is None else self.now.astimezone(UTC))
         if isinstance(self.hubs, str):
             self.hubs = tuple(h for h in self.hubs.split(",") if h)
         self.hubs = tuple(str(h).strip().upper() for h in self.hubs)
         self.anomalies = bool(self.anomalies)
         self.client_id = self.client_id or None
         self.client_secret = self.client_secret or None
+
+    def current_time(self) -> datetime:
+        """The mock's "now" (UTC, aware): the ``now`` knob, else the wall clock."""
+        return self.now or datetime.now(UTC)
 
     def updated(self, **changes: Any) -> MockConfig:
         """A validated copy with ``changes`` applied (unknown knob names raise ValueError)."""
@@ -91,6 +102,7 @@ class MockConfig:
         """JSON-able view for /_mock/config; the client secret is masked."""
         out = dataclasses.asdict(self)
         out["today"] = self.today.isoformat() if self.today else None
+        out["now"] = self.now.isoformat() if self.now else None
         out["hubs"] = list(self.hubs)
         out["client_secret"] = "***" if self.client_secret else None
         return out
