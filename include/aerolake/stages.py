@@ -359,7 +359,8 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                 log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", ctx.partition.source,
                          ctx.partition.key, table_name, rows, "fill gaps" if fill_only else "upsert", affected,
                          time.monotonic() - t0)
-                results[endpoint] = {"loaded": rows}
+                # entities of one endpoint (flights and their codeshares) add up to its loaded count
+                results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
             conn.commit()
         except Exception:
             conn.rollback()
