@@ -249,6 +249,10 @@ def upsert_assignments(table: Table) -> str:
     incoming value only if the incoming ``updated_at`` is not older, and ``updated_at`` is assigned last
     (MySQL and MariaDB evaluate these assignments left to right, so the comparisons see the old value).
     """
+    if table.name == "flights":  # three sources, one row: precedence rules per column group
+        from aerolake.precedence import flight_merge_assignments
+
+        return flight_merge_assignments(table.name)
     cols = [c for c in table.load_columns if c not in table.key and c != "updated_at"]
     if "updated_at" not in table.load_columns:
         return ", ".join(f"{quote_identifier(c)} = VALUES({quote_identifier(c)})" for c in cols)
@@ -279,6 +283,10 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
     with conn.cursor() as cur:
         cur.execute(statement)
         affected = cur.rowcount
+        if table.name == "flights":
+            from aerolake.precedence import FILL_STATUS_PROVENANCE
+
+            cur.execute(FILL_STATUS_PROVENANCE)
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
     return affected
 

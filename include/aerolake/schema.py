@@ -136,9 +136,12 @@ FLIGHTS = Table(
         Column("aircraft_code", "str", True, 4),
         Column("registration", "str", True, 10),
         *_audit(),
+        Column("status_source", "str", True, 20),
+        Column("status_updated_at", "datetime"),
     ),
     key=("airline_code", "flight_number", "departure_date", "dep_airport"),
-    generated=("flight_id",),
+    # status_source/status_updated_at are derived by the merge from source/updated_at (aerolake.precedence)
+    generated=("flight_id", "status_source", "status_updated_at"),
 )
 FLIGHT_POSITIONS = Table(
     "flight_positions",

@@ -1,5 +1,13 @@
 -- Three sources, one model (Airlabs and Aviation Stack join Lufthansa).
 
+-- Who said what about a flight: source/updated_at are the observation whose schedule and times the row holds
+-- (by source precedence, see aerolake.precedence); status_source/status_updated_at the freshest status seen.
+ALTER TABLE flights
+    ADD COLUMN status_source VARCHAR(20) NULL AFTER updated_at,
+    ADD COLUMN status_updated_at DATETIME NULL AFTER status_source,
+    ADD KEY ix_flights_status_updated_at (status_updated_at);
+UPDATE flights SET status_source = source, status_updated_at = updated_at WHERE status_updated_at IS NULL;
+
 -- Marketing flight numbers of a flight operated by another carrier: kept here, never as extra flights.
 -- The operating flight is referenced by its natural key (a composite foreign key to flights' unique key).
 CREATE TABLE IF NOT EXISTS flight_codeshares (

@@ -1,0 +1,91 @@
+"""How three sources merge into one ``flights`` row (the ``ON DUPLICATE KEY UPDATE`` of the flights load).
+
+The same flight (airline, number, local departure date, origin) arrives from Lufthansa, Airlabs and Aviation
+Stack, each load upserting its partition. Column groups follow different rules, all decided in SQL per row,
+so the result does not depend on which load ran first and a replay never regresses newer data:
+
+**Schedule and times** (``arr_airport``, scheduled/estimated/actual times, delays; with them ``source`` and
+``updated_at``): the source with the higher *authority* wins; between equal authorities the fresher
+observation wins (``updated_at``, the time the lake fetched it):
+
+====================================================  =========
+source                                                authority
+====================================================  =========
+``lufthansa`` for a Lufthansa Group airline            3 (the operator's own system)
+``lufthansa`` for other airlines, ``airlabs``          2 (UTC times as published)
+``aviationstack``                                      1 (local clock times labelled "+00:00"; converted)
+====================================================  =========
+
+**Status** (``status``, with ``status_source`` and ``status_updated_at``): the freshest observation wins,
+whatever its source: a flight's state changes by the minute and the latest look is the best.
+
+**Details** (terminals, gates, aircraft, registration, operating carrier): the fresher observation's value,
+but a known value is never replaced by an unknown (NULL) one. Freshness is tracked per row, not per column:
+when the freshest observation lacks a detail, the known value kept is the one the row already had.
+"""
+
+from __future__ import annotations
+
+from aerolake.mysql import quote_identifier as q
+
+#: Lufthansa Group airlines (IATA): mainline, regional and leisure members and their wet-lease operators.
+LUFTHANSA_GROUP = ("LH", "LX", "OS", "SN", "EW", "4Y", "EN", "WK", "CL", "2L", "4U", "DE")
+
+TIME_COLUMNS = (
+    "arr_airport", "scheduled_departure", "estimated_departure", "actual_departure", "scheduled_arrival",
+    "estimated_arrival", "actual_arrival", "dep_delay_min", "arr_delay_min",
+)
+DETAIL_COLUMNS = (
+    "operating_airline_code", "operating_flight_number", "dep_terminal", "dep_gate", "arr_terminal", "arr_gate",
+    "aircraft_code", "registration",
+)
+
+
+def authority_sql(source: str, airline: str) -> str:
+    """SQL for the authority of an observation by ``source`` about a flight of ``airline`` (expressions)."""
+    group = ", ".join(f"'{code}'" for code in LUFTHANSA_GROUP)
+    return (f"(CASE WHEN {source} = 'lufthansa' AND {airline} IN ({group}) THEN 3 "
+            f"WHEN {source} IN ('lufthansa', 'airlabs') THEN 2 WHEN {source} = 'aviationstack' THEN 1 ELSE 0 END)")
+
+
+def flight_merge_assignments(table: str = "flights") -> str:
+    """The ``ON DUPLICATE KEY UPDATE`` list of the flights load.
+
+    MySQL and MariaDB apply these left to right and later ones see earlier results, so every condition is
+    evaluated before the columns it reads are assigned: times (reading ``source``/``updated_at``), details
+    and status (reading ``status_updated_at``), then the provenance columns last, in an order that keeps
+    each condition's value (see the comment there). ``tests/integration/test_flight_precedence.py`` loads
+    the observations in every order and expects one result.
+    """
+    t = q(table)
+
+    def own(column: str) -> str:
+        return f"{t}.{q(column)}"
+
+    def new(column: str) -> str:
+        return f"VALUES({q(column)})"
+
+    new_auth = authority_sql(new("source"), own("airline_code"))
+    old_auth = authority_sql(own("source"), own("airline_code"))
+    times_win = (f"({new_auth} > {old_auth} OR ({new_auth} = {old_auth} "
+                 f"AND {new('updated_at')} >= {own('updated_at')}))")
+    status_win = f"({new('updated_at')} >= COALESCE({own('status_updated_at')}, {own('updated_at')}))"
+    parts = [f"{own(c)} = IF({times_win}, {new(c)}, {own(c)})" for c in TIME_COLUMNS]
+    parts += [f"{own(c)} = IF({status_win}, COALESCE({new(c)}, {own(c)}), COALESCE({own(c)}, {new(c)}))"
+              for c in DETAIL_COLUMNS]
+    parts += [
+        f"{own('status')} = IF({status_win}, {new('status')}, {own('status')})",
+        f"{own('status_source')} = IF({status_win}, {new('source')}, {own('status_source')})",
+        f"{own('status_updated_at')} = IF({status_win}, {new('updated_at')}, {own('status_updated_at')})",
+        # updated_at before source: re-evaluated after updated_at is assigned, times_win still holds exactly
+        # when it held before (equal authority and now equal times), which it would not after source changed
+        f"{own('updated_at')} = IF({times_win}, {new('updated_at')}, {own('updated_at')})",
+        f"{own('source')} = IF({times_win}, {new('source')}, {own('source')})",
+    ]
+    return ", ".join(parts)
+
+
+#: Fills the status provenance of rows the load inserted (the insert writes only the load columns).
+FILL_STATUS_PROVENANCE = (
+    "UPDATE flights SET status_source = source, status_updated_at = updated_at WHERE status_updated_at IS NULL"
+)
