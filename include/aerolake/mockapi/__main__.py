@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM-DD; flight status then serves only today-1 .. today+5")  # fmt: skip
     p.add_argument("--now", default=None,
                    help="ISO 8601 UTC time the real-time answers are for (default: the wall clock)")  # fmt: skip
+    p.add_argument("--aviationstack-access-key", default=defaults.aviationstack_access_key,
+                   help="the access_key Aviation Stack accepts; empty accepts any")  # fmt: skip
+    p.add_argument("--aviationstack-monthly-limit", type=int, default=None,
+                   help="Aviation Stack calls per month (mock clock) before 429 usage_limit_reached")  # fmt: skip
+    p.add_argument("--aviationstack-minute-limit", type=int, default=None,
+                   help="Aviation Stack calls per 60 s before 429 rate_limit_reached")  # fmt: skip
+    p.add_argument("--aviationstack-restrict-dates", action="store_true",
+                   help="refuse a flight_date other than today or yesterday (403, as the free plan)")  # fmt: skip
     p.add_argument("--client-id", default=os.environ.get("AEROLAKE_MOCK_CLIENT_ID"))
     p.add_argument("--client-secret", default=os.environ.get("AEROLAKE_MOCK_CLIENT_SECRET"))
     p.add_argument("--log-level", default="INFO")
@@ -80,13 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         now=args.now,
         client_id=args.client_id,
         client_secret=args.client_secret,
+        aviationstack_access_key=args.aviationstack_access_key,
+        aviationstack_monthly_limit=args.aviationstack_monthly_limit,
+        aviationstack_minute_limit=args.aviationstack_minute_limit,
+        aviationstack_restrict_dates=args.aviationstack_restrict_dates,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with MockApi(config) as api:
         _ = api.world.ref  # load reference data now, not on the first request
-        print(f"aerolake mock API on {api.base_url}  (Lufthansa: {api.lufthansa_url})", flush=True)
+        print(f"aerolake mock API on {api.base_url}  (Lufthansa: {api.lufthansa_url}, "
+              f"Aviation Stack: {api.aviationstack_url})", flush=True)
         while not stop.wait(0.5):
             pass
         print("shutting down", flush=True)

@@ -39,6 +39,27 @@ class MockConfig:
     #: the mock's clock for real-time answers (Airlabs positions and schedules, Aviation Stack ``live``):
     #: None = the wall clock; set it (ISO 8601, UTC) to replay a moment deterministically
     now: datetime | None = None
+    #: Aviation Stack: the accepted ``access_key`` (None accepts any; the default is
+    #: ``aerolake.connections.OFFLINE_API_KEY``), calls allowed per month of the mock clock and per 60 s
+    #: (None = unlimited; over them: 429 ``usage_limit_reached`` / ``rate_limit_reached``), and whether a
+    #: ``flight_date`` other than today or yesterday (mock clock, UTC) is refused as on the free plan
+    aviationstack_access_key: str | None = "aerolake-offline"
+    aviationstack_monthly_limit: int | None = None
+    aviationstack_minute_limit: int | None = None
+    aviationstack_restrict_dates: bool = False
+    #: Airlabs: the accepted ``api_key`` (None accepts any non-empty key; the default is
+    #: ``aerolake.connections.OFFLINE_API_KEY``), whether that key answers ``expired_api_key``, calls allowed
+    #: per sliding minute / hour and in total since start or reset (the "month"; None = unlimited; over them
+    #: 429 ``minute_limit_exceeded`` / ``hour_limit_exceeded`` / ``month_limit_exceeded``), the largest
+    #: ``limit`` a schedules page honours, and whether every error body goes out with HTTP 200 (as the real
+    #: API often does: clients must read the body)
+    airlabs_api_key: str | None = "aerolake-offline"
+    airlabs_key_expired: bool = False
+    airlabs_minute_limit: int | None = None
+    airlabs_hour_limit: int | None = None
+    airlabs_month_limit: int | None = None
+    airlabs_max_limit: int = 1000
+    airlabs_errors_as_200: bool = False
 
     def __post_init__(self) -> None:
         self.port = int(self.port)
@@ -83,6 +104,26 @@ class MockConfig:
         self.anomalies = bool(self.anomalies)
         self.client_id = self.client_id or None
         self.client_secret = self.client_secret or None
+        self.aviationstack_access_key = self.aviationstack_access_key or None
+        for name in ("aviationstack_monthly_limit", "aviationstack_minute_limit"):
+            value = getattr(self, name)
+            value = None if value in (None, "") else int(value)
+            if value is not None and value < 0:
+                raise ValueError(f"MockConfig.{name} must be >= 0 or None, got {value}")
+            setattr(self, name, value)
+        self.aviationstack_restrict_dates = bool(self.aviationstack_restrict_dates)
+        self.airlabs_api_key = self.airlabs_api_key or None
+        for name in ("airlabs_minute_limit", "airlabs_hour_limit", "airlabs_month_limit"):
+            value = getattr(self, name)
+            value = None if value in (None, "") else int(value)
+            if value is not None and value < 0:
+                raise ValueError(f"MockConfig.{name} must be >= 0 or None, got {value}")
+            setattr(self, name, value)
+        self.airlabs_max_limit = int(self.airlabs_max_limit)
+        if self.airlabs_max_limit < 1:
+            raise ValueError(f"MockConfig.airlabs_max_limit must be >= 1, got {self.airlabs_max_limit}")
+        self.airlabs_key_expired = bool(self.airlabs_key_expired)
+        self.airlabs_errors_as_200 = bool(self.airlabs_errors_as_200)
 
     def current_time(self) -> datetime:
         """The mock's "now" (UTC, aware): the ``now`` knob, else the wall clock."""
@@ -105,4 +146,6 @@ class MockConfig:
         out["now"] = self.now.isoformat() if self.now else None
         out["hubs"] = list(self.hubs)
         out["client_secret"] = "***" if self.client_secret else None
+        out["aviationstack_access_key"] = "***" if self.aviationstack_access_key else None
+        out["airlabs_api_key"] = "***" if self.airlabs_api_key else None
         return out

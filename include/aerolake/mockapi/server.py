@@ -117,6 +117,9 @@ class Source:
     def expire_tokens(self) -> int:
         return 0
 
+    def reset(self) -> None:
+        """Forget per-source state kept across calls (e.g. quota usage); called by ``reset_stats``."""
+
     def handle(self, req: Request) -> Response:
         raise NotImplementedError
 
@@ -125,6 +128,7 @@ class MockServer:
     """The state behind the HTTP server: config, world, sources, stats, rate-limit windows."""
 
     def __init__(self, config: MockConfig | None = None) -> None:
+        from aerolake.mockapi.aviationstack import AviationstackSource  # (they import this module)
         from aerolake.mockapi.lufthansa import LufthansaSource  # imported here: lufthansa imports this module
 
         self.config = config or MockConfig()
@@ -136,7 +140,7 @@ class MockServer:
         self._world: World | None = None
         self._world_key: tuple | None = None
         self._malformed = [re.compile(p) for p in self.config.malformed_paths]
-        self.sources: list[Source] = [LufthansaSource(self)]
+        self.sources: list[Source] = [LufthansaSource(self), AviationstackSource(self)]
 
     # ---- state --------------------------------------------------------------------------------
 
@@ -179,6 +183,8 @@ class MockServer:
             self._statuses.clear()
             self._qps.clear()
             self._rng = Random(self.config.seed)
+        for source in self.sources:
+            source.reset()
 
     def expire_tokens(self) -> int:
         return sum(source.expire_tokens() for source in self.sources)
@@ -392,6 +398,10 @@ class MockApi:
     @property
     def lufthansa_url(self) -> str:
         return self.base_url + "/lufthansa/v1"
+
+    @property
+    def aviationstack_url(self) -> str:
+        return self.base_url + "/aviationstack/v1"
 
     def stats(self) -> dict[str, Any]:
         return self.mock.stats()
