@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 #: Connection ids (the contract of DESIGN.md).
 LUFTHANSA_CONN_ID = "lufthansa_api"
@@ -99,3 +100,20 @@ def load_settings() -> Settings:
         mock_api_url=os.environ.get("AEROLAKE_MOCK_API_URL", OFFLINE_MOCK_API_URL).rstrip("/"),
         s3_endpoint=os.environ.get("AEROLAKE_S3_ENDPOINT", OFFLINE_S3_ENDPOINT).rstrip("/"),
     )
+
+
+def utcnow() -> datetime:
+    """The current time, UTC (naive), as the pipeline sees it for live APIs and request budgets.
+
+    ``AEROLAKE_NOW`` (ISO 8601, UTC) replaces the wall clock: the offline demo and tests use it to replay a
+    moment of a past day against the mock API (whose ``now`` knob is set to the same time). Never set it in
+    production: live sources would then believe they can serve that moment.
+    """
+    raw = os.environ.get("AEROLAKE_NOW", "").strip()
+    if not raw:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"AEROLAKE_NOW must be an ISO 8601 time, got {raw!r}") from exc
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

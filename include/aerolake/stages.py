@@ -24,11 +24,12 @@ from aerolake.cleaning import encode_keys, gc_paused
 from aerolake.connections import MySqlConfig, mongo_database, mysql_config, s3_client
 from aerolake.http import ApiError
 from aerolake.lake import Partition
-from aerolake.mysql import connection, migrate, publish_staging, stage_frames
+from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
 from aerolake.quarantine import replace_quarantine
+from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
 from aerolake.schema import TABLES, conform
-from aerolake.settings import Settings, load_settings
+from aerolake.settings import Settings, load_settings, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +92,25 @@ def _utcnow() -> datetime:
 
 
 # -- 1. extract_to_s3 -------------------------------------------------------------------------------------
-def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = None) -> dict[str, dict[str, Any]]:
+class CannotServe(RuntimeError):
+    """The API cannot serve this partition any more (a live API asked for the past) and the lake has nothing."""
+
+
+def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = None,
+                  now: datetime | None = None) -> dict[str, dict[str, Any]]:
     """Fetch every endpoint of the partition into the raw zone, page by page, exactly as received.
 
     An endpoint whose manifest exists is skipped (no API call) unless ``refetch``; the manifest is written
-    last, so an interrupted fetch is simply fetched again.
+    last, so an interrupted fetch is simply fetched again. Before any call: a live source that cannot serve
+    the partition any more fails saying so (only the lake could replay it), and the source's request budget
+    must hold the calls the plan needs (:mod:`aerolake.quotas`); every request is charged to it.
     """
     started = _utcnow()
     migrate(ctx.mysql)
     src, part = ctx.source, ctx.partition
     lake.ensure_bucket(ctx.s3, ctx.bucket)
     results: dict[str, dict[str, Any]] = {}
+    pending: dict[str, list[Any]] = {}
     for endpoint, requests in src.partition_plan(part, ctx.settings).items():
         existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
         if existing is not None and not refetch:
@@ -109,38 +118,54 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
                      part.key, existing["records_total"], existing["fetched_at"])
             results[endpoint] = {"fetched": existing["records_total"], "api_calls": 0, "skipped": True}
             ctx.record("extract_to_s3", endpoint, {"fetched": existing["records_total"], "api_calls": 0}, started)
-            continue
-        if existing is not None:  # a refetch: the partition is incomplete until its new manifest is written
-            ctx.s3.delete_object(Bucket=ctx.bucket, Key=part.manifest_key(endpoint))
-        if client is None:
-            client = src.make_client(ctx.settings)
-        calls_before = client.http.calls
-        fetched_at = _utcnow().isoformat(timespec="seconds") + "Z"
-        parts: list[dict[str, Any]] = []
-        extract = partial(src.extract_records, endpoint)
-        for request in requests:
-            try:
-                # page by page: each is written before the next is fetched, memory stays flat
-                for page in client.iter_pages(request.path, request.params, request.page_size, extract):
-                    parts.append(_store_page(ctx, endpoint, len(parts), page))
-            except ApiError as exc:
-                hint = f" {src.cannot_serve_hint(part)}" if exc.status == 400 else ""
-                raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}.{hint}", exc.status) from exc
-        lake.delete_stale_parts(ctx.s3, ctx.bucket, part, endpoint, {p["key"] for p in parts})
-        api_calls = client.http.calls - calls_before
-        manifest = {
-            "source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
-            "fetched_at": fetched_at, "run_id": ctx.run.run_id, "api_base": client.public_base_url,
-            "parts": parts, "pages": len(parts), "records_total": sum(p["records"] for p in parts),
-            "api_calls": api_calls,
-        }
-        lake.write_manifest(ctx.s3, ctx.bucket, part, endpoint, manifest)
-        log.info("%s/%s %s: %d pages, %d records, %d API calls", part.source, endpoint, part.key, len(parts),
-                 manifest["records_total"], api_calls)
-        results[endpoint] = {"fetched": manifest["records_total"], "api_calls": api_calls, "skipped": False}
-        ctx.record("extract_to_s3", endpoint, {"fetched": manifest["records_total"], "api_calls": api_calls},
-                   started)
+        else:
+            pending[endpoint] = requests
+    if not pending:
+        return results
+    reason = src.servable(part, now or utcnow()) if hasattr(src, "servable") else None
+    if reason:
+        raise CannotServe(f"{part.source} {part.key}: the lake has no complete raw partition for "
+                          f"{', '.join(pending)} to replay, and the API cannot serve it: {reason}")
+    ledger = QuotaLedger(ctx.mysql, part.source, budget_of(ctx.settings, part.source), clock=utcnow)
+    ledger.ensure(sum(len(requests) for requests in pending.values()), f"{part.source} {part.key}")
+    if client is None:
+        client = src.make_client(ctx.settings, before_request=ledger.charge if ledger.limited else None)
+    for endpoint, requests in pending.items():
+        results[endpoint] = _fetch_endpoint(ctx, client, endpoint, requests)
+        ctx.record("extract_to_s3", endpoint, {k: results[endpoint][k] for k in ("fetched", "api_calls")}, started)
     return results
+
+
+def _fetch_endpoint(ctx: StageContext, client: Any, endpoint: str, requests: list[Any]) -> dict[str, Any]:
+    """Fetch one endpoint's listings into the raw zone and write its manifest last."""
+    src, part = ctx.source, ctx.partition
+    existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
+    if existing is not None:  # a refetch: the partition is incomplete until its new manifest is written
+        ctx.s3.delete_object(Bucket=ctx.bucket, Key=part.manifest_key(endpoint))
+    calls_before = client.http.calls
+    fetched_at = _utcnow().isoformat(timespec="seconds") + "Z"
+    parts: list[dict[str, Any]] = []
+    extract = partial(src.extract_records, endpoint)
+    for request in requests:
+        try:
+            # page by page: each is written before the next is fetched, memory stays flat
+            for page in client.iter_pages(request.path, request.params, request.page_size, extract):
+                parts.append(_store_page(ctx, endpoint, len(parts), page))
+        except ApiError as exc:
+            hint = f" {src.cannot_serve_hint(part)}" if exc.status == 400 else ""
+            raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}.{hint}", exc.status) from exc
+    lake.delete_stale_parts(ctx.s3, ctx.bucket, part, endpoint, {p["key"] for p in parts})
+    api_calls = client.http.calls - calls_before
+    manifest = {
+        "source": part.source, "endpoint": endpoint, "dt": part.dt, "snapshot": part.snapshot,
+        "fetched_at": fetched_at, "run_id": ctx.run.run_id, "api_base": client.public_base_url,
+        "parts": parts, "pages": len(parts), "records_total": sum(p["records"] for p in parts),
+        "api_calls": api_calls,
+    }
+    lake.write_manifest(ctx.s3, ctx.bucket, part, endpoint, manifest)
+    log.info("%s/%s %s: %d pages, %d records, %d API calls", part.source, endpoint, part.key, len(parts),
+             manifest["records_total"], api_calls)
+    return {"fetched": manifest["records_total"], "api_calls": api_calls, "skipped": False}
 
 
 def _store_page(ctx: StageContext, endpoint: str, number: int, page: Any) -> dict[str, Any]:
@@ -361,6 +386,10 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                          time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
+            if {"flights", "flight_positions"} & {table for _e, table, _p, _f in ctx.source.PUBLISH}:
+                linked = link_positions_to_flights(conn, ctx.partition.dt)
+                log.info("%s %s: %d positions linked to their flights", ctx.partition.source, ctx.partition.key,
+                         linked)
             conn.commit()
         except Exception:
             conn.rollback()
@@ -369,6 +398,13 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     for endpoint, counts in results.items():
         ctx.record("load_to_mysql", endpoint, counts, started)
     return results
+
+
+def link_positions_to_flights(conn: Any, dt: str) -> int:
+    """Set ``flight_positions.flight_id`` where the reported flight is now known (see the SQL's comment)."""
+    with conn.cursor() as cur:
+        cur.execute(sql_text("queries/link_positions_to_flights.sql"), {"dt": dt})
+        return cur.rowcount
 
 
 # -- 5. check_quality -------------------------------------------------------------------------------------

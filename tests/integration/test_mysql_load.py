@@ -17,8 +17,10 @@ SQL_TYPES = {"str": {"char", "varchar"}, "int": {"int", "bigint"}, "float": {"do
 
 
 def test_migrations_apply_once_and_match_the_schema_contract(mysql_cfg):
-    assert migrate(mysql_cfg) == ["0001_create_reference_tables", "0002_create_flights",
-                                  "0003_create_operations_tables", "0004_three_sources_one_model"]
+    versions = [version for version, *_ in mysql.migrations()]
+    assert versions[:4] == ["0001_create_reference_tables", "0002_create_flights", "0003_create_operations_tables",
+                            "0004_three_sources_one_model"]
+    assert migrate(mysql_cfg) == versions
     assert migrate(mysql_cfg) == []
     with connection(mysql_cfg, autocommit=True) as conn, conn.cursor() as cur:
         for table in DATA_TABLES:

@@ -1,0 +1,15 @@
+-- Resolve flight_positions.flight_id from the flight identity the source reported (airline, number, origin):
+-- the flight of that identity whose scheduled departure is the latest one at most an hour after the
+-- observation and at most 20 hours before it (taxiing out early, long-haul still airborne). Only positions
+-- not yet linked, observed around the partition's date (%(dt)s), are looked at; run after every load that
+-- publishes flights or positions, so whichever arrives second links them.
+UPDATE flight_positions p
+SET p.flight_id = (
+    SELECT f.flight_id FROM flights f
+    WHERE f.airline_code = p.airline_code AND f.flight_number = p.flight_number AND f.dep_airport = p.dep_airport
+      AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR
+    ORDER BY f.scheduled_departure DESC
+    LIMIT 1
+)
+WHERE p.flight_id IS NULL AND p.airline_code IS NOT NULL
+  AND p.observed_at >= %(dt)s - INTERVAL 1 DAY AND p.observed_at < %(dt)s + INTERVAL 2 DAY
