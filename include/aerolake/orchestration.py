@@ -6,42 +6,68 @@ Kept free of Airflow imports at module level, so DAG files parse fast and this m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aerolake.lake import Partition
 from aerolake.runs import RunInfo
 
 
-def partition_date(context: Mapping[str, Any]) -> str:
-    """The day a daily run covers.
+def run_moment(context: Mapping[str, Any]) -> datetime:
+    """The moment a run is about.
 
-    Scheduled runs and backfills of a daily interval timetable have ``logical_date`` = the interval's start;
-    a manual run (``airflow dags test DAG DATE``, the UI's trigger form) has ``logical_date`` = the date the
-    user gave. Both are the day the user means. Never ``now()``: reruns cover the same day.
+    Scheduled runs and backfills have ``logical_date`` (a daily interval timetable: the interval's start; a
+    cron trigger timetable: the trigger time); a manual run has the date the user gave (``airflow dags test
+    DAG DATE``, the UI's trigger form) or, triggered without one (Airflow 3 allows that), the time it was
+    triggered (``run_after``). Never ``now()`` at task time: reruns cover the same moment.
     """
-    logical: datetime | None = context.get("logical_date") or context.get("data_interval_start")
+    dag_run = context.get("dag_run")
+    logical: datetime | None = (context.get("logical_date") or context.get("data_interval_start")
+                                or getattr(dag_run, "run_after", None))
     if logical is None:
         raise ValueError("this run has no logical date: trigger it with one (the day to fetch)")
-    return logical.strftime("%Y-%m-%d")
+    return logical
 
 
-def run_info(context: Mapping[str, Any], source: str) -> RunInfo:
+def partition_date(context: Mapping[str, Any]) -> str:
+    """The day a run covers (UTC date of :func:`run_moment`)."""
+    return _utc(run_moment(context)).strftime("%Y-%m-%d")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment
+
+
+def snapshot_requested(context: Mapping[str, Any]) -> bool:
+    """``snapshot`` from the run's conf or params: an intra-day snapshot partition instead of the whole day."""
+    return _flag(context, "snapshot")
+
+
+def run_info(context: Mapping[str, Any], source: str, snapshots: bool = False) -> RunInfo:
+    """Who runs which partition: ``dt`` = the run's UTC date; with ``snapshots`` (real-time sources, or a run
+    asked for a snapshot) also ``snapshot`` = its UTC time as HHMM."""
     dag = context.get("dag")
     dag_id = getattr(dag, "dag_id", None) or str(context.get("dag_id", "manual"))
-    return RunInfo(dag_id=dag_id, run_id=str(context["run_id"]), partition=Partition(source, partition_date(context)))
+    moment = _utc(run_moment(context))
+    snapshot = moment.strftime("%H%M") if snapshots or snapshot_requested(context) else None
+    return RunInfo(dag_id=dag_id, run_id=str(context["run_id"]),
+                   partition=Partition(source, moment.strftime("%Y-%m-%d"), snapshot))
 
 
-def stage_context(context: Mapping[str, Any], source: str) -> Any:
+def stage_context(context: Mapping[str, Any], source: str, snapshots: bool = False) -> Any:
     from aerolake.stages import StageContext
 
-    return StageContext.from_connections(run_info(context, source))
+    return StageContext.from_connections(run_info(context, source, snapshots))
 
 
 def refetch_requested(context: Mapping[str, Any]) -> bool:
     """``refetch`` from the run's conf or params: re-call the API even when the lake has the partition."""
+    return _flag(context, "refetch")
+
+
+def _flag(context: Mapping[str, Any], name: str) -> bool:
     dag_run = context.get("dag_run")
     conf = getattr(dag_run, "conf", None) or {}
     params = context.get("params") or {}
-    value = conf.get("refetch", params.get("refetch", False))
+    value = conf.get(name, params.get(name, False))
     return value in (True, "true", "True", "1", 1)

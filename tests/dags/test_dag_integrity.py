@@ -23,9 +23,13 @@ def dagbag():
     return DagBag(dag_folder=str(DAGS_DIR))
 
 
+DAG_IDS = ("lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse")
+STREAMING = ["write_curated", "publish_to_kafka"]
+
+
 def test_every_dag_file_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "lufthansa_lakehouse" in dagbag.dags
+    assert sorted(dagbag.dags) == sorted(DAG_IDS)
 
 
 def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
@@ -44,6 +48,43 @@ def test_lufthansa_dag_wires_the_five_stages_in_order(dagbag):
     assert sorted(dag.task_ids) == sorted(STAGES)
     for upstream, downstream in itertools.pairwise(STAGES):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
+
+
+@pytest.mark.parametrize("dag_id", ["airlabs_lakehouse", "aviationstack_lakehouse"])
+def test_realtime_dags_add_the_curated_zone_and_kafka_after_the_quality_gate(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    order = STAGES + STREAMING
+    assert sorted(dag.task_ids) == sorted(order)
+    for upstream, downstream in itertools.pairwise(order):
+        assert dag.get_task(downstream).upstream_task_ids == {upstream}
+
+
+def test_each_budgeted_api_is_called_from_its_own_one_slot_pool(dagbag):
+    pools = json.loads((ROOT / "include" / "pools.json").read_text())
+    assert {name: p["slots"] for name, p in pools.items()} == {"airlabs_api": 1, "aviationstack_api": 1}
+    assert dagbag.dags["airlabs_lakehouse"].get_task("extract_to_s3").pool == "airlabs_api"
+    assert dagbag.dags["aviationstack_lakehouse"].get_task("extract_to_s3").pool == "aviationstack_api"
+    for dag_id in DAG_IDS:  # only the extract calls an API
+        dag = dagbag.dags[dag_id]
+        assert {t.pool for t in dag.tasks if t.task_id != "extract_to_s3"} == {"default_pool"}
+
+
+def test_airlabs_runs_every_ten_minutes_one_run_at_a_time(dagbag):
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    dag = dagbag.dags["airlabs_lakehouse"]
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert dag.timetable.summary == "*/10 * * * *"
+    assert dag.max_active_runs == 1 and dag.dagrun_timeout is not None
+
+
+def test_aviationstack_is_daily_with_optional_snapshots(dagbag):
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    dag = dagbag.dags["aviationstack_lakehouse"]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable.summary == "0 0 * * *"
+    assert dag.params["snapshot"] is False and dag.params["refetch"] is False
 
 
 def test_lufthansa_dag_is_a_daily_interval_schedule_that_can_backfill(dagbag):
@@ -66,7 +107,8 @@ def test_load_to_mysql_publishes_an_asset_per_table_and_runs_one_at_a_time(dagba
 
 def test_dag_files_do_no_io_and_import_no_heavy_library_at_parse_time():
     """Parse every DAG file in a fresh interpreter where opening a socket fails: nothing connects at import,
-    and pandas, pymongo, pymysql and pyarrow stay unimported until a task runs. (boto3 is not in the list:
+    and pandas, pymongo, pymysql, pyarrow, Kafka and the pipeline stay unimported until a task runs (the DAG
+    files import only ``aerolake.dagfactory``, which imports Airflow's SDK). (boto3 is not in the list:
     Airflow's own asset-URI handlers of the amazon provider import it whenever an Asset is declared.)"""
     probe = f"""
 import json, socket, sys, runpy, glob
@@ -76,7 +118,8 @@ socket.socket.connect = refuse
 socket.create_connection = refuse
 for path in sorted(glob.glob({str(DAGS_DIR)!r} + "/*.py")):
     runpy.run_path(path)
-heavy = [m for m in ("pandas", "pymongo", "pymysql", "pyarrow", "mongomock", "aerolake") if m in sys.modules]
+heavy = [m for m in ("pandas", "pymongo", "pymysql", "pyarrow", "mongomock", "confluent_kafka", "fastavro",
+                     "aerolake.stages", "aerolake.connections", "aerolake.streaming") if m in sys.modules]
 print(json.dumps(heavy))
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
