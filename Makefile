@@ -1,5 +1,5 @@
 # aerolake — the two commands that matter:
-#   make demo [DATE=YYYY-MM-DD]   run the whole Lufthansa pipeline offline for one day, print what landed
+#   make demo [DATE=YYYY-MM-DD]   run every source's pipeline offline for one day, print what landed
 #   make test                     lint and run the tests
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -47,13 +47,10 @@ offline-down:
 	@$(BIN)/aerolake offline down --state-dir $(STATE)
 
 demo: setup system airflow-db offline-up
-	@echo "== lufthansa_lakehouse for $(DATE), offline (mock API, local S3, in-process MongoDB, MariaDB) =="
+	@echo "== aerolake demo for $(DATE), offline (mock API, local S3, in-process MongoDB, MariaDB) =="
 	@$(BIN)/aerolake migrate
-	@$(BIN)/airflow dags test lufthansa_lakehouse $(DATE) > $(STATE)/demo-$(DATE).log 2>&1 \
-	  || (grep -E "ERROR|Error|error|Traceback|FAIL" $(STATE)/demo-$(DATE).log | tail -30; echo "demo failed: see $(STATE)/demo-$(DATE).log"; exit 1)
-	@grep -F "[aerolake.stages]" $(STATE)/demo-$(DATE).log | grep -E "pages,|no API call|<- " \
-	  | sed -E 's/^[^ ]+ \[[a-z ]+\] //; s/ +\[aerolake[^]]*\] loc=.*$$//' || true
-	@$(BIN)/aerolake report --date $(DATE)
+	@$(BIN)/airflow pools import include/pools.json > /dev/null
+	@$(BIN)/aerolake demo --date $(DATE) --log-dir $(STATE)
 
 report: setup
 	@$(BIN)/aerolake report --date $(DATE)

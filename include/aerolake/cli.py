@@ -3,6 +3,7 @@
     aerolake migrate                 apply the MySQL migrations (idempotent)
     aerolake offline up|down|status  the offline stack (mock API, local S3)
     aerolake report --date D         what landed for a day: rows per table, per-endpoint counts, quarantine
+    aerolake demo --date D           every source's DAG for the day, offline (``make demo``), then the report
 """
 
 from __future__ import annotations
@@ -10,49 +11,63 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 
 from aerolake.connections import mysql_config
 from aerolake.settings import load_settings
 
+_COUNT_COLUMNS = ("fetched", "api_calls", "staged", "cleaned", "loaded", "quarantined", "duplicates")
 
-def _report(date: str, dag_id: str) -> int:
+
+def _report(date: str, dag_ids: list[str] | None = None) -> int:
+    """Rows per table, then per DAG and partition of the day (snapshots too) the latest run's counts."""
     from aerolake.mysql import connection, quote_identifier
     from aerolake.schema import DATA_TABLES
 
     cfg = mysql_config(load_settings())
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute("SELECT run_id FROM pipeline_runs WHERE dag_id = %s AND partition_key = %s "
-                    "ORDER BY finished_at DESC LIMIT 1", (dag_id, date))
-        row = cur.fetchone()
-        if row is None:
-            print(f"No run of {dag_id} for {date} in {cfg.database}", file=sys.stderr)
+        cur.execute("SELECT dag_id, partition_key, run_id FROM pipeline_runs p WHERE (partition_key = %s OR "
+                    "partition_key LIKE %s) AND finished_at = (SELECT MAX(finished_at) FROM pipeline_runs q WHERE "
+                    "q.dag_id = p.dag_id AND q.partition_key = p.partition_key) GROUP BY dag_id, partition_key, run_id "
+                    "ORDER BY dag_id, partition_key", (date, f"{date}/%"))
+        runs = [r for r in cur.fetchall() if not dag_ids or r[0] in dag_ids]
+        if not runs:
+            print(f"No run for {date} in {cfg.database}", file=sys.stderr)
             return 1
-        run_id = row[0]
-        print(f"\n{dag_id} {date}  (run {run_id}, MySQL {cfg.host}:{cfg.port}/{cfg.database})\n")
-        print(f"{'table':<18}{'rows':>10}{'rows of this day':>18}")
+        print(f"\nWhat landed for {date}  (MySQL {cfg.host}:{cfg.port}/{cfg.database})\n")
+        print(f"{'table':<20}{'rows':>10}{'of this day':>13}   by source (this day)")
         for table in DATA_TABLES:
-            cur.execute(f"SELECT COUNT(*) FROM {quote_identifier(table.name)}")
+            name = quote_identifier(table.name)
+            cur.execute(f"SELECT COUNT(*) FROM {name}")
             total = cur.fetchone()[0]
-            day = ""
-            if table.name == "flights":
-                cur.execute("SELECT COUNT(*) FROM flights WHERE departure_date = %s", (date,))
-                day = str(cur.fetchone()[0])
-            print(f"{table.name:<18}{total:>10}{day:>18}")
-        cur.execute(
-            "SELECT endpoint, fetched, api_calls, staged, cleaned, loaded, quarantined, duplicates FROM pipeline_runs "
-            "WHERE dag_id = %s AND run_id = %s ORDER BY endpoint", (dag_id, run_id))
-        print(f"\n{'endpoint':<16}{'fetched':>9}{'api calls':>10}{'staged':>8}{'cleaned':>9}{'loaded':>8}"
-              f"{'quarantined':>13}{'duplicates':>12}")
-        for endpoint, *values in cur.fetchall():
-            print(f"{endpoint:<16}" + "".join(f"{'' if v is None else v:>{w}}"
-                                              for v, w in zip(values, (9, 10, 8, 9, 8, 13, 12), strict=True)))
-        cur.execute("SELECT check_name, table_name, passed, observed_value FROM data_quality_results "
-                    "WHERE dag_id = %s AND run_id = %s ORDER BY result_id", (dag_id, run_id))
-        checks = cur.fetchall()
-        failed = [c for c in checks if not c[2]]
-        print(f"\nquality checks: {len(checks) - len(failed)} passed, {len(failed)} failed"
-              + "".join(f"\n  FAILED {c[0]} [{c[1]}] observed={c[3]}" for c in failed))
+            day, by_source = "", ""
+            if table.name in ("flights", "flight_codeshares"):
+                cur.execute(f"SELECT source, COUNT(*) FROM {name} WHERE departure_date = %s GROUP BY source "
+                            "ORDER BY source", (date,))
+                rows = cur.fetchall()
+                day, by_source = str(sum(n for _s, n in rows)), ", ".join(f"{s} {n}" for s, n in rows)
+            elif table.name == "flight_positions":
+                cur.execute("SELECT source, COUNT(*), SUM(flight_id IS NOT NULL) FROM flight_positions WHERE "
+                            "observed_at >= %s AND observed_at < %s + INTERVAL 1 DAY GROUP BY source ORDER BY source",
+                            (date, date))
+                rows = cur.fetchall()
+                day = str(sum(n for _s, n, _l in rows))
+                by_source = ", ".join(f"{s} {n} ({int(linked)} linked to flights)" for s, n, linked in rows)
+            print(f"{table.name:<20}{total:>10}{day:>13}   {by_source}")
+        header = f"{'endpoint':<16}" + "".join(f"{c.replace('_', ' '):>12}" for c in _COUNT_COLUMNS)
+        for dag_id, partition, run_id in runs:
+            print(f"\n{dag_id} {partition}  (run {run_id})\n{header}")
+            cur.execute(f"SELECT endpoint, {', '.join(_COUNT_COLUMNS)} FROM pipeline_runs WHERE dag_id = %s AND "
+                        "run_id = %s ORDER BY endpoint", (dag_id, run_id))
+            for endpoint, *values in cur.fetchall():
+                print(f"{endpoint:<16}" + "".join(f"{'' if v is None else v:>12}" for v in values))
+            cur.execute("SELECT check_name, table_name, passed, observed_value FROM data_quality_results "
+                        "WHERE dag_id = %s AND run_id = %s ORDER BY result_id", (dag_id, run_id))
+            checks = cur.fetchall()
+            failed = [c for c in checks if not c[2]]
+            print(f"quality checks: {len(checks) - len(failed)} passed, {len(failed)} failed"
+                  + "".join(f"\n  FAILED {c[0]} [{c[1]}] observed={c[3]}" for c in failed))
     return 0
 
 
@@ -66,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     offline.add_argument("--state-dir", type=Path, default=Path(".aerolake"))
     report = sub.add_parser("report", help="what landed for a day")
     report.add_argument("--date", required=True)
-    report.add_argument("--dag-id", default="lufthansa_lakehouse")
+    report.add_argument("--dag-id", action="append", help="only these DAGs (repeatable; default all)")
+    demo = sub.add_parser("demo", help="every source's DAG for one day, offline (make demo)")
+    demo.add_argument("--date", required=True, type=date.fromisoformat)
+    demo.add_argument("--log-dir", type=Path, default=Path(".aerolake"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("aerolake").setLevel(logging.WARNING)
@@ -89,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             for name, ok in stack.status(settings).items():
                 print(f"{name}: {'up' if ok else 'down'}")
         return 0
+    if args.command == "demo":
+        from aerolake import demo as demo_runs
+
+        if demo_runs.run(args.date, settings, args.log_dir):
+            return 1
+        return _report(args.date.isoformat())
     return _report(args.date, args.dag_id)
 
 
