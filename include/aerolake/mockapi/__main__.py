@@ -59,6 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Aviation Stack calls per 60 s before 429 rate_limit_reached")  # fmt: skip
     p.add_argument("--aviationstack-restrict-dates", action="store_true",
                    help="refuse a flight_date other than today or yesterday (403, as the free plan)")  # fmt: skip
+    p.add_argument("--airlabs-api-key", default=os.environ.get("AEROLAKE_MOCK_AIRLABS_API_KEY",
+                                                                defaults.airlabs_api_key),
+                   help="the api_key Airlabs accepts; empty accepts any (env AEROLAKE_MOCK_AIRLABS_API_KEY)")  # fmt: skip
+    p.add_argument("--airlabs-key-expired", action="store_true",
+                   help="Airlabs answers expired_api_key for the accepted key")  # fmt: skip
+    p.add_argument("--airlabs-minute-limit", type=int, default=None,
+                   help="Airlabs calls per sliding minute before minute_limit_exceeded")  # fmt: skip
+    p.add_argument("--airlabs-hour-limit", type=int, default=None,
+                   help="Airlabs calls per sliding hour before hour_limit_exceeded")  # fmt: skip
+    p.add_argument("--airlabs-month-limit", type=int, default=None,
+                   help="Airlabs calls since start or reset before month_limit_exceeded")  # fmt: skip
+    p.add_argument("--airlabs-max-limit", type=int, default=defaults.airlabs_max_limit,
+                   help="largest limit an Airlabs schedules page honours")  # fmt: skip
+    p.add_argument("--airlabs-errors-as-200", action="store_true",
+                   help="send every Airlabs error body with HTTP 200")  # fmt: skip
     p.add_argument("--client-id", default=os.environ.get("AEROLAKE_MOCK_CLIENT_ID"))
     p.add_argument("--client-secret", default=os.environ.get("AEROLAKE_MOCK_CLIENT_SECRET"))
     p.add_argument("--log-level", default="INFO")
@@ -92,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         aviationstack_monthly_limit=args.aviationstack_monthly_limit,
         aviationstack_minute_limit=args.aviationstack_minute_limit,
         aviationstack_restrict_dates=args.aviationstack_restrict_dates,
+        airlabs_api_key=args.airlabs_api_key,
+        airlabs_key_expired=args.airlabs_key_expired,
+        airlabs_minute_limit=args.airlabs_minute_limit,
+        airlabs_hour_limit=args.airlabs_hour_limit,
+        airlabs_month_limit=args.airlabs_month_limit,
+        airlabs_max_limit=args.airlabs_max_limit,
+        airlabs_errors_as_200=args.airlabs_errors_as_200,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with MockApi(config) as api:
         _ = api.world.ref  # load reference data now, not on the first request
         print(f"aerolake mock API on {api.base_url}  (Lufthansa: {api.lufthansa_url}, "
-              f"Aviation Stack: {api.aviationstack_url})", flush=True)
+              f"Aviation Stack: {api.aviationstack_url}, Airlabs: {api.airlabs_url})", flush=True)
         while not stop.wait(0.5):
             pass
         print("shutting down", flush=True)

@@ -128,6 +128,7 @@ class MockServer:
     """The state behind the HTTP server: config, world, sources, stats, rate-limit windows."""
 
     def __init__(self, config: MockConfig | None = None) -> None:
+        from aerolake.mockapi.airlabs import AirlabsSource  # (they import this module)
         from aerolake.mockapi.aviationstack import AviationstackSource  # (they import this module)
         from aerolake.mockapi.lufthansa import LufthansaSource  # imported here: lufthansa imports this module
 
@@ -140,7 +141,7 @@ class MockServer:
         self._world: World | None = None
         self._world_key: tuple | None = None
         self._malformed = [re.compile(p) for p in self.config.malformed_paths]
-        self.sources: list[Source] = [LufthansaSource(self), AviationstackSource(self)]
+        self.sources: list[Source] = [LufthansaSource(self), AviationstackSource(self), AirlabsSource(self)]
 
     # ---- state --------------------------------------------------------------------------------
 
@@ -398,6 +399,10 @@ class MockApi:
     @property
     def lufthansa_url(self) -> str:
         return self.base_url + "/lufthansa/v1"
+
+    @property
+    def airlabs_url(self) -> str:
+        return self.base_url + "/airlabs/api/v9"
 
     @property
     def aviationstack_url(self) -> str:

@@ -1,0 +1,7 @@
+-- Share of the Airlabs flights around the snapshot (scheduled from 24 h before to 12 h after it) whose status
+-- code mapped to 'unknown'.
+SELECT COALESCE(AVG(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END), 0)
+FROM flights
+WHERE source = %(source)s
+  AND scheduled_departure BETWEEN STR_TO_DATE(%(partition_key)s, '%%Y-%%m-%%d/%%H%%i') - INTERVAL 24 HOUR
+                              AND STR_TO_DATE(%(partition_key)s, '%%Y-%%m-%%d/%%H%%i') + INTERVAL 12 HOUR
