@@ -99,6 +99,27 @@ class MalformedBody(RetryableError):
     """A 200 answer whose body is not valid JSON (a truncated response)."""
 
 
+_KEY_IN_URL = re.compile(r"((?:access_key|api_key)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class RedactKeysInUrls(logging.Filter):
+    """Masks ``access_key=...`` in the records of a logger that prints whole URLs: urllib3 logs every
+    request line at DEBUG, and this API wants its key in the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _KEY_IN_URL.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _redact_urllib3_logs() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactKeysInUrls) for f in logger.filters):
+        logger.addFilter(RedactKeysInUrls())
+
+
 # -- client -----------------------------------------------------------------------------------------------
 class AviationstackClient:
     """``GET`` with the access key in the query string (added here, never in ``Page.params``), paging by
@@ -115,6 +136,7 @@ class AviationstackClient:
         before_request: Callable[[], None] | None = None,
     ):
         self.credentials = credentials
+        _redact_urllib3_logs()
         self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry, timeout=timeout,
                                sleep=sleep, seed=0, before_request=before_request)
 
@@ -322,7 +344,8 @@ def parse_time(value: Any, tz: str | None) -> tuple[datetime | None, datetime | 
     local = moment.replace(tzinfo=None)
     offset = moment.utcoffset()
     if offset is not None and offset != timedelta(0):
-        return (moment - offset).replace(tzinfo=None), local
+        utc = (moment - offset).replace(tzinfo=None)
+        return utc, (moment.astimezone(_zone(tz)).replace(tzinfo=None) if tz else local)
     if tz is None:
         return None, local
     zone = _zone(tz)
@@ -430,7 +453,7 @@ def codeshare_row(doc: dict[str, Any], icao_to_iata: dict[str, str]) -> tuple[di
     airport = _code(dep.get("iata"))
     if not airport or not AIRPORT_CODE.match(airport):
         return None, f"codeshare: missing or invalid departure.iata {dep.get('iata')!r}"
-    _, local = parse_time(dep.get("scheduled"), None)
+    _, local = parse_time(dep.get("scheduled"), gazetteer_timezone(airport))
     if local is None:
         return None, f"codeshare: missing or unparseable departure.scheduled {dep.get('scheduled')!r}"
     return {"marketing_airline_code": code, "marketing_flight_number": number, "departure_date": local.date(),
