@@ -5,93 +5,20 @@ the processes of `tasks test`)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
-import uuid
-from pathlib import Path
 
 import pytest
+from e2e_support import BIN, TABLES, airflow, free_port, query, wait_for_port
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection, quote_identifier, table_checksums
-from aerolake.schema import DATA_TABLES
+from aerolake.mysql import table_checksums
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-TABLES = [t.name for t in DATA_TABLES]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on {port}")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    from aerolake.mockapi import MockApi, MockConfig
-
-    home = tmp_path_factory.mktemp("airflow-home")
-    s3_port = free_port()
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(s3_port, moto)
-    cfg = MySqlConfig(database=f"aerolake_e2e_{uuid.uuid4().hex[:10]}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AEROLAKE_"))}
-    with MockApi(MockConfig(flights_per_hub=25, qps_limit=None)) as api:
-        env.update({
-            "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AEROLAKE_MOCK_API_URL": api.base_url, "AEROLAKE_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
-            "AEROLAKE_MYSQL_DATABASE": cfg.database, "AEROLAKE_BUCKET": "aerolake-e2e",
-            "AEROLAKE_LUFTHANSA_CALLS_PER_SECOND": "0",
-        })
-        out = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True,
-                             timeout=300, check=False)
-        assert out.returncode == 0, out.stderr[-3000:]
-        try:
-            yield {"env": env, "api": api, "mysql": cfg, "home": home}
-        finally:
-            moto.terminate()
-            moto.wait(timeout=30)
-            with connection(MySqlConfig(), database=False, autocommit=True) as conn, conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.database)}")
-
-
-def airflow(stack, *args: str, env: dict | None = None) -> str:
-    out = subprocess.run([str(BIN / "airflow"), *args], env=env or stack["env"], capture_output=True, text=True,
-                         timeout=600, check=False)
-    text = out.stdout + out.stderr
-    assert out.returncode == 0, text[-5000:]
-    return text
 
 
 def dags_test(stack, date: str) -> str:
     text = airflow(stack, "dags", "test", "lufthansa_lakehouse", date)
     assert "state=success" in text.split("DagRun Finished")[-1].split("\n")[0], text[-5000:]
     return text
-
-
-def query(cfg, sql, params=()):
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 def test_two_days_then_a_rerun_of_the_first_changes_nothing(stack):

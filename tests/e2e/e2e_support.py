@@ -1,0 +1,56 @@
+"""Helpers of the end-to-end tests (the ``stack`` fixture is in conftest.py)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aerolake.connections import MySqlConfig
+from aerolake.mysql import connection, quote_identifier
+from aerolake.schema import DATA_TABLES
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TABLES = [t.name for t in DATA_TABLES]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def airflow(stack, *args: str, env: dict | None = None, ok: bool = True) -> str:
+    out = subprocess.run([str(BIN / "airflow"), *args], env=env or stack["env"], capture_output=True, text=True,
+                         timeout=600, check=False)
+    text = out.stdout + out.stderr
+    assert (out.returncode == 0) == ok, text[-5000:]
+    return text
+
+
+
+
+def query(cfg, sql, params=()):
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def drop_database(name: str) -> None:
+    with connection(MySqlConfig(), database=False, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)}")
