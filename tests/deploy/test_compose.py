@@ -318,6 +318,16 @@ def test_aerolake_settings(compose: dict[str, Any], service: str) -> None:
     assert env["AEROLAKE_MONGO_DB"] == "aerolake"
     assert env["AEROLAKE_LUFTHANSA_HUBS"] == "FRA,MUC"
     assert float(env["AEROLAKE_LUFTHANSA_CALLS_PER_SECOND"]) == 5
+    assert env["AEROLAKE_AIRLABS_SCHEDULE"] == "*/10 * * * *"
+    assert (env["AEROLAKE_AIRLABS_BUDGET_PER_MONTH"], env["AEROLAKE_AVIATIONSTACK_BUDGET_PER_MONTH"]) == ("1000", "100")
+
+
+def test_init_imports_the_api_pools(compose: dict[str, Any]) -> None:
+    script = command_of(compose["services"]["airflow-init"])
+    assert "airflow pools import /opt/airflow/include/pools.json" in script
+    assert any(str(m).startswith("${AIRFLOW_PROJ_DIR:-.}/include:") or str(m).endswith(":/opt/airflow/include")
+               for m in compose["services"]["airflow-init"].get("volumes", [])
+               + compose["x-airflow-common"].get("volumes", []))
 
 
 # ----------------------------------------------------------------------------- secrets
