@@ -1,0 +1,165 @@
+"""Read-only MySQL queries of the web API (SQL in ``api/sql/``, values always bound parameters).
+
+One short connection per call (``aerolake.mysql.connection``, UTC, strict mode): the API's queries are few and
+small, and the nearest-airport endpoint does not touch MySQL per request at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aerolake.connections import MySqlConfig
+from aerolake.mysql import connection, quote_identifier
+from aerolake.schema import DATA_TABLES
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+#: Tables /status reports, with the column that says how fresh each is.
+STATUS_TABLES: tuple[tuple[str, str], ...] = (
+    *((t.name, "updated_at") for t in DATA_TABLES),
+    ("pipeline_runs", "finished_at"),
+    ("data_quality_results", "checked_at"),
+)
+#: Tables whose rows carry the source they came from (freshness per source on the dashboard).
+SOURCE_TABLES: tuple[str, ...] = ("flights", "flight_positions", "airports", "airlines")
+
+FLIGHT_COLUMNS = (
+    "flight_id", "airline_code", "flight_number", "departure_date", "dep_airport", "arr_airport",
+    "operating_airline_code", "operating_flight_number", "scheduled_departure", "estimated_departure",
+    "actual_departure", "scheduled_arrival", "estimated_arrival", "actual_arrival", "dep_terminal", "dep_gate",
+    "arr_terminal", "arr_gate", "status", "dep_delay_min", "arr_delay_min", "aircraft_code", "registration",
+    "source", "updated_at",
+)
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``api/sql/<name>.sql``."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def _rows(cfg: MySqlConfig, statement: str, params: Any = None) -> list[dict[str, Any]]:
+    import pymysql.cursors
+
+    with connection(cfg, autocommit=True) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute(statement, params)
+        return list(cur.fetchall())
+
+
+def ping(cfg: MySqlConfig) -> None:
+    """Raise unless MySQL answers ``SELECT 1`` on the configured database."""
+    _rows(cfg, "SELECT 1 AS ok")
+
+
+def airports_for_index(cfg: MySqlConfig) -> list[dict[str, Any]]:
+    return _rows(cfg, sql("select_airports_for_index"))
+
+
+def airports_signature(cfg: MySqlConfig) -> tuple[Any, ...]:
+    row = _rows(cfg, sql("select_airports_signature"))[0]
+    return (int(row["row_count"]), row["newest"], int(row["checksum"]))
+
+
+def airport(cfg: MySqlConfig, code: str) -> dict[str, Any] | None:
+    rows = _rows(cfg, sql("select_airport"), (code,))
+    return rows[0] if rows else None
+
+
+def search_airports(cfg: MySqlConfig, query: str, limit: int) -> list[dict[str, Any]]:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _rows(cfg, sql("search_airports"), {"code": query.upper(), "contains": f"%{escaped}%",
+                                                "prefix": f"{escaped}%", "limit": limit})
+
+
+def airports_for_map(cfg: MySqlConfig, location_type: str | None, limit: int) -> list[dict[str, Any]]:
+    return _rows(cfg, sql("select_airports_for_map"), {"location_type": location_type, "limit": limit})
+
+
+def flights(cfg: MySqlConfig, *, airport: str | None, airline: str | None, day: date | None,
+            status: str | None, page: int, page_size: int) -> tuple[int, list[dict[str, Any]]]:
+    """(total matching, one page of flights ordered by scheduled departure). Filters are ANDed; ``airport``
+    matches departures and arrivals."""
+    where, params = [], []
+    if airport:
+        where.append("(dep_airport = %s OR arr_airport = %s)")
+        params += [airport, airport]
+    if airline:
+        where.append("(airline_code = %s OR operating_airline_code = %s)")
+        params += [airline, airline]
+    if day:
+        where.append("departure_date = %s")
+        params.append(day)
+    if status:
+        where.append("status = %s")
+        params.append(status)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    columns = ", ".join(quote_identifier(c) for c in FLIGHT_COLUMNS)
+    total = _rows(cfg, f"SELECT COUNT(*) AS n FROM flights {clause}", params)[0]["n"]
+    items = _rows(cfg, f"SELECT {columns} FROM flights {clause} ORDER BY scheduled_departure, flight_id "
+                       "LIMIT %s OFFSET %s", [*params, page_size, (page - 1) * page_size])
+    return int(total), items
+
+
+def latest_positions(cfg: MySqlConfig, window_minutes: int, limit: int) -> tuple[datetime | None, list[dict]]:
+    """(newest observation time, the latest position per aircraft within ``window_minutes`` before it)."""
+    newest = _rows(cfg, "SELECT MAX(observed_at) AS newest FROM flight_positions")[0]["newest"]
+    if newest is None:
+        return None, []
+    since = newest - timedelta(minutes=window_minutes)
+    return newest, _rows(cfg, sql("select_latest_positions"), {"since": since, "limit": limit})
+
+
+def table_status(cfg: MySqlConfig) -> list[dict[str, Any]]:
+    """Per table: row count and newest freshness column; a missing table is reported, not an error."""
+    import pymysql
+
+    out = []
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        for table, column in STATUS_TABLES:
+            try:
+                cur.execute(f"SELECT COUNT(*), MAX({quote_identifier(column)}) FROM {quote_identifier(table)}")
+            except pymysql.err.ProgrammingError as exc:  # 1146: table missing (migrations not applied)
+                if exc.args[0] != 1146:
+                    raise
+                out.append({"table": table, "exists": False, "rows": 0, "newest": None})
+                continue
+            rows, newest = cur.fetchone()
+            out.append({"table": table, "exists": True, "rows": int(rows), "newest": newest})
+    return out
+
+
+def latest_pipeline_runs(cfg: MySqlConfig) -> list[dict[str, Any]]:
+    return _rows(cfg, sql("select_latest_pipeline_runs"))
+
+
+def source_freshness(cfg: MySqlConfig) -> list[dict[str, Any]]:
+    """Per table and source: rows and newest ``updated_at``."""
+    out = []
+    for table in SOURCE_TABLES:
+        name = quote_identifier(table)
+        for row in _rows(cfg, f"SELECT source, COUNT(*) AS `rows`, MAX(updated_at) AS newest FROM {name} "
+                              "GROUP BY source ORDER BY source"):
+            out.append({"table": table, **row})
+    return out
+
+
+def flight_date_range(cfg: MySqlConfig) -> tuple[date | None, date | None]:
+    row = _rows(cfg, "SELECT MIN(departure_date) AS first, MAX(departure_date) AS last FROM flights")[0]
+    return row["first"], row["last"]
+
+
+def flight_stats(cfg: MySqlConfig, date_from: date, date_to: date, top: int) -> dict[str, list[dict]]:
+    """The dashboard's aggregates over ``[date_from, date_to]``."""
+    params = {"date_from": date_from, "date_to": date_to, "limit": top}
+    return {
+        "per_day_and_status": _rows(cfg, sql("count_flights_per_day_and_status"), params),
+        "delays_by_airport": _rows(cfg, sql("summarize_delays_by_airport"), params),
+        "delays_by_airline": _rows(cfg, sql("summarize_delays_by_airline"), params),
+        "on_time": _rows(cfg, sql("summarize_on_time_rate"), params),
+    }
