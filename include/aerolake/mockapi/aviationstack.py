@@ -25,8 +25,8 @@ Aviation Stack shows them:
   when there is no delay; ``live`` holds the undocumented ``speed_is_ground``.
 
 Anomalies (``anomalies=True``): the world's flight without a flight number comes with a null flight
-number and an ``"empty"`` airline without codes (unkeyed), and always with one codeshare record pointing
-at it (an orphan codeshare); in every departures day the middle flight has the undocumented status
+number and an ``"empty"`` airline without codes (unkeyed), and always with at least one codeshare record
+pointing at it (an orphan codeshare); in every departures day the middle flight has the undocumented status
 ``"en-route"``; the first airborne flight with a ``live`` block reports latitude 123.4.
 
 Errors (``{"error": {"code", "message", "context"}}``): 401 ``missing_access_key`` / ``invalid_access_key``
