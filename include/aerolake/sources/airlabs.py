@@ -84,12 +84,12 @@ RETRY = RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=65.0)
 RETRYABLE_ERRORS = frozenset({"minute_limit_exceeded", "hour_limit_exceeded", "internal_error"})
 EMPTY_ANSWER = "not_found"
 _ERROR_HINTS = {
-    "unknown_api_key": f"the API key is not known to Airlabs; check the password of connection {AIRLABS_CONN_ID}",
-    "expired_api_key": f"the API key has expired; renew it and update connection {AIRLABS_CONN_ID}",
+    "unknown_api_key": "the API key is not known to Airlabs; check the connection's password (the key)",
+    "expired_api_key": "the API key has expired; renew it and update the connection's password",
     "month_limit_exceeded": ("the key's monthly request quota is used up; the run stops, and can be resumed once the "
                              "quota renews (next month) or the plan is raised"),
     "wrong_params": "the API rejected the request's parameters (a bug in the fetch plan)",
-    "unknown_method": "the API does not know this method; check the base URL of connection " + AIRLABS_CONN_ID,
+    "unknown_method": "the API does not know this method; check the connection's host (the base URL)",
 }
 
 
@@ -159,8 +159,8 @@ class AirlabsClient:
         if code in RETRYABLE_ERRORS:
             retry_after = MINUTE_LIMIT_RETRY_AFTER if code == "minute_limit_exceeded" else None
             raise RetryableError(f"airlabs: {code} ({message})", status, retry_after=retry_after, response=response)
-        hint = _ERROR_HINTS.get(code, f"an error the client does not know; see connection {AIRLABS_CONN_ID}")
-        raise ApiError(f"airlabs: {code} ({message}): {hint}", status)
+        hint = _ERROR_HINTS.get(code, "an error code this client does not know")
+        raise ApiError(f"airlabs: {code} ({message}) on connection {AIRLABS_CONN_ID}: {hint}", status)
 
     def get(self, method: str, params: dict[str, Any] | None = None) -> Page:
         """One call of ``method``. A ``not_found`` answer is an empty page; a body still malformed after the
