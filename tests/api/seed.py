@@ -110,9 +110,13 @@ def pipeline_rows() -> list[dict[str, Any]]:
     ]
 
 
-def seed(cfg: MySqlConfig) -> dict[str, int]:
-    """Insert the whole test data set into the migrated database ``cfg``; returns row counts."""
+def seed(cfg: MySqlConfig, countries: set[str] | None = None) -> dict[str, int]:
+    """Insert the whole test data set into the migrated database ``cfg``; returns row counts.
+
+    ``countries``: keep only the airports of these countries (and the hubs the flights use)."""
     airports = airport_rows()
+    if countries is not None:
+        airports = [a for a in airports if a["country_code"] in countries or a["airport_code"] in HUBS]
     insert(cfg, "countries", country_rows((a["country_code"] for a in airports), (), UPDATED))
     insert(cfg, "cities", [{"city_code": "FRA", "country_code": "DE", "name": "Frankfurt", "latitude": 50.11,
                             "longitude": 8.68, "timezone": "Europe/Berlin", "source": "lufthansa",

@@ -9,6 +9,7 @@
 
   const map = L.map("map", { worldCopyJump: true, minZoom: 2, maxZoom: 12, zoomSnap: 0.5 }).setView([30, 10], 2);
   map.attributionControl.addAttribution("Land: Natural Earth");
+  window.aerolakeMap = map; // for debugging from the console (and the browser tests)
   const markers = {};
   let clickLayer = L.layerGroup().addTo(map);
 
@@ -71,7 +72,7 @@
       `${Number(a.latitude).toFixed(4)}, ${Number(a.longitude).toFixed(4)}</p>`;
     box.hidden = false;
     box.dataset.code = a.airport_code;
-    map.setView([a.latitude, a.longitude], Math.max(map.getZoom(), 6));
+    map.setView([a.latitude, a.longitude], Math.max(map.getZoom(), 6), { animate: false });
     if (markers[a.airport_code]) markers[a.airport_code].openPopup();
   }
 
