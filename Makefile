@@ -15,7 +15,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export AIRFLOW__LOGGING__LOGGING_LEVEL ?= INFO
 
-.PHONY: help setup system airflow-db demo report offline-up offline-down test lint unit e2e bench lock clean
+.PHONY: help setup system airflow-db demo report offline-up offline-down test lint unit e2e bench lock clean serve
 
 help:
 	@sed -n '1,4p' Makefile
@@ -67,6 +67,9 @@ e2e: setup system
 test: setup system
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 -q --durations=15
+
+serve: setup system
+	$(BIN)/python -m aerolake.api
 
 bench: setup system
 	$(BIN)/python bench/bench_lufthansa.py

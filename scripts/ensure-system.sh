@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Make sure the OS packages and local services the project needs are present (idempotent).
 # - pkg-config and the MySQL client headers build mysqlclient (the Airflow MySQL provider's driver);
-# - MariaDB on 127.0.0.1:3306 stands in for MySQL 8 in the demo and the tests.
+# - MariaDB on 127.0.0.1:3306 stands in for MySQL 8 in the demo and the tests;
+# - chromium (Debian's) is the headless browser of the page tests (tests/browser, driven by Playwright).
 set -euo pipefail
 
 need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s default-libmysqlclient-dev >/dev/null 2>&1 || need_apt+=(default-libmysqlclient-dev)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "ensure-system: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
