@@ -281,7 +281,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         """The k nearest airports (great-circle distance in km), from an index refreshed when ``airports``
         changes; no table scan per request."""
         index = state.index
-        snapshot = index.snapshot() if index._snapshot is not None else await blocking(index.snapshot)
+        snapshot = index.snapshot() if index.built else await blocking(index.snapshot)
         if snapshot.size == 0:
             raise HTTPException(503, "No airports with coordinates in MySQL yet: run a pipeline (make demo) first")
         if body.location_type is not None and body.location_type.lower() not in snapshot.by_type:

@@ -136,6 +136,11 @@ class AirportIndex:
         self._check_running = threading.Lock()
         self.rebuilds = 0
 
+    @property
+    def built(self) -> bool:
+        """Whether a snapshot exists (so :meth:`snapshot` will not block on MySQL)."""
+        return self._snapshot is not None
+
     def snapshot(self) -> Snapshot:
         """The current snapshot; the first call builds it (blocking), later calls schedule a background check
         when one is due and return at once."""
