@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +21,28 @@ import requests
 log = logging.getLogger(__name__)
 
 SECRET_PARAMS = frozenset({"api_key", "access_key", "client_secret", "key", "token", "password"})
+
+
+_KEY_IN_URL = re.compile(r"((?:access_key|api_key)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class RedactKeysInUrls(logging.Filter):
+    """Masks ``access_key=...``/``api_key=...`` in the records of a logger that prints whole URLs: urllib3 logs
+    every request line at DEBUG, and Airlabs and Aviation Stack want their key in the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _KEY_IN_URL.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def redact_urllib3_logs() -> None:
+    """Install :class:`RedactKeysInUrls` on urllib3's request logger (once)."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactKeysInUrls) for f in logger.filters):
+        logger.addFilter(RedactKeysInUrls())
 
 
 class ApiError(RuntimeError):
@@ -105,6 +128,7 @@ class HttpClient:
         before_request: Callable[[], None] | None = None,
     ):
         self.name = name
+        redact_urllib3_logs()
         #: called before every request (retries included), e.g. to charge an API quota; may raise to stop
         self.before_request = before_request
         self.retry = retry or RetryPolicy()

@@ -64,3 +64,12 @@ def run_counts(cfg: MySqlConfig, run: RunInfo) -> list[dict]:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def last_api_calls(cfg: MySqlConfig, source: str, endpoint: str) -> int:
+    """The API calls the most recent fetch of ``source``/``endpoint`` made (0 if none is recorded)."""
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT api_calls FROM pipeline_runs WHERE source = %s AND endpoint = %s AND api_calls > 0 "
+                    "ORDER BY finished_at DESC LIMIT 1", (source, endpoint))
+        row = cur.fetchone()
+        return int(row[0]) if row else 0

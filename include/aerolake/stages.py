@@ -25,6 +25,7 @@ from aerolake.connections import MySqlConfig, mongo_database, mysql_config, s3_c
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
+from aerolake.quarantine import COLLECTION as QUARANTINE_COLLECTION
 from aerolake.quarantine import replace_quarantine
 from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
@@ -127,7 +128,12 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
         raise CannotServe(f"{part.source} {part.key}: the lake has no complete raw partition for "
                           f"{', '.join(pending)} to replay, and the API cannot serve it: {reason}")
     ledger = QuotaLedger(ctx.mysql, part.source, budget_of(ctx.settings, part.source), clock=utcnow)
-    ledger.ensure(sum(len(requests) for requests in pending.values()), f"{part.source} {part.key}")
+    if ledger.limited:
+        # a listing's page count is known only once its first page answers: expect what the last fetch of
+        # each endpoint took (at least one call per planned listing); every call is charged anyway
+        needed = sum(max(len(requests), runs.last_api_calls(ctx.mysql, part.source, endpoint))
+                     for endpoint, requests in pending.items())
+        ledger.ensure(needed, f"{part.source} {part.key}")
     if client is None:
         client = src.make_client(ctx.settings, before_request=ledger.charge if ledger.limited else None)
     for endpoint, requests in pending.items():
@@ -299,7 +305,12 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
         raise RuntimeError(f"{part.source}/{endpoint} {part.key}: no raw partition in s3://{ctx.bucket}/"
                            f"{part.raw_prefix(endpoint)}; run extract_to_s3 and load_to_mongo first")
     parsable = sum(p["records"] for p in manifest["parts"] if p["status"] == 200 and not p["malformed"])
-    if parsable and ctx.collection(endpoint).count_documents(ctx.partition_filter()) == 0:
+    if not parsable or ctx.collection(endpoint).count_documents(ctx.partition_filter()):
+        return
+    # nothing staged: fine if staging quarantined every record (e.g. a snapshot whose one position lacks its key)
+    quarantined = ctx.mongo[QUARANTINE_COLLECTION].count_documents(
+        {"source": part.source, "endpoint": endpoint, "partition": part.key, "stage": "load_to_mongo"})
+    if quarantined < parsable:
         raise RuntimeError(
             f"{part.source}/{endpoint} {part.key}: MongoDB has no documents for this partition although the lake "
             f"has {parsable} records; run load_to_mongo first. (Offline, MongoDB is in-process mongomock and "

@@ -291,3 +291,33 @@ def test_a_failed_quality_check_fails_the_task_naming_it(mock_api, make_ctx):
         stages.check_quality(ctx)
     stored = query(ctx.mysql, "SELECT passed, details FROM data_quality_results WHERE check_name = 'count_balance'")
     assert stored[0][0] == 0 and "airlines" in stored[0][1]
+
+
+def test_clean_accepts_a_partition_whose_every_record_was_quarantined_at_staging(s3, mongo, migrated_mysql):
+    """An endpoint can legitimately stage nothing (a snapshot whose only record lacks its key): clean then
+    runs and publishes nothing, instead of mistaking it for a missing load_to_mongo."""
+    from aerolake.lake import Partition
+    from aerolake.runs import RunInfo
+    from aerolake.settings import Settings
+    from aerolake.sources import aviationstack
+
+    part = Partition("aviationstack", "2026-03-01")
+    ctx = stages.StageContext(RunInfo("aviationstack_lakehouse", "run-1", part), Settings(bucket="aerolake-test"),
+                              s3, mongo, migrated_mysql)
+    body = json.dumps({"pagination": {"limit": 100, "offset": 0, "count": 1, "total": 1},
+                       "data": [{"flight_date": "2026-03-01", "flight": {}, "departure": {}}]}).encode()
+    key = part.part_key(aviationstack.FLIGHTS, 0)
+    lake.put_bytes(s3, "aerolake-test", key, lake.gzip_bytes(body), "application/gzip")
+    lake.write_manifest(s3, "aerolake-test", part, aviationstack.FLIGHTS, {
+        "source": "aviationstack", "endpoint": "flights", "dt": "2026-03-01", "snapshot": None,
+        "fetched_at": "2026-03-01T12:00:00Z", "run_id": "run-1", "api_base": "http://mock",
+        "parts": [{"key": key, "sha256": lake.sha256_hex(body), "bytes": len(body), "status": 200,
+                   "path": "flights", "params": {}, "records": 1, "malformed": False, "total_count": 1}],
+        "pages": 1, "records_total": 1, "api_calls": 1})
+    assert stages.load_to_mongo(ctx)["flights"] == {"staged": 0, "quarantined_at_staging": 1,
+                                                   "duplicates_at_staging": 0}
+    assert stages.clean(ctx)["flights"]["cleaned"] == 0
+    # without the staging quarantine, an empty MongoDB partition is still refused
+    mongo["quarantine"].delete_many({})
+    with pytest.raises(RuntimeError, match="MongoDB has no documents for this partition"):
+        stages.clean(ctx)

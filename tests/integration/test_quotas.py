@@ -103,3 +103,18 @@ def test_a_budget_exhausted_mid_fetch_leaves_no_manifest_and_the_rerun_completes
     results = stages.extract_to_s3(ctx)
     assert all(lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, e) for e in lufthansa.ENDPOINTS)
     assert {e for e, r in results.items() if not r["skipped"]} == set(incomplete)
+
+
+def test_the_estimate_expects_what_the_last_fetch_of_each_endpoint_took(mock_api, make_ctx, monkeypatch):
+    first = make_ctx(mock_api, dt="2026-03-01")
+    _with_budget(monkeypatch, Budget(per_day=10_000))
+    done = stages.extract_to_s3(first)
+    took = sum(r["api_calls"] for r in done.values())
+    second = make_ctx(mock_api, dt="2026-03-02")
+    planned = sum(len(r) for r in lufthansa.partition_plan(second.partition, second.settings).values())
+    assert took > planned  # paging: more calls than listings
+    _with_budget(monkeypatch, Budget(per_day=2 * took - 1))  # room for took - 1 more calls today
+    calls = mock_api.stats()["total"]
+    with pytest.raises(QuotaExceeded, match=f"needs {took} API call"):
+        stages.extract_to_s3(second)
+    assert mock_api.stats()["total"] == calls

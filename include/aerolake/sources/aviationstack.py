@@ -99,27 +99,6 @@ class MalformedBody(RetryableError):
     """A 200 answer whose body is not valid JSON (a truncated response)."""
 
 
-_KEY_IN_URL = re.compile(r"((?:access_key|api_key)=)[^&\s\"']+", re.IGNORECASE)
-
-
-class RedactKeysInUrls(logging.Filter):
-    """Masks ``access_key=...`` in the records of a logger that prints whole URLs: urllib3 logs every
-    request line at DEBUG, and this API wants its key in the query string."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = _KEY_IN_URL.sub(r"\1***", record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-def _redact_urllib3_logs() -> None:
-    logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, RedactKeysInUrls) for f in logger.filters):
-        logger.addFilter(RedactKeysInUrls())
-
-
 # -- client -----------------------------------------------------------------------------------------------
 class AviationstackClient:
     """``GET`` with the access key in the query string (added here, never in ``Page.params``), paging by
@@ -136,7 +115,6 @@ class AviationstackClient:
         before_request: Callable[[], None] | None = None,
     ):
         self.credentials = credentials
-        _redact_urllib3_logs()
         self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry, timeout=timeout,
                                sleep=sleep, seed=0, before_request=before_request)
 
