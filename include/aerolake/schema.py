@@ -166,7 +166,8 @@ FLIGHT_POSITIONS = Table(
         *_audit(),
     ),
     key=("icao24", "observed_at"),
-    generated=("position_id",),
+    # flight_id is resolved in MySQL from the flight identity after each load (stages.link_positions_to_flights)
+    generated=("position_id", "flight_id"),
 )
 
 FLIGHT_CODESHARES = Table(
