@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aerolake.aircraft import AIRCRAFT_ICAO
 from aerolake.mockapi import reference_data as ref
 from aerolake.mockapi.server import MockServer, Request, Response, Source
 from aerolake.mockapi.world import EPOCH, Flight, format_minutes, stable_hash, utc_to_local
@@ -69,15 +70,6 @@ ERROR_MESSAGE = {
     "month_limit_exceeded": "Month limit exceeded", "internal_error": "Internal error",
 }
 
-#: IATA aircraft type (the world's) -> ICAO type designator (what Airlabs serves)
-AIRCRAFT_ICAO = {
-    "100": "F100", "221": "BCS1", "223": "BCS3", "290": "E290", "295": "E295", "E70": "E170", "E75": "E75L",
-    "E90": "E190", "E95": "E195", "CR7": "CRJ7", "CR9": "CRJ9", "CRK": "CRJX", "DH4": "DH8D", "AT5": "AT45",
-    "AT7": "AT72", "318": "A318", "319": "A319", "320": "A320", "321": "A321", "32N": "A20N", "32Q": "A21N",
-    "733": "B733", "738": "B738", "7M8": "B38M", "752": "B752", "332": "A332", "333": "A333", "339": "A339",
-    "343": "A343", "346": "A346", "359": "A359", "351": "A35K", "388": "A388", "744": "B744", "74H": "B748",
-    "763": "B763", "772": "B772", "77W": "B77W", "788": "B788", "789": "B789", "78J": "B78X", "77F": "B77L",
-}  # fmt: skip
 
 #: national registration marks -> ISO country (the ``flag`` of a position); marks printed without a dash
 REGISTRATION_MARKS = {

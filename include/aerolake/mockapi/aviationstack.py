@@ -49,6 +49,7 @@ from collections import Counter, deque
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from aerolake.aircraft import AIRCRAFT_ICAO
 from aerolake.mockapi.server import MockServer, Request, Response, Source
 from aerolake.mockapi.world import (
     ANOMALY_LATITUDE,
@@ -67,15 +68,6 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _IATA_AIRPORT_RE = re.compile(r"^[A-Za-z]{3}$")
 #: airlines that sell seats on other carriers' flights (codeshare partners)
 PARTNERS = ("UA", "AC", "NH", "SQ", "TK", "LX", "OS", "SN", "LO", "TP", "A3", "OU", "CA", "OZ", "ET", "AI", "TG")
-#: IATA aircraft type code -> ICAO type designator (Aviation Stack shows both)
-AIRCRAFT_ICAO = {
-    "100": "F100", "221": "BCS1", "223": "BCS3", "290": "E290", "295": "E295", "E70": "E170", "E75": "E75L",
-    "E90": "E190", "E95": "E195", "CR7": "CRJ7", "CR9": "CRJ9", "CRK": "CRJX", "DH4": "DH8D", "AT5": "AT45",
-    "AT7": "AT72", "318": "A318", "319": "A319", "320": "A320", "321": "A321", "32N": "A20N", "32Q": "A21N",
-    "733": "B733", "738": "B738", "7M8": "B38M", "752": "B752", "332": "A332", "333": "A333", "339": "A339",
-    "343": "A343", "346": "A346", "359": "A359", "351": "A35K", "388": "A388", "744": "B744", "74H": "B748",
-    "763": "B763", "772": "B772", "77W": "B77W", "788": "B788", "789": "B789", "78J": "B78X", "77F": "B77L",
-}  # fmt: skip
 
 
 class ApiError(Exception):

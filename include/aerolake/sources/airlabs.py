@@ -42,6 +42,7 @@ from typing import Any
 
 import requests
 
+from aerolake.aircraft import AIRCRAFT_ICAO
 from aerolake.cleaning import (
     AIRLINE_CODE,
     AIRPORT_CODE,
@@ -342,15 +343,7 @@ STATUS_MAP = {
     "cancelled": "cancelled", "canceled": "cancelled", "diverted": "diverted", "incident": "incident",
 }
 #: ICAO aircraft type designator (what Airlabs sends) -> IATA type code (what ``aircraft_types`` holds)
-AIRCRAFT_IATA = {
-    "F100": "100", "BCS1": "221", "BCS3": "223", "E290": "290", "E295": "295", "E170": "E70", "E75L": "E75",
-    "E75S": "E75", "E190": "E90", "E195": "E95", "CRJ7": "CR7", "CRJ9": "CR9", "CRJX": "CRK", "DH8D": "DH4",
-    "AT45": "AT5", "AT72": "AT7", "AT76": "AT7", "A318": "318", "A319": "319", "A320": "320", "A321": "321",
-    "A20N": "32N", "A21N": "32Q", "B733": "733", "B738": "738", "B38M": "7M8", "B752": "752", "A332": "332",
-    "A333": "333", "A339": "339", "A343": "343", "A346": "346", "A359": "359", "A35K": "351", "A388": "388",
-    "B744": "744", "B748": "74H", "B763": "763", "B772": "772", "B77W": "77W", "B788": "788", "B789": "789",
-    "B78X": "78J", "B77L": "77F",
-}  # fmt: skip
+AIRCRAFT_IATA = {icao: iata for iata, icao in AIRCRAFT_ICAO.items()} | {"E75S": "E75", "AT76": "AT7"}
 _HEX = re.compile(r"^[0-9a-f]{6}$")
 _PLACEHOLDER_NAMES = frozenset({"empty", "null", "none", "n/a", "-"})
 _SHORT = 10
