@@ -12,7 +12,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,3 +217,49 @@ class Page:
     malformed: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
     total_count: int | None = None
+
+
+#: malformed pages in a row, with the listing's size still unknown, after which a walk gives up
+MAX_BLIND_MALFORMED_PAGES = 3
+
+
+def offset_pages(
+    get: Callable[[str, dict[str, Any]], Page],
+    path: str,
+    params: dict[str, Any],
+    page_size: int,
+    extract: Callable[[Any], tuple[list[dict], int | None]],
+    *,
+    name: str,
+    last_page: Callable[[Page], bool] = lambda page: False,
+) -> Iterator[Page]:
+    """Every page of a ``limit``/``offset`` listing, until its total is reached (or a page says it is last).
+
+    A page still malformed after retries is yielded as such (it goes to quarantine) and the walk goes on at
+    the next offset; if the listing's size is still unknown after a few malformed pages in a row, the walk
+    fails rather than guess where it ends. Without a total, a short page ends the listing; ``last_page``
+    adds the source's own end signal (a 404, a missing next link, an empty page).
+    """
+    offset = 0
+    total: int | None = None
+    malformed_in_a_row = 0
+    while True:
+        page = get(path, {**params, "limit": page_size, "offset": offset})
+        if not page.malformed and page.status == 200:
+            page.records, page.total_count = extract(page.payload)
+            total = page.total_count if page.total_count is not None else total
+        yield page
+        if not page.malformed and last_page(page):
+            return
+        offset += page_size
+        if total is not None and offset >= total:
+            return
+        if page.malformed:
+            malformed_in_a_row += 1
+            if total is None and malformed_in_a_row >= MAX_BLIND_MALFORMED_PAGES:
+                raise ApiError(f"{name}: {malformed_in_a_row} malformed pages in a row from {path} and no total "
+                               "seen: cannot tell where the listing ends; retry the task later")
+            continue
+        malformed_in_a_row = 0
+        if total is None and len(page.records) < page_size:
+            return

@@ -47,7 +47,16 @@ from aerolake.cleaning import (
 from aerolake.connections import ApiCredentials, api_key_credentials
 from aerolake.gapfill import airport_from_gazetteer, country_rows, gazetteer_timezone
 from aerolake.gapfill import frame as _frame
-from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy, redact_params
+from aerolake.http import (
+    ApiError,
+    HttpClient,
+    Page,
+    Request,
+    RetryableError,
+    RetryPolicy,
+    offset_pages,
+    redact_params,
+)
 from aerolake.lake import Partition
 from aerolake.quality import Check
 from aerolake.schema import AIRLINES as AIRLINES_T
@@ -68,7 +77,6 @@ ENDPOINTS: tuple[str, ...] = (FLIGHTS,)
 #: its own: its records are the flights endpoint's)
 POSITIONS = "positions"
 PAGE_SIZE = 100  # the maximum below the Professional plan
-MAX_BLIND_MALFORMED_PAGES = 3
 #: the live API serves the flights of the current UTC day and the day before (free plans: the current day)
 SERVABLE_DAYS_BACK = 1
 
@@ -145,27 +153,9 @@ class AviationstackClient:
         A malformed page is yielded as such and the walk goes on at the next offset; if the total is still
         unknown after a few malformed pages in a row, the walk fails rather than guess where the listing ends.
         """
-        offset = 0
-        total: int | None = None
-        malformed_in_a_row = 0
-        while True:
-            page = self.get(path, {**params, "limit": page_size, "offset": offset})
-            if not page.malformed:
-                page.records, page.total_count = extract(page.payload)
-                total = page.total_count if page.total_count is not None else total
-            yield page
-            offset += page_size
-            if total is not None and offset >= total:
-                return
-            if page.malformed:
-                malformed_in_a_row += 1
-                if total is None and malformed_in_a_row >= MAX_BLIND_MALFORMED_PAGES:
-                    raise ApiError(f"aviationstack: {malformed_in_a_row} malformed pages in a row from {path} and "
-                                   "no pagination.total seen: cannot tell where the listing ends; retry later")
-                continue
-            malformed_in_a_row = 0
-            if not page.records or (total is None and len(page.records) < page_size):
-                return  # an empty page ends the listing whatever the total claims
+        # an empty page ends the listing whatever the total claims
+        return offset_pages(self.get, path, params, page_size, extract, name=SOURCE,
+                            last_page=lambda page: not page.records)
 
 
 def classify(response: requests.Response) -> None:

@@ -30,6 +30,8 @@ from aerolake.cleaning import (
     float_or_none,
     gc_paused,
     local_to_utc,
+    map_distinct,
+    parse_distinct,
     text_or_none,
     utc_to_local_date,
     valid_timezones,
@@ -37,7 +39,7 @@ from aerolake.cleaning import (
 from aerolake.connections import ApiCredentials, lufthansa_credentials
 from aerolake.gapfill import airport_from_gazetteer, country_rows
 from aerolake.gapfill import frame as _frame
-from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy
+from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy, offset_pages
 from aerolake.lake import Partition
 from aerolake.quality import Check
 from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
@@ -58,7 +60,6 @@ SOURCE = "lufthansa"
 REFERENCE_PAGE_SIZE = 100  # the API's maximum for references
 FLIGHTSTATUS_PAGE_SIZE = 80  # the API's maximum for flight status
 WINDOW_HOURS = 4  # a departures/arrivals call covers four hours from its start
-MAX_BLIND_MALFORMED_PAGES = 3
 
 #: endpoint name in the lake -> (API path, resource key, collection key, record key)
 REFERENCE_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
@@ -172,31 +173,8 @@ class LufthansaClient:
         at the next offset; if the listing's size is still unknown after a few malformed pages in a row, the
         walk fails rather than guess where the listing ends.
         """
-        offset = 0
-        total: int | None = None
-        malformed_in_a_row = 0
-        while True:
-            page = self.get(path, {**params, "limit": page_size, "offset": offset})
-            if not page.malformed and page.status == 200:
-                page.records, page.total_count = extract(page.payload)
-                total = page.total_count if page.total_count is not None else total
-            yield page
-            if page.status == 404:
-                return
-            offset += page_size
-            if total is not None and offset >= total:
-                return
-            if page.malformed:
-                malformed_in_a_row += 1
-                if total is None and malformed_in_a_row >= MAX_BLIND_MALFORMED_PAGES:
-                    raise ApiError(f"lufthansa: {malformed_in_a_row} malformed pages in a row from {path} and no "
-                                   "TotalCount seen: cannot tell where the listing ends; retry the task later")
-                continue
-            malformed_in_a_row = 0
-            if _has_next_link(page.payload) is False:
-                return
-            if total is None and len(page.records) < page_size:
-                return
+        return offset_pages(self.get, path, params, page_size, extract, name=SOURCE,
+                            last_page=lambda page: page.status == 404 or _has_next_link(page.payload) is False)
 
 
 def _raise_for_gateway(response: requests.Response) -> None:
@@ -488,8 +466,8 @@ FLIGHT_FIELDS = (
 )
 _CODES = ("airline_code", "dep_airport", "arr_airport", "operating_airline_code", "status_code", "aircraft_code")
 _NUMBERS = ("flight_number", "operating_flight_number")
-_TIMES = frozenset(FLIGHT_FIELDS[6:18])
-_SHORT_TEXTS = ("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration")
+_UPPER = frozenset(_CODES + _NUMBERS)
+_SHORT_TEXTS = frozenset(("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration"))
 _EMPTY: dict[str, Any] = {}
 
 
@@ -509,72 +487,94 @@ def _as_text(values: Iterable[Any]) -> list[str | None]:
     return out
 
 
-def _text_column(values: tuple[Any, ...]) -> pd.Series:
-    """A pyarrow-backed string column; the per-value conversion runs only when not everything is text."""
-    import pandas as pd
+def _text_array(values: tuple[Any, ...]) -> Any:
+    """An Arrow string array; the per-value conversion runs only when not everything is text."""
     import pyarrow as pa
 
     try:
-        array = pa.array(values, type=pa.string())
+        return pa.array(values, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        array = pa.array(_as_text(values), type=pa.string())
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([array])))
+        return pa.array(_as_text(values), type=pa.string())
+
+
+def _flight_row(doc: dict[str, Any], i: int) -> tuple[Any, ...]:
+    """One record's raw fields in :data:`FLIGHT_FIELDS` order, any member that is not an object taken as empty.
+
+    The careful twin of the inline pass in :func:`flight_frame`, for the rare record where a member that
+    should be an object is a list, text or number (that member's fields are then unknown)."""
+    e = _EMPTY
+
+    def obj(value: Any) -> dict[str, Any]:
+        return value if value.__class__ is dict else e
+
+    get = doc.get
+    dep, arr, mkt, opr = obj(get("Departure")), obj(get("Arrival")), obj(get("MarketingCarrier")), obj(
+        get("OperatingCarrier"))
+    eqp, dterm, aterm = obj(get("Equipment")), obj(dep.get("Terminal")), obj(arr.get("Terminal"))
+    times = tuple(obj(end.get(f"{kind}Time{zone}")).get("DateTime") for end in (dep, arr)
+                  for kind in ("Scheduled", "Estimated", "Actual") for zone in ("Local", "UTC"))
+    return (mkt.get("AirlineID"), mkt.get("FlightNumber"), dep.get("AirportCode"), arr.get("AirportCode"),
+            opr.get("AirlineID"), opr.get("FlightNumber"), *times,
+            dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
+            obj(get("FlightStatus")).get("Code"), eqp.get("AircraftCode"), eqp.get("AircraftRegistration"),
+            obj(get("_lake")).get("fetched_at"), i)
 
 
 def flight_frame(docs: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
     """Raw Flight records flattened into a frame of :data:`FLIGHT_FIELDS`, normalized as text.
 
     One plain pass pulls the fields (inline, no call per field: several times faster than
-    ``pd.json_normalize`` on these nested records); trimming, upper-casing, leading zeros of flight
-    numbers and blanks-to-NULL are then done per column, vectorized in Arrow. ``_row`` is the record's
+    ``pd.json_normalize`` on these nested records, and row by row, while each record is in the CPU cache);
+    ``x or {}`` stands for "x if it is an object": a missing member or ``None`` becomes empty, an
+    ``{"@nil": "true"}`` object has none of the fields, and the rare list, text or number in its place fails
+    the ``.get`` and sends the record through :func:`_flight_row`. Trimming, upper-casing, leading zeros of
+    flight numbers and blanks-to-NULL are then done per column in Arrow compute. ``_row`` is the record's
     position (``start`` + index), to find it again for quarantine.
     """
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     e = _EMPTY
     rows = []
     append = rows.append
     for i, doc in enumerate(docs, start):
         get = doc.get
-        dep, arr, mkt, opr, eqp, fst, lake_meta = (
-            get("Departure"), get("Arrival"), get("MarketingCarrier"), get("OperatingCarrier"), get("Equipment"),
-            get("FlightStatus"), get("_lake"))
-        dep = dep if dep.__class__ is dict else e
-        arr = arr if arr.__class__ is dict else e
-        mkt = mkt if mkt.__class__ is dict else e
-        opr = opr if opr.__class__ is dict else e
-        eqp = eqp if eqp.__class__ is dict else e
-        dg, ag = dep.get, arr.get
-        dterm, aterm = dg("Terminal"), ag("Terminal")
-        dterm = dterm if dterm.__class__ is dict else e
-        aterm = aterm if aterm.__class__ is dict else e
-        append((
-            mkt.get("AirlineID"), mkt.get("FlightNumber"), dg("AirportCode"), ag("AirportCode"),
-            opr.get("AirlineID"), opr.get("FlightNumber"),
-            # the time blocks themselves; their DateTime is taken per column below
-            dg("ScheduledTimeLocal"), dg("ScheduledTimeUTC"), dg("EstimatedTimeLocal"), dg("EstimatedTimeUTC"),
-            dg("ActualTimeLocal"), dg("ActualTimeUTC"), ag("ScheduledTimeLocal"), ag("ScheduledTimeUTC"),
-            ag("EstimatedTimeLocal"), ag("EstimatedTimeUTC"), ag("ActualTimeLocal"), ag("ActualTimeUTC"),
-            dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
-            fst.get("Code") if fst.__class__ is dict else None, eqp.get("AircraftCode"),
-            eqp.get("AircraftRegistration"), lake_meta.get("fetched_at") if lake_meta.__class__ is dict else None, i,
-        ))
+        try:
+            dep, arr, mkt, opr, eqp = (get("Departure") or e, get("Arrival") or e, get("MarketingCarrier") or e,
+                                       get("OperatingCarrier") or e, get("Equipment") or e)
+            dg, ag = dep.get, arr.get
+            dterm, aterm = dg("Terminal") or e, ag("Terminal") or e
+            append((
+                mkt.get("AirlineID"), mkt.get("FlightNumber"), dg("AirportCode"), ag("AirportCode"),
+                opr.get("AirlineID"), opr.get("FlightNumber"),
+                (dg("ScheduledTimeLocal") or e).get("DateTime"), (dg("ScheduledTimeUTC") or e).get("DateTime"),
+                (dg("EstimatedTimeLocal") or e).get("DateTime"), (dg("EstimatedTimeUTC") or e).get("DateTime"),
+                (dg("ActualTimeLocal") or e).get("DateTime"), (dg("ActualTimeUTC") or e).get("DateTime"),
+                (ag("ScheduledTimeLocal") or e).get("DateTime"), (ag("ScheduledTimeUTC") or e).get("DateTime"),
+                (ag("EstimatedTimeLocal") or e).get("DateTime"), (ag("EstimatedTimeUTC") or e).get("DateTime"),
+                (ag("ActualTimeLocal") or e).get("DateTime"), (ag("ActualTimeUTC") or e).get("DateTime"),
+                dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
+                (get("FlightStatus") or e).get("Code"), eqp.get("AircraftCode"), eqp.get("AircraftRegistration"),
+                (get("_lake") or e).get("fetched_at"), i,
+            ))
+        except AttributeError:  # a member that should be an object is a list, text or number
+            append(_flight_row(doc, i))
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in FLIGHT_FIELDS]
     frame = {}
     for name, values in zip(FLIGHT_FIELDS, columns, strict=True):
         if name == "_row":
             frame[name] = pd.Series(values, dtype="int64")
             continue
-        if name in _TIMES:
-            values = tuple([v.get("DateTime") if v.__class__ is dict else None for v in values])
-        text = _text_column(values).str.strip()
-        if name in _CODES or name in _NUMBERS:
-            text = text.str.upper()
+        text = pc.utf8_trim_whitespace(_text_array(values))
+        if name in _UPPER:
+            text = pc.utf8_upper(text)
         if name in _NUMBERS:
-            text = text.str.replace(r"^0+([0-9])", r"\1", regex=True)
+            text = pc.replace_substring_regex(text, r"^0+([0-9])", r"\1")
         if name in _SHORT_TEXTS:
-            text = text.str.slice(0, 10)
-        frame[name] = text.mask(text == "")
+            text = pc.utf8_slice_codeunits(text, 0, 10)
+        text = pc.if_else(pc.equal(text, ""), None, text)
+        frame[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])))
     return pd.DataFrame(frame)
 
 
@@ -584,7 +584,8 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
     UTC times are taken as given; where only the local time is present it is converted with the airport's
     IANA zone. ``departure_date`` is the local date at the origin. ``airport_tz`` maps every airport the
     pipeline knows (this partition's references plus filled gaps) to its zone; an airport missing from it
-    is unknown and its flights are rejected.
+    is unknown and its flights are rejected. Times, zones and statuses are parsed or looked up once per
+    distinct value (``cleaning.parse_distinct``/``map_distinct``): a day's values repeat across rows.
     """
     import pandas as pd
 
@@ -602,8 +603,8 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
             reason.loc[rows] = text(rows)
 
     zones = {code: (zone or "") for code, zone in airport_tz.items()}  # "" = a known airport without a zone
-    dep_zone = out["dep_airport"].map(zones).astype("string")
-    arr_zone = out["arr_airport"].map(zones).astype("string")
+    dep_zone = map_distinct(out["dep_airport"], zones)
+    arr_zone = map_distinct(out["arr_airport"], zones)
     airline, number = out["airline_code"], out["flight_number"]
     reject(~airline.str.fullmatch(AIRLINE_CODE.pattern).fillna(False).astype(bool),
            lambda rows: "missing or invalid MarketingCarrier.AirlineID")
@@ -620,12 +621,11 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
     for end, tz in (("dep", dep_tz), ("arr", arr_tz)):
         for kind, target in (("sched", "scheduled"), ("est", "estimated"), ("act", "actual")):
             name = f"{target}_{'departure' if end == 'dep' else 'arrival'}"
-            utc = pd.to_datetime(frame[f"{kind}_{end}_utc"], format="%Y-%m-%dT%H:%MZ", errors="coerce")
-            utc = utc.astype("datetime64[us]")
+            utc = parse_distinct(frame[f"{kind}_{end}_utc"], format="%Y-%m-%dT%H:%MZ").astype("datetime64[us]")
             local_text = frame[f"{kind}_{end}_local"]
             missing_utc = utc.isna() & local_text.notna()
             if missing_utc.any():  # only then parse local times: the API usually sends both
-                local = pd.to_datetime(local_text.where(missing_utc), format="%Y-%m-%dT%H:%M", errors="coerce")
+                local = parse_distinct(local_text.where(missing_utc), format="%Y-%m-%dT%H:%M")
                 utc = utc.where(~missing_utc, local_to_utc(local.astype("datetime64[us]"), tz))
                 if kind == "sched" and end == "dep":
                     reject(missing_utc & utc.isna(),
@@ -635,7 +635,7 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
             out[name] = utc
     reject(out["scheduled_departure"].isna(), lambda rows: "missing or unparseable Departure.ScheduledTime")
 
-    departure_date = pd.to_datetime(frame["sched_dep_local"].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    departure_date = parse_distinct(frame["sched_dep_local"].str.slice(0, 10), format="%Y-%m-%d")
     departure_date = departure_date.astype("datetime64[us]")
     no_local_date = departure_date.isna() & out["scheduled_departure"].notna()
     if no_local_date.any():
@@ -644,14 +644,13 @@ def clean_flights(frame: pd.DataFrame, airport_tz: dict[str, str | None]) -> tup
     out["departure_date"] = departure_date
     reject(out["departure_date"].isna(), lambda rows: "cannot determine the local departure date")
 
-    out["status"] = frame["status_code"].map(STATUS_MAP).fillna("unknown").astype("string")
+    out["status"] = map_distinct(frame["status_code"], STATUS_MAP).fillna("unknown")
     dep_ref = out["actual_departure"].fillna(out["estimated_departure"])
     arr_ref = out["actual_arrival"].fillna(out["estimated_arrival"])
     out["dep_delay_min"] = ((dep_ref - out["scheduled_departure"]).dt.total_seconds() // 60).astype("Int64")
     out["arr_delay_min"] = ((arr_ref - out["scheduled_arrival"]).dt.total_seconds() // 60).astype("Int64")
     out["source"] = SOURCE
-    out["updated_at"] = pd.to_datetime(frame["updated_at"], format="ISO8601", utc=True,
-                                       errors="coerce").dt.tz_localize(None)
+    out["updated_at"] = parse_distinct(frame["updated_at"], format="ISO8601", utc=True).dt.tz_localize(None)
     return out, reason
 
 
