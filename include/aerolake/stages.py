@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from types import ModuleType
 from typing import Any
 
@@ -285,14 +286,14 @@ def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -
         for start in range(0, len(docs), chunk):
             yield docs[start:start + chunk]
         return
-    batch: list[dict] = []
-    for doc in collection.find(ctx.partition_filter()).sort(_DOCUMENT_ORDER).batch_size(chunk):
-        batch.append(doc)
-        if len(batch) >= chunk:
+    with collection.find(ctx.partition_filter()).sort(_DOCUMENT_ORDER).batch_size(chunk) as cursor:
+        while True:
+            with gc_paused():  # decoding a batch builds ~20 containers per document: see cleaning.gc_paused
+                batch = list(islice(cursor, chunk))
+            if not batch:
+                return
             yield batch
-            batch = []
-    if batch:
-        yield batch
+            del batch  # not kept alive while the next one is read
 
 
 # -- 3. clean ---------------------------------------------------------------------------------------------

@@ -703,6 +703,39 @@ QUALITY: list[Check] = [
 ]
 
 
+def _clean_flight_chunk(docs: list[dict[str, Any]], airport_tz: dict[str, str | None],
+                        fill_rows: dict[str, dict[str, Any]], seen: set[str],
+                        rejects: Rejects) -> tuple[pd.DataFrame, int]:
+    """One chunk of flight documents cleaned: the rows to write and how many were duplicates.
+
+    Airports the chunk needs that the references lack are filled from ``airportsdata`` (``fill_rows`` and
+    ``airport_tz`` grow); rejected documents go to ``rejects``; ``seen`` holds the natural keys of every
+    chunk so far, a key seen again (here or earlier) being a duplicate.
+    """
+    gazetteer = airportsdata_iata()
+    raw = flight_frame(docs)
+    for col in ("dep_airport", "arr_airport"):
+        for code in raw[col].dropna().unique():
+            if code not in airport_tz and code in gazetteer and code not in fill_rows:
+                fill_rows[code] = airport_from_gazetteer(code, (docs[0].get("_lake") or {}).get("fetched_at"))
+                airport_tz[code] = gazetteer[code]["tz"]
+    cleaned, reason = clean_flights(raw, airport_tz)
+    bad = reason.notna()
+    for pos in bad[bad].index:
+        doc = docs[int(raw.at[pos, "_row"])]
+        rejects.add(str(reason.at[pos]), doc, doc.get("_key"), doc.get("_lake"))
+    good = cleaned[~bad]
+    # one key string per row; a key already written in an earlier chunk (or this one) is a duplicate
+    keys = good["airline_code"].str.cat([good["flight_number"], good["dep_airport"],
+                                         good["departure_date"].dt.strftime("%Y-%m-%d")], sep="|")
+    fresh = []
+    for key in keys.tolist():
+        fresh.append(key not in seen)
+        seen.add(key)
+    unique = good[fresh]
+    return unique, len(good) - len(unique)
+
+
 def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     """Clean every endpoint of the partition into the clean zone; fill reference gaps; quarantine rejects.
 
@@ -746,30 +779,16 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     seen: set[str] = set()
     rejects = Rejects()
     duplicates = 0
-    for docs in iter_documents(ctx, FLIGHTSTATUS):
-        with gc_paused():  # see cleaning.gc_paused: bounded, one chunk at a time
-            raw = flight_frame(docs)
-            for col in ("dep_airport", "arr_airport"):
-                for code in raw[col].dropna().unique():
-                    if code not in airport_tz and code in gazetteer and code not in fill_rows:
-                        fill_rows[code] = airport_from_gazetteer(code, (docs[0].get("_lake") or {}).get("fetched_at"))
-                        airport_tz[code] = gazetteer[code]["tz"]
-            cleaned, reason = clean_flights(raw, airport_tz)
-            bad = reason.notna()
-            for pos in bad[bad].index:
-                doc = docs[int(raw.at[pos, "_row"])]
-                rejects.add(str(reason.at[pos]), doc, doc.get("_key"), doc.get("_lake"))
-            good = cleaned[~bad]
-            # one key string per row; a key already written in an earlier chunk (or this one) is a duplicate
-            keys = good["airline_code"].str.cat([good["flight_number"], good["dep_airport"],
-                                                 good["departure_date"].dt.strftime("%Y-%m-%d")], sep="|")
-            fresh = []
-            for key in keys.tolist():
-                fresh.append(key not in seen)
-                seen.add(key)
-            unique = good[fresh]
-            duplicates += len(good) - len(unique)
+    # The collector stays paused across the whole loop, not per chunk: re-enabled between chunks, it walks
+    # the next chunk's freshly decoded documents (~20 containers each) several times over, measured at 0.4 s
+    # of a 100,000-record day. The loop makes next to no cyclic garbage (about 300 objects for that day):
+    # each chunk is freed by reference counting before the next one is read, so memory stays flat.
+    with gc_paused():
+        for docs in iter_documents(ctx, FLIGHTSTATUS):
+            unique, chunk_duplicates = _clean_flight_chunk(docs, airport_tz, fill_rows, seen, rejects)
+            duplicates += chunk_duplicates
             writer.write(unique)
+            del docs, unique  # one chunk alive at a time: freed before the next is read
     flights_written = writer.close()
     replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, FLIGHTSTATUS, "clean", rejects.items)
     counts[FLIGHTSTATUS] = {"cleaned": flights_written, "quarantined_at_cleaning": len(rejects),
