@@ -40,6 +40,8 @@ CONNECTIONS = {
     "aerolake_s3": ("aws", "minio"),
     "aerolake_mongo": ("mongo", "mongo"),
     "aerolake_mysql": ("mysql", "mysql"),
+    "aerolake_kafka": ("kafka", "kafka"),
+    "aerolake_schema_registry": ("http", "schema-registry"),
 }
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|(^|_)KEY$|ACCESS_KEY|API_KEY", re.IGNORECASE)
@@ -468,3 +470,73 @@ def test_dockerignore() -> None:
         ".env",
     }
     assert expected <= entries, f".dockerignore lacks {sorted(expected - entries)}"
+
+
+# ----------------------------------------------------------------------------- streaming (Kafka, Schema Registry)
+
+
+def test_streaming_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    kafka, registry, init = services["kafka"], services["schema-registry"], services["kafka-init"]
+    assert kafka["image"].startswith("confluentinc/cp-kafka:7.9")
+    assert init["image"] == kafka["image"]
+    assert registry["image"].startswith("confluentinc/cp-schema-registry:7.9")
+    env = {k: substitute(v) for k, v in env_of(kafka).items()}
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft: no ZooKeeper service
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", env["CLUSTER_ID"])
+    assert "zookeeper" not in services
+    assert any(str(v).endswith(":/var/lib/kafka/data") and str(v).split(":")[0] in compose["volumes"]
+               for v in kafka["volumes"])
+    assert "kafka-broker-api-versions" in " ".join(kafka["healthcheck"]["test"])
+    reg_env = env_of(registry)
+    assert reg_env["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] == "PLAINTEXT://kafka:9092"
+    assert reg_env["SCHEMA_REGISTRY_LISTENERS"] == "http://0.0.0.0:8081"
+    assert registry["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert "http://localhost:8081/subjects" in registry["healthcheck"]["test"]
+    script = substitute(command_of(init))
+    assert "kafka-topics --bootstrap-server kafka:9092 --create --if-not-exists" in script
+    assert substitute(env_of(init)["AEROLAKE_KAFKA_TOPIC"]) == "flight-data"
+    for name in ("kafka", "schema-registry"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services[name]["ports"]), f"{name}: loopback only"
+
+
+def test_workers_wait_for_the_stream(compose: dict[str, Any]) -> None:
+    depends = compose["services"]["airflow-worker"]["depends_on"]
+    assert depends["kafka-init"]["condition"] == "service_completed_successfully"
+    assert depends["schema-registry"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("service", AIRFLOW_SERVICES)
+def test_streaming_settings(compose: dict[str, Any], service: str) -> None:
+    env = env_of(compose["services"][service])
+    assert substitute(env["AEROLAKE_KAFKA_TOPIC"]) == "flight-data"
+    assert conn_json(env["AIRFLOW_CONN_AEROLAKE_KAFKA"]) == {"conn_type": "kafka", "host": "kafka", "port": 9092}
+    assert conn_json(env["AIRFLOW_CONN_AEROLAKE_SCHEMA_REGISTRY"])["host"] == "http://schema-registry:8081"
+
+
+def test_producer_service(compose: dict[str, Any]) -> None:
+    producer = compose["services"]["producer"]
+    assert producer["image"] == "aerolake-airflow:latest" and producer["build"] == "."
+    assert producer["profiles"] == ["streaming"]  # optional: the DAGs already publish
+    command = [substitute(str(part)) for part in producer["command"]]
+    assert command == ["python", "-m", "aerolake.streaming", "--continuous", "--interval", "10"]
+    assert producer["stop_signal"] == "SIGTERM"
+    env = env_of(producer)
+    for conn_id, host in (("aerolake_kafka", "kafka"), ("aerolake_schema_registry", "schema-registry"),
+                          ("aerolake_mysql", "mysql")):
+        assert target_host(conn_json(env[f"AIRFLOW_CONN_{conn_id.upper()}"])) == host
+    assert producer["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+    assert producer["depends_on"]["mysql"]["condition"] == "service_healthy"
+
+
+def test_env_example_streaming(env_example: dict[str, str]) -> None:
+    for name in ("AEROLAKE_KAFKA_TOPIC", "KAFKA_CLUSTER_ID", "KAFKA_HOST_PORT", "SCHEMA_REGISTRY_HOST_PORT",
+                 "AEROLAKE_PRODUCER_INTERVAL_MINUTES"):
+        assert name in env_example, name
+    text = ENV_EXAMPLE.read_text()
+    for name in ("AEROLAKE_KAFKA_SASL_USERNAME", "AEROLAKE_KAFKA_SASL_PASSWORD", "AEROLAKE_SCHEMA_REGISTRY_USER",
+                 "AEROLAKE_SCHEMA_REGISTRY_PASSWORD"):
+        assert re.search(rf"^# {name}=change-me$", text, re.MULTILINE), f"{name}: a commented placeholder"

@@ -1,0 +1,100 @@
+"""Canonical flight records built from MySQL, in bulk, for one departure date.
+
+Three queries per date (flights with their reference data joined, codeshares, latest positions), attached
+in Python by flight: no per-flight query. Values come out typed for Avro: UTC-aware datetimes for
+``timestamp-millis``, ``date`` for ``date``, booleans for ``on_ground``, ``None`` where the data is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aerolake.connections import MySqlConfig
+from aerolake.mysql import connection, sql_text
+from aerolake.streaming.schema import timestamp_fields
+
+log = logging.getLogger(__name__)
+
+#: fields left out of the fingerprint: observation times, which move whenever a source is fetched again
+#: (every Airlabs snapshot) even when nothing about the flight changed
+VOLATILE_FIELDS = ("updated_at", "status_updated_at")
+
+
+#: top-level timestamp-millis fields: MySQL DATETIME values, naive, that need their UTC zone
+_TIMESTAMPS = timestamp_fields()
+
+
+def _utc(value: Any) -> Any:
+    """MySQL DATETIME columns hold UTC by contract (the session runs in +00:00)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _position(row: dict[str, Any]) -> dict[str, Any]:
+    on_ground = row["on_ground"]
+    return {
+        "observed_at": _utc(row["observed_at"]), "icao24": row["icao24"],
+        "latitude": float(row["latitude"]), "longitude": float(row["longitude"]),
+        "altitude_m": row["altitude_m"], "heading": row["heading"], "speed_kmh": row["speed_kmh"],
+        "vertical_speed": row["vertical_speed"], "on_ground": None if on_ground is None else bool(on_ground),
+    }
+
+
+def flight_records(cfg: MySqlConfig, dt: str | date) -> list[dict[str, Any]]:
+    """Every flight departing (local date at origin) on ``dt``, as Avro-ready dicts ordered by natural key."""
+    day = dt if isinstance(dt, date) else date.fromisoformat(dt)
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(sql_text("queries/select_flight_records.sql"), (day,))
+        flights = _rows(cur)
+        cur.execute(sql_text("queries/select_flight_codeshares.sql"), (day,))
+        codeshares: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        for airline, number, dep, m_airline, m_number in cur.fetchall():
+            codeshares[(airline, number, dep)].append(f"{m_airline}{m_number}")
+        cur.execute(sql_text("queries/select_latest_flight_positions.sql"), (day,))
+        positions = {row["flight_id"]: _position(row) for row in _rows(cur)}
+    records = []
+    for record in flights:
+        for name in _TIMESTAMPS:
+            if record[name] is not None:
+                record[name] = record[name].replace(tzinfo=UTC)
+        record["codeshares"] = sorted(codeshares.get(
+            (record["airline_code"], record["flight_number"], record["dep_airport"]), []))
+        record["latest_position"] = positions.get(record["flight_id"])
+        records.append(record)
+    log.info("flight records of %s: %d flights, %d with codeshares, %d with a live position", day, len(records),
+             sum(1 for r in records if r["codeshares"]), sum(1 for r in records if r["latest_position"]))
+    return records
+
+
+def message_key(record: dict[str, Any]) -> str:
+    """``{airline}_{flight_number}_{departure_date}_{dep_airport}``: the flight's natural key, so every version
+    of one flight lands in the same partition, in order (and a compacted topic keeps the latest)."""
+    return (f"{record['airline_code']}_{record['flight_number']}_{record['departure_date'].isoformat()}_"
+            f"{record['dep_airport']}")
+
+
+def fingerprint(record: dict[str, Any]) -> str:
+    """SHA-256 of the record's content without :data:`VOLATILE_FIELDS`: equal fingerprints, nothing to publish.
+
+    Field names are part of the hash, so a schema version that adds a field republishes every flight once.
+    """
+    content = {k: v for k, v in record.items() if k not in VOLATILE_FIELDS}
+    text = json.dumps(content, sort_keys=True, default=_json_default, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
