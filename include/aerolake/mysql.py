@@ -267,28 +267,42 @@ def upsert_assignments(table: Table) -> str:
 
 
 def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, insert_missing_only: bool = False) -> int:
-    """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent."""
+    """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent.
+
+    Rows identical to the stored ones are dropped from the staging table first: they cannot change anything,
+    and a replayed partition (all rows identical) then costs one join instead of one upsert per row.
+    """
     columns = ", ".join(quote_identifier(c) for c in table.load_columns)
     target = quote_identifier(table.name)
-    if insert_missing_only:
-        statement = sql_text("queries/insert_missing_from_staging.sql").format(
-            table=target, staging=staging, columns=columns,
-            select_columns=", ".join(f"s.{quote_identifier(c)}" for c in table.load_columns),
-            key_match=" AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in table.key),
-        )
-    else:
-        updates = upsert_assignments(table)
-        statement = sql_text("queries/upsert_from_staging.sql").format(
-            table=target, staging=staging, columns=columns, updates=updates)
+    key_match = " AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in table.key)
     with conn.cursor() as cur:
+        if insert_missing_only:
+            statement = sql_text("queries/insert_missing_from_staging.sql").format(
+                table=target, staging=staging, columns=columns, key_match=key_match,
+                select_columns=", ".join(f"s.{quote_identifier(c)}" for c in table.load_columns))
+        else:
+            cur.execute(sql_text("queries/drop_unchanged_from_staging.sql").format(
+                staging=staging, table=target, key_match=key_match,
+                same=" AND ".join(f"t.{quote_identifier(c)} <=> s.{quote_identifier(c)}"
+                                  for c in table.load_columns if c not in table.key)))
+            derived = _derived_on_insert(table)
+            statement = sql_text("queries/upsert_from_staging.sql").format(
+                table=target, staging=staging, updates=upsert_assignments(table),
+                columns=", ".join([columns, *(quote_identifier(c) for c in derived)]),
+                select_columns=", ".join([columns, *(quote_identifier(c) for c in derived.values())]))
         cur.execute(statement)
         affected = cur.rowcount
-        if table.name == "flights":
-            from aerolake.precedence import FILL_STATUS_PROVENANCE
-
-            cur.execute(FILL_STATUS_PROVENANCE)
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
     return affected
+
+
+def _derived_on_insert(table: Table) -> dict[str, str]:
+    """Columns a new row takes from its own load columns (not loaded, never NULL on insert)."""
+    if table.name == "flights":
+        from aerolake.precedence import DERIVED_ON_INSERT
+
+        return DERIVED_ON_INSERT
+    return {}
 
 
 def table_checksums(cfg: MySqlConfig, tables: Iterable[str]) -> dict[str, tuple[int, int]]:

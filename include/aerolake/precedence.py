@@ -85,7 +85,5 @@ def flight_merge_assignments(table: str = "flights") -> str:
     return ", ".join(parts)
 
 
-#: Fills the status provenance of rows the load inserted (the insert writes only the load columns).
-FILL_STATUS_PROVENANCE = (
-    "UPDATE flights SET status_source = source, status_updated_at = updated_at WHERE status_updated_at IS NULL"
-)
+#: Columns a new flights row gets from its own load columns (the status provenance starts as the row's own).
+DERIVED_ON_INSERT = {"status_source": "source", "status_updated_at": "updated_at"}

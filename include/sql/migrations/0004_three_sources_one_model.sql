@@ -4,8 +4,7 @@
 -- (by source precedence, see aerolake.precedence); status_source/status_updated_at the freshest status seen.
 ALTER TABLE flights
     ADD COLUMN status_source VARCHAR(20) NULL AFTER updated_at,
-    ADD COLUMN status_updated_at DATETIME NULL AFTER status_source,
-    ADD KEY ix_flights_status_updated_at (status_updated_at);
+    ADD COLUMN status_updated_at DATETIME NULL AFTER status_source;
 UPDATE flights SET status_source = source, status_updated_at = updated_at WHERE status_updated_at IS NULL;
 
 -- Marketing flight numbers of a flight operated by another carrier: kept here, never as extra flights.
