@@ -143,11 +143,15 @@ def local_infile_enabled(conn: pymysql.Connection) -> bool:
         return bool(int(cur.fetchone()[0]))
 
 
-def _load_file_table(frame: pd.DataFrame, table: Table) -> pa.Table:
-    """The frame as Arrow, typed for the load file: whole-second timestamps, booleans as 0/1."""
+def _load_file_table(frame: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
+    """The rows (a pandas frame or an Arrow table) as Arrow, typed for the load file: whole-second
+    timestamps, booleans as 0/1."""
     import pyarrow as pa
 
-    arrow = pa.Table.from_pandas(frame[table.load_columns], preserve_index=False)
+    if isinstance(frame, pa.Table):
+        arrow = frame.select(table.load_columns)
+    else:
+        arrow = pa.Table.from_pandas(frame[table.load_columns], preserve_index=False)
     for i, name in enumerate(table.load_columns):
         kind = table.column(name).kind
         if kind == "datetime":
@@ -168,21 +172,25 @@ def _write_load_file(frames: Iterable[pd.DataFrame], table: Table, path: str) ->
     rows = 0
     with open(path, "wb") as handle:
         for frame in frames:
-            if frame.empty:
+            if not len(frame):
                 continue
             pacsv.write_csv(_load_file_table(frame, table), handle, options)
             rows += len(frame)
     return rows
 
 
-def _insert_rows(cur: Any, staging: str, table: Table, frames: Iterable[pd.DataFrame], batch: int = 5000) -> int:
+def _insert_rows(cur: Any, staging: str, table: Table, frames: Iterable[pd.DataFrame | pa.Table],
+                 batch: int = 5000) -> int:
     columns = table.load_columns
     statement = (
         f"INSERT INTO {staging} ({', '.join(quote_identifier(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
+    import pyarrow as pa
+
     rows = 0
-    for frame in frames:
+    for rows_in in frames:
+        frame = rows_in.to_pandas() if isinstance(rows_in, pa.Table) else rows_in
         records = frame[columns].astype(object).where(frame[columns].notna(), None)
         values = [tuple(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v for v in row)
                   for row in records.itertuples(index=False, name=None)]
@@ -192,9 +200,40 @@ def _insert_rows(cur: Any, staging: str, table: Table, frames: Iterable[pd.DataF
     return rows
 
 
-def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.DataFrame],
+class _KeyWatch:
+    """Collects the key columns of the frames passing through, to find keys that occur twice (in Arrow:
+    a group-by over the keys alone, instead of a GROUP BY over the staging table in the server)."""
+
+    def __init__(self, table: Table):
+        self.table = table
+        self.parts: list[pa.Table] = []
+
+    def watch(self, frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import pyarrow as pa
+
+        key = list(self.table.key)
+        for frame in frames:
+            if len(frame):
+                self.parts.append(frame.select(key) if isinstance(frame, pa.Table)
+                                  else pa.Table.from_pandas(frame[key], preserve_index=False))
+            yield frame
+
+    def duplicated(self) -> int:
+        """How many keys occur more than once."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not self.parts:
+            return 0
+        keys = pa.concat_tables(self.parts, promote_options="permissive")
+        counts = keys.group_by(list(self.table.key)).aggregate([([], "count_all")])
+        return int(pc.sum(pc.greater(counts["count_all"], 1).cast("int64")).as_py() or 0)
+
+
+def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.DataFrame | pa.Table],
                  use_load_data: bool | None = None) -> tuple[str, int]:
-    """Load ``frames`` into a fresh temporary staging table; returns its name and the rows staged.
+    """Load ``frames`` (pandas frames or Arrow tables) into a fresh temporary staging table; returns its name
+    and the rows staged.
 
     Every row must arrive: a row count or a warning that says otherwise is an error, never a silent drop;
     a key that occurs twice in one load is an error too, never a silent merge.
@@ -203,6 +242,8 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
     target = quote_identifier(table.name)
     if use_load_data is None:
         use_load_data = local_infile_enabled(conn)
+    keys = _KeyWatch(table)
+    frames = keys.watch(frames)
     with conn.cursor() as cur:
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
         cur.execute(sql_text("queries/create_staging_table.sql").format(
@@ -233,9 +274,7 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
         else:
             expected = _insert_rows(cur, staging, table, frames)
         if expected:
-            cur.execute(sql_text("queries/count_duplicate_keys_in_staging.sql").format(
-                staging=staging, key_columns=", ".join(quote_identifier(k) for k in table.key)))
-            duplicated = cur.fetchone()[0]
+            duplicated = keys.duplicated()
             if duplicated:
                 raise RuntimeError(f"staging {table.name}: {duplicated} key(s) occur more than once in one load; "
                                    "the cleaned partition should hold each key once")

@@ -365,8 +365,8 @@ def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
 
 
 # -- 4. load_to_mysql -------------------------------------------------------------------------------------
-def iter_clean_frames(ctx: StageContext, entity: str) -> Iterator[Any]:
-    """The clean zone's rows of ``entity`` in row-group chunks (bounded memory)."""
+def iter_clean_tables(ctx: StageContext, entity: str) -> Iterator[Any]:
+    """The clean zone's rows of ``entity`` as Arrow tables, one per row group (bounded memory)."""
     import pyarrow.parquet as pq
 
     key = ctx.partition.clean_key(entity)
@@ -378,7 +378,13 @@ def iter_clean_frames(ctx: StageContext, entity: str) -> Iterator[Any]:
         tmp.flush()
         parquet = pq.ParquetFile(tmp.name)
         for group in range(parquet.num_row_groups):
-            yield parquet.read_row_group(group).to_pandas()
+            yield parquet.read_row_group(group)
+
+
+def iter_clean_frames(ctx: StageContext, entity: str) -> Iterator[Any]:
+    """The clean zone's rows of ``entity`` as pandas frames, one per row group."""
+    for table in iter_clean_tables(ctx, entity):
+        yield table.to_pandas()
 
 
 def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
@@ -391,7 +397,7 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
             for entity, table_name, endpoint, fill_only in ctx.source.PUBLISH:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
-                staging, rows = stage_frames(conn, table, iter_clean_frames(ctx, entity))
+                staging, rows = stage_frames(conn, table, iter_clean_tables(ctx, entity))
                 affected = publish_staging(conn, table, staging, insert_missing_only=fill_only)
                 log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", ctx.partition.source,
                          ctx.partition.key, table_name, rows, "fill gaps" if fill_only else "upsert", affected,

@@ -140,3 +140,23 @@ def test_an_older_replay_never_overwrites_a_newer_row(migrated_mysql):
         with conn.cursor() as cur:
             cur.execute("SELECT name FROM airlines")
             assert cur.fetchall() == (("corrected",),)
+
+
+@pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data-infile", "multi-row-insert"])
+def test_arrow_tables_load_like_frames_and_a_key_twice_across_chunks_is_found(migrated_mysql, use_load_data):
+    import pyarrow as pa
+
+    frame = _airlines_frame()
+    tables = [pa.Table.from_pandas(frame.iloc[:4], preserve_index=False),
+              pa.Table.from_pandas(frame.iloc[4:], preserve_index=False)]
+    with connection(migrated_mysql) as conn:
+        staging, rows = stage_frames(conn, AIRLINES, tables, use_load_data=use_load_data)
+        assert rows == len(frame)
+        publish_staging(conn, AIRLINES, staging)
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*), SUM(name IS NULL) FROM airlines")
+            assert cur.fetchone() == (len(frame), 2)  # "" and the row without a name are NULL
+        twice = [tables[0], tables[0].slice(0, 1)]
+        with pytest.raises(RuntimeError, match=r"1 key\(s\) occur more than once"):
+            stage_frames(conn, AIRLINES, twice, use_load_data=use_load_data)
