@@ -36,7 +36,6 @@ Errors are ``{"error": {"message", "code"}, "terms"}``: ``unknown_api_key``/``ex
 
 from __future__ import annotations
 
-import math
 import secrets
 import threading
 import time
@@ -48,7 +47,15 @@ from typing import Any
 from aerolake.aircraft import AIRCRAFT_ICAO
 from aerolake.mockapi import reference_data as ref
 from aerolake.mockapi.server import MockServer, Request, Response, Source
-from aerolake.mockapi.world import EPOCH, Flight, format_minutes, stable_hash, utc_to_local
+from aerolake.mockapi.world import (
+    EPOCH,
+    Flight,
+    format_minutes,
+    great_circle_point,
+    initial_bearing,
+    stable_hash,
+    utc_to_local,
+)
 
 TERMS = ("Unauthorized access is prohibited and punishable by law. \nReselling data 'As Is' without AirLabs.Co "
          "permission is strictly prohibited. \nFull terms on https://airlabs.co/.\nContact us info@airlabs.co")
@@ -121,26 +128,6 @@ def registration_with_dash(registration: str) -> str:
 def hex_of(registration: str) -> str:
     """A stable 24-bit ICAO address per airframe, in upper case as Airlabs prints it."""
     return f"{stable_hash('hex', registration) % 0xFFFFFF:06X}"
-
-
-def _great_circle(lat1: float, lon1: float, lat2: float, lon2: float, fraction: float) -> tuple[float, float]:
-    p1, l1, p2, l2 = map(math.radians, (lat1, lon1, lat2, lon2))
-    d = 2 * math.asin(math.sqrt(math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2)
-                                * math.sin((l2 - l1) / 2) ** 2))
-    if d < 1e-9:
-        return lat1, lon1
-    a, b = math.sin((1 - fraction) * d) / math.sin(d), math.sin(fraction * d) / math.sin(d)
-    x = a * math.cos(p1) * math.cos(l1) + b * math.cos(p2) * math.cos(l2)
-    y = a * math.cos(p1) * math.sin(l1) + b * math.cos(p2) * math.sin(l2)
-    z = a * math.sin(p1) + b * math.sin(p2)
-    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
-
-
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
-    x = math.sin(dl) * math.cos(p2)
-    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return (math.degrees(math.atan2(x, y)) + 360.0) % 360.0
 
 
 def _airportsdata() -> dict[str, dict[str, Any]]:
@@ -449,8 +436,8 @@ class AirlabsSource(Source):
         o, d = world.ref.airports[f.origin], world.ref.airports[f.dest]
         airborne = updated < arr_s
         fraction = min(1.0, (updated - dep_s) / max(60, arr_s - dep_s))
-        lat, lng = _great_circle(o.lat, o.lon, d.lat, d.lon, fraction)
-        heading = _bearing(lat, lng, d.lat, d.lon) if fraction < 1.0 else _bearing(o.lat, o.lon, d.lat, d.lon)
+        lat, lng = great_circle_point(o.lat, o.lon, d.lat, d.lon, fraction)
+        heading = initial_bearing(lat, lng, d.lat, d.lon) if fraction < 1.0 else initial_bearing(o.lat, o.lon, d.lat, d.lon)
         since, until = (updated - dep_s) / 60, (arr_s - updated) / 60
         cruise = 7600 if f.aircraft in {a[0] for a in ref.AIRCRAFT if a[4] == "R"} else 11300
         if not airborne:

@@ -41,7 +41,6 @@ Errors (``{"error": {"code", "message", "context"}}``): 401 ``missing_access_key
 from __future__ import annotations
 
 import functools
-import math
 import re
 import threading
 import time
@@ -57,6 +56,8 @@ from aerolake.mockapi.world import (
     Flight,
     World,
     format_minutes,
+    great_circle_point,
+    initial_bearing,
     minutes_to_datetime,
     stable_hash,
     utc_to_local,
@@ -184,11 +185,11 @@ def _live(world: World, f: Flight, now: int, h: int) -> dict[str, Any] | None:
     updated = max(dep_at, now - (h >> 18) % 4)
     fraction = (updated - dep_at) / max(1, arr_at - dep_at)
     o, d = world.ref.airports[f.origin], world.ref.airports[f.dest]
-    lat, lon = _interpolate(o.lat, o.lon, d.lat, d.lon, fraction)
+    lat, lon = great_circle_point(o.lat, o.lon, d.lat, d.lon, fraction)
     climb = min(fraction, 1 - fraction) * (arr_at - dep_at)  # minutes from the nearer end of the flight
     altitude = min(10_000 + (h % 1500), 25 * 60 * max(climb, 0.5) / 1.5)
     vertical = 0.0 if altitude >= 10_000 else (round(40 + (h >> 3) % 30, 3) * (1 if fraction < 0.5 else -1))
-    bearing = _bearing(lat, lon, d.lat, d.lon)
+    bearing = initial_bearing(lat, lon, d.lat, d.lon)
     return {
         "updated": minutes_to_datetime(updated).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
         "latitude": round(lat, 5),
@@ -200,26 +201,6 @@ def _live(world: World, f: Flight, now: int, h: int) -> dict[str, Any] | None:
         "speed_vertical": vertical,
         "is_ground": False,
     }
-
-
-def _interpolate(lat1: float, lon1: float, lat2: float, lon2: float, t: float) -> tuple[float, float]:
-    """The point a fraction ``t`` along the great circle from (lat1, lon1) to (lat2, lon2)."""
-    p1, l1, p2, l2 = map(math.radians, (lat1, lon1, lat2, lon2))
-    a = (math.cos(p1) * math.cos(l1), math.cos(p1) * math.sin(l1), math.sin(p1))
-    b = (math.cos(p2) * math.cos(l2), math.cos(p2) * math.sin(l2), math.sin(p2))
-    omega = math.acos(max(-1.0, min(1.0, sum(x * y for x, y in zip(a, b, strict=True)))))
-    if omega < 1e-9:
-        return lat1, lon1
-    s1, s2 = math.sin((1 - t) * omega) / math.sin(omega), math.sin(t * omega) / math.sin(omega)
-    x, y, z = (s1 * u + s2 * v for u, v in zip(a, b, strict=True))
-    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
-
-
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
-    x = math.sin(dl) * math.cos(p2)
-    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return (math.degrees(math.atan2(x, y)) + 360) % 360
 
 
 def _airline(world: World, code: str, h: int) -> dict[str, Any]:
