@@ -113,6 +113,7 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     lake.ensure_bucket(ctx.s3, ctx.bucket)
     results: dict[str, dict[str, Any]] = {}
     pending: dict[str, list[Any]] = {}
+    refetched: set[str] = set()  # endpoints whose complete manifest a refetch replaces
     for endpoint, requests in src.partition_plan(part, ctx.settings).items():
         existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
         if existing is not None and not refetch:
@@ -122,6 +123,8 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
             ctx.record("extract_to_s3", endpoint, {"fetched": existing["records_total"], "api_calls": 0}, started)
         else:
             pending[endpoint] = requests
+            if existing is not None:
+                refetched.add(endpoint)
     if not pending:
         return results
     reason = src.servable(part, now or utcnow()) if hasattr(src, "servable") else None
@@ -138,16 +141,16 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     if client is None:
         client = src.make_client(ctx.settings, before_request=ledger.charge if ledger.limited else None)
     for endpoint, requests in pending.items():
-        results[endpoint] = _fetch_endpoint(ctx, client, endpoint, requests)
+        results[endpoint] = _fetch_endpoint(ctx, client, endpoint, requests, endpoint in refetched)
         ctx.record("extract_to_s3", endpoint, {k: results[endpoint][k] for k in ("fetched", "api_calls")}, started)
     return results
 
 
-def _fetch_endpoint(ctx: StageContext, client: Any, endpoint: str, requests: list[Any]) -> dict[str, Any]:
+def _fetch_endpoint(ctx: StageContext, client: Any, endpoint: str, requests: list[Any],
+                    replaces_manifest: bool) -> dict[str, Any]:
     """Fetch one endpoint's listings into the raw zone and write its manifest last."""
     src, part = ctx.source, ctx.partition
-    existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
-    if existing is not None:  # a refetch: the partition is incomplete until its new manifest is written
+    if replaces_manifest:  # a refetch: the partition is incomplete until its new manifest is written
         ctx.s3.delete_object(Bucket=ctx.bucket, Key=part.manifest_key(endpoint))
     calls_before = client.http.calls
     fetched_at = _utcnow().isoformat(timespec="seconds") + "Z"
