@@ -324,24 +324,15 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
                 staging=staging, table=target, key_match=key_match,
                 same=" AND ".join(f"t.{quote_identifier(c)} <=> s.{quote_identifier(c)}"
                                   for c in table.load_columns if c not in table.key)))
-            derived = _derived_on_insert(table)
+            derived = table.derived_on_insert
             statement = sql_text("queries/upsert_from_staging.sql").format(
                 table=target, staging=staging, updates=upsert_assignments(table),
-                columns=", ".join([columns, *(quote_identifier(c) for c in derived)]),
-                select_columns=", ".join([columns, *(quote_identifier(c) for c in derived.values())]))
+                columns=", ".join([columns, *(quote_identifier(c) for c, _source in derived)]),
+                select_columns=", ".join([columns, *(quote_identifier(source) for _c, source in derived)]))
         cur.execute(statement)
         affected = cur.rowcount
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
     return affected
-
-
-def _derived_on_insert(table: Table) -> dict[str, str]:
-    """Columns a new row takes from its own load columns (not loaded, never NULL on insert)."""
-    if table.name == "flights":
-        from aerolake.precedence import DERIVED_ON_INSERT
-
-        return DERIVED_ON_INSERT
-    return {}
 
 
 def table_checksums(cfg: MySqlConfig, tables: Iterable[str]) -> dict[str, tuple[int, int]]:

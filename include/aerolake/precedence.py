@@ -84,6 +84,3 @@ def flight_merge_assignments(table: str = "flights") -> str:
     ]
     return ", ".join(parts)
 
-
-#: Columns a new flights row gets from its own load columns (the status provenance starts as the row's own).
-DERIVED_ON_INSERT = {"status_source": "source", "status_updated_at": "updated_at"}

@@ -29,8 +29,10 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    #: columns the loader never writes (surrogate ids filled by MySQL)
+    #: columns the loader never writes (surrogate ids filled by MySQL, values derived in MySQL)
     generated: tuple[str, ...] = ()
+    #: generated columns a new row copies from one of its load columns: (column, load column)
+    derived_on_insert: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -140,8 +142,10 @@ FLIGHTS = Table(
         Column("status_updated_at", "datetime"),
     ),
     key=("airline_code", "flight_number", "departure_date", "dep_airport"),
-    # status_source/status_updated_at are derived by the merge from source/updated_at (aerolake.precedence)
+    # status_source/status_updated_at start as the row's own source/updated_at; the merge (aerolake.precedence)
+    # then keeps the freshest status's
     generated=("flight_id", "status_source", "status_updated_at"),
+    derived_on_insert=(("status_source", "source"), ("status_updated_at", "updated_at")),
 )
 FLIGHT_POSITIONS = Table(
     "flight_positions",
