@@ -10,13 +10,15 @@ import gzip
 import json
 from collections import Counter
 from datetime import datetime
+from functools import partial
 
 import pytest
+from stage_support import query, run_stages
 
 from aerolake import lake, stages
 from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.mysql import connection, table_checksums
+from aerolake.mysql import table_checksums
 from aerolake.runs import RunInfo, run_counts
 from aerolake.schema import DATA_TABLES
 from aerolake.settings import Settings
@@ -24,6 +26,9 @@ from aerolake.sources import airlabs
 
 ALL_TABLES = [t.name for t in DATA_TABLES]
 NOW = datetime(2026, 3, 1, 12, 5)
+
+
+run_all = partial(run_stages, now=NOW)
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +46,6 @@ def make_ctx(s3, mongo, mysql_cfg):
         return stages.StageContext(run, settings, s3, mongo, mysql_cfg)
 
     return build
-
-
-def run_all(ctx, now=NOW):
-    out = {"extract_to_s3": stages.extract_to_s3(ctx, now=now)}
-    for name in ("load_to_mongo", "clean", "load_to_mysql"):
-        out[name] = getattr(stages, name)(ctx)
-    out["check_quality"] = stages.check_quality(ctx)
-    return out
-
-
-def query(cfg, sql, params=()):
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 def raw_records(ctx, endpoint: str) -> list[dict]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from stage_support import query, run_stages
 
 from aerolake import lake, stages
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.mysql import connection, table_checksums
+from aerolake.mysql import table_checksums
 from aerolake.runs import RunInfo, run_counts
 from aerolake.schema import DATA_TABLES
 from aerolake.settings import Settings
@@ -27,6 +29,9 @@ from aerolake.stages import StageContext
 
 DAY = "2026-03-01"
 NOW = datetime(2026, 3, 1, 12, 0)
+
+
+run_all = partial(run_stages, now=NOW)
 ALL_TABLES = [t.name for t in DATA_TABLES]
 
 
@@ -46,20 +51,6 @@ def make_ctx(s3, mongo, mysql_cfg) -> Callable[..., StageContext]:
         return StageContext(run, settings, s3, mongo, mysql_cfg)
 
     return build
-
-
-def run_all(ctx: StageContext) -> dict[str, Any]:
-    out: dict[str, Any] = {"extract_to_s3": stages.extract_to_s3(ctx, now=NOW)}
-    for name in ("load_to_mongo", "clean", "load_to_mysql"):
-        out[name] = getattr(stages, name)(ctx)
-    out["check_quality"] = stages.check_quality(ctx)
-    return out
-
-
-def query(cfg, sql: str, params: tuple = ()) -> tuple:
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 def raw_records(ctx: StageContext) -> list[dict[str, Any]]:

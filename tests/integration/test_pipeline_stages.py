@@ -6,30 +6,18 @@ import gzip
 import json
 
 import pytest
+from stage_support import query
+from stage_support import run_stages as run_all
 
 from aerolake import lake, stages
 from aerolake.http import ApiError
-from aerolake.mysql import connection, table_checksums
+from aerolake.mysql import table_checksums
 from aerolake.quality import QualityCheckFailed
 from aerolake.runs import run_counts
 from aerolake.schema import DATA_TABLES
 from aerolake.sources import lufthansa
 
 ALL_TABLES = [t.name for t in DATA_TABLES]
-
-
-def run_all(ctx, **extract_kwargs):
-    out = {"extract_to_s3": stages.extract_to_s3(ctx, **extract_kwargs)}
-    for name in ("load_to_mongo", "clean", "load_to_mysql"):
-        out[name] = getattr(stages, name)(ctx)
-    out["check_quality"] = stages.check_quality(ctx)
-    return out
-
-
-def query(cfg, sql, params=()):
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 def raw_flights(ctx) -> list[dict]:
