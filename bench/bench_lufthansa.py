@@ -168,6 +168,16 @@ def measure(sampler: RssSampler, store: dict[str, Any], name: str, ctx: Any = No
 
 
 # -- environment ------------------------------------------------------------------------------------------
+
+def _stop_child(proc: subprocess.Popen) -> None:
+    """Terminate a child process, killing it if it does not exit within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 @contextlib.contextmanager
 def mock_api(flights_per_hub: int, hubs: tuple[str, ...], anomalies: bool, in_process: bool) -> Iterator[str]:
     """The mock API's base URL, the server running for the duration of the block."""
@@ -191,12 +201,7 @@ def mock_api(flights_per_hub: int, hubs: tuple[str, ...], anomalies: bool, in_pr
             raise RuntimeError(f"mock API did not start: {line!r} (exit code {proc.poll()})")
         yield match.group(1)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_child(proc)
 
 
 def mock_stats(base_url: str) -> dict[str, Any] | None:
@@ -268,12 +273,7 @@ def mongo_server(kind: str) -> Iterator[tuple[Any, psutil.Process | None]]:
         finally:
             client.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_child(proc)
 
 
 def standin_busy(ctx: Any) -> float | None:
