@@ -46,6 +46,8 @@ import bson
 import mongomock
 from mongomock.filtering import filter_applies
 
+from aerolake.projection import FieldPaths
+
 log = logging.getLogger("mongo_standin")
 
 OP_MSG = 2013
@@ -233,11 +235,17 @@ class Standin:
                 and pipeline[1] == {"$group": {"_id": 1, "n": {"$sum": 1}}}):  # pymongo's count_documents
             n = sum(1 for _ in _matching(coll, pipeline[0]["$match"]))
             docs = [{"_id": 1, "n": n}] if n else []
+        elif (flat := _field_path_pipeline(pipeline)) is not None and (
+                (docs := _sorted(_matching(coll, flat[0]), flat[1])) is not None):
+            ns = f"{body['$db']}.{body['aggregate']}"
+            encoded = (bson.encode(flat[2].project(doc)) for doc in docs)  # lazily, batch by batch
+            return self._first_batch(encoded, ns, (body.get("cursor") or {}).get("batchSize", DEFAULT_FIRST_BATCH),
+                                     zero_is_empty=True)
         else:
             docs = list(coll.aggregate(pipeline))
         ns = f"{body['$db']}.{body['aggregate']}"
         return self._first_batch(map(bson.encode, docs), ns,
-                                 (body.get("cursor") or {}).get("batchSize", DEFAULT_FIRST_BATCH))
+                                 (body.get("cursor") or {}).get("batchSize", DEFAULT_FIRST_BATCH), zero_is_empty=True)
 
     def cmd_count(self, body: dict, seqs: dict, connection_id: int) -> dict[str, Any]:
         coll, _raw = self.collection(body, "count")
@@ -255,8 +263,13 @@ class Standin:
         return self._first_batch(map(bson.encode, docs), f"{body['$db']}.{body['listIndexes']}", 0)
 
     def _first_batch(self, encoded: Iterator[bytes], ns: str, batch_size: int | None,
-                     single: bool = False) -> bytes:
-        batch, more = _batch(encoded, batch_size or None)
+                     single: bool = False, zero_is_empty: bool = False) -> bytes:
+        """The first batch of a cursor; an aggregation's ``batchSize: 0`` asks for an empty one (pymongo's
+        raw batches do), a find's means the default."""
+        if zero_is_empty and batch_size == 0:
+            batch, more = [], True
+        else:
+            batch, more = _batch(encoded, batch_size or None)
         cursor_id = 0
         if more and not single:
             cursor_id = next(self._cursor_ids)
@@ -338,6 +351,33 @@ def _project(value: Any, tree: dict[str, Any]) -> Any:
         elif sub is not None and isinstance(item, dict | list):
             out[key] = _project(item, sub)
     return out
+
+
+def _field_path_pipeline(pipeline: list[dict[str, Any]]) -> tuple[dict, list, FieldPaths] | None:
+    """``[{"$match": …}, {"$sort": …}, {"$project": {"_id": 1, name: {"$ifNull": ["$a.b", None]}, …}}]``
+    (``$sort`` optional), as ``aerolake.projection.FieldPaths.stage`` writes it, as (filter, sort, paths);
+    None for any other pipeline (mongomock's then)."""
+    stages = [next(iter(stage)) for stage in pipeline]
+    if stages not in (["$match", "$sort", "$project"], ["$match", "$project"]) or any(len(s) != 1 for s in pipeline):
+        return None
+    spec, project = pipeline[0]["$match"], dict(pipeline[-1]["$project"])
+    sort = list(pipeline[1]["$sort"].items()) if len(pipeline) == 3 else []
+    if project.pop("_id", 1) not in (1, True):
+        return None
+    paths = {name: _if_null_path(value) for name, value in project.items()}
+    if not all(paths.values()) or any("." in name for name in paths):
+        return None
+    return spec, sort, FieldPaths(paths)
+
+
+def _if_null_path(value: Any) -> str | None:
+    """``a.b`` of ``{"$ifNull": ["$a.b", None]}`` (what ``FieldPaths.stage`` writes); None for anything else."""
+    if not (isinstance(value, dict) and list(value) == ["$ifNull"]):
+        return None
+    args = value["$ifNull"]
+    ok = (isinstance(args, list) and len(args) == 2 and args[1] is None and isinstance(args[0], str)
+          and args[0].startswith("$") and not args[0].startswith("$$"))
+    return args[0][1:] if ok else None
 
 
 def _sorted(docs: list[dict], sort: list[tuple[str, int]]) -> list[dict] | None:

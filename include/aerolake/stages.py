@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from itertools import islice
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +25,7 @@ from aerolake.connections import MySqlConfig, mongo_database, mysql_config, s3_c
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
+from aerolake.projection import FieldPaths
 from aerolake.quarantine import COLLECTION as QUARANTINE_COLLECTION
 from aerolake.quarantine import replace_quarantine
 from aerolake.quotas import QuotaLedger, budget_of
@@ -290,13 +290,42 @@ def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -
             yield docs[start:start + chunk]
         return
     with collection.find(ctx.partition_filter()).sort(_DOCUMENT_ORDER).batch_size(chunk) as cursor:
-        while True:
-            with gc_paused():  # decoding a batch builds ~20 containers per document: see cleaning.gc_paused
-                batch = list(islice(cursor, chunk))
-            if not batch:
-                return
-            yield batch
-            del batch  # not kept alive while the next one is read
+        yield from _chunks(cursor, chunk)
+
+
+def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
+                   chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
+    """The partition's documents of ``endpoint`` as flat rows of ``paths`` (:mod:`aerolake.projection`), in
+    chunks of at most ``chunk``, in :func:`iter_documents`' order. MongoDB does the flattening (an aggregation whose ``$match``
+    and ``$sort`` its partition index serves); in-process mongomock, Python."""
+    collection = ctx.collection(endpoint)
+    if type(collection).__module__.startswith("mongomock"):
+        docs = _mongomock_documents(collection, ctx.partition_filter())
+        for start in range(0, len(docs), chunk):
+            yield [paths.project(doc) for doc in docs[start:start + chunk]]
+        return
+    pipeline = [{"$match": ctx.partition_filter()}, {"$sort": dict(_DOCUMENT_ORDER)}, paths.stage()]
+    with collection.aggregate(pipeline, batchSize=chunk) as cursor:
+        yield from _chunks(cursor, chunk)
+
+
+def _chunks(cursor: Any, chunk: int) -> Iterator[list[dict]]:
+    """A pymongo cursor's documents in lists of ``chunk``, batch by batch (``to_list``: no step per document)."""
+    while True:
+        with gc_paused():  # decoding builds many containers per document: see cleaning.gc_paused
+            batch = cursor.to_list(chunk)
+        if not batch:
+            return
+        yield batch
+        del batch  # not kept alive while the next one is read
+
+
+def documents_by_id(ctx: StageContext, endpoint: str, ids: list[Any]) -> dict[Any, dict]:
+    """Whole documents of ``endpoint`` by ``_id`` (what quarantine stores of a row found bad)."""
+    collection, found = ctx.collection(endpoint), {}
+    for start in range(0, len(ids), 1000):  # a bounded $in per query
+        found.update((doc["_id"], doc) for doc in collection.find({"_id": {"$in": ids[start:start + 1000]}}))
+    return found
 
 
 # -- 3. clean ---------------------------------------------------------------------------------------------

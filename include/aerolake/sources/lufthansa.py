@@ -12,8 +12,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -41,6 +42,7 @@ from aerolake.gapfill import airport_from_gazetteer, country_rows
 from aerolake.gapfill import frame as _frame
 from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy, offset_pages
 from aerolake.lake import Partition
+from aerolake.projection import FieldPaths
 from aerolake.quality import Check
 from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
 from aerolake.schema import AIRLINES as AIRLINES_T
@@ -455,39 +457,45 @@ def _equip_code(value: Any) -> str | None:
     return None if text in (None, "*") else text
 
 
-#: Raw flight fields pulled per record, in this order (all as text; parsed vectorized afterwards).
-FLIGHT_FIELDS = (
-    "airline_code", "flight_number", "dep_airport", "arr_airport", "operating_airline_code",
-    "operating_flight_number",
-    "sched_dep_local", "sched_dep_utc", "est_dep_local", "est_dep_utc", "act_dep_local", "act_dep_utc",
-    "sched_arr_local", "sched_arr_utc", "est_arr_local", "est_arr_utc", "act_arr_local", "act_arr_utc",
-    "dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "status_code", "aircraft_code", "registration",
-    "updated_at", "_row",
-)
+_END = {"dep": "Departure", "arr": "Arrival"}
+_TIME = {"sched": "Scheduled", "est": "Estimated", "act": "Actual"}
+#: Where each raw flight field is in a Flight record (the row fields :func:`flight_frame` reads).
+FLIGHT_PATHS = FieldPaths({
+    "airline_code": "MarketingCarrier.AirlineID", "flight_number": "MarketingCarrier.FlightNumber",
+    "dep_airport": "Departure.AirportCode", "arr_airport": "Arrival.AirportCode",
+    "operating_airline_code": "OperatingCarrier.AirlineID", "operating_flight_number": "OperatingCarrier.FlightNumber",
+    **{f"{kind}_{end}_{zone.lower()}": f"{_END[end]}.{_TIME[kind]}Time{zone}.DateTime"
+       for end in ("dep", "arr") for kind in ("sched", "est", "act") for zone in ("Local", "UTC")},
+    "dep_terminal": "Departure.Terminal.Name", "dep_gate": "Departure.Terminal.Gate",
+    "arr_terminal": "Arrival.Terminal.Name", "arr_gate": "Arrival.Terminal.Gate",
+    "status_code": "FlightStatus.Code", "aircraft_code": "Equipment.AircraftCode",
+    "registration": "Equipment.AircraftRegistration", "updated_at": "_lake.fetched_at",
+})
+#: The raw flight fields, in this order (all as text; parsed vectorized afterwards), and each row's position.
+FLIGHT_FIELDS = (*FLIGHT_PATHS.fields, "_row")
+
+
 _CODES = ("airline_code", "dep_airport", "arr_airport", "operating_airline_code", "status_code", "aircraft_code")
 _NUMBERS = ("flight_number", "operating_flight_number")
 _UPPER = frozenset(_CODES + _NUMBERS)
 _SHORT_TEXTS = frozenset(("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration"))
-_EMPTY: dict[str, Any] = {}
 
 
 def _as_text(values: Iterable[Any]) -> list[str | None]:
     """Scalars as text (400 -> "400", 1.0 -> "1"); None, objects (``{"@nil": "true"}``) and lists -> None."""
-    out: list[str | None] = []
-    for v in values:
-        cls = v.__class__
-        if cls is str:
-            out.append(v)
-        elif cls is int:
-            out.append(str(v))
-        elif cls is float:
-            out.append(str(int(v)) if v.is_integer() else str(v))
-        else:
-            out.append(None)
-    return out
+    return [v if v.__class__ is str else _scalar_text(v) for v in values]
 
 
-def _text_array(values: tuple[Any, ...]) -> Any:
+def _scalar_text(v: Any) -> str | None:
+    cls = v.__class__
+    if cls is int:
+        return str(v)
+    if cls is float:
+        return str(int(v)) if v.is_integer() else str(v)
+    return None
+
+
+def _text_array(values: Sequence[Any]) -> Any:
     """An Arrow string array; the per-value conversion runs only when not everything is text."""
     import pyarrow as pa
 
@@ -497,75 +505,31 @@ def _text_array(values: tuple[Any, ...]) -> Any:
         return pa.array(_as_text(values), type=pa.string())
 
 
-def _flight_row(doc: dict[str, Any], i: int) -> tuple[Any, ...]:
-    """One record's raw fields in :data:`FLIGHT_FIELDS` order, any member that is not an object taken as empty.
-
-    The careful twin of the inline pass in :func:`flight_frame`, for the rare record where a member that
-    should be an object is a list, text or number (that member's fields are then unknown)."""
-    e = _EMPTY
-
-    def obj(value: Any) -> dict[str, Any]:
-        return value if value.__class__ is dict else e
-
-    get = doc.get
-    dep, arr, mkt, opr = obj(get("Departure")), obj(get("Arrival")), obj(get("MarketingCarrier")), obj(
-        get("OperatingCarrier"))
-    eqp, dterm, aterm = obj(get("Equipment")), obj(dep.get("Terminal")), obj(arr.get("Terminal"))
-    times = tuple(obj(end.get(f"{kind}Time{zone}")).get("DateTime") for end in (dep, arr)
-                  for kind in ("Scheduled", "Estimated", "Actual") for zone in ("Local", "UTC"))
-    return (mkt.get("AirlineID"), mkt.get("FlightNumber"), dep.get("AirportCode"), arr.get("AirportCode"),
-            opr.get("AirlineID"), opr.get("FlightNumber"), *times,
-            dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
-            obj(get("FlightStatus")).get("Code"), eqp.get("AircraftCode"), eqp.get("AircraftRegistration"),
-            obj(get("_lake")).get("fetched_at"), i)
+def flight_rows(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flight documents as the flat rows MongoDB returns for :data:`FLIGHT_PATHS` (in Python)."""
+    return [FLIGHT_PATHS.project(doc) for doc in docs]
 
 
-def flight_frame(docs: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
-    """Raw Flight records flattened into a frame of :data:`FLIGHT_FIELDS`, normalized as text.
+def flight_frame(rows: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
+    """Flat flight rows (:data:`FLIGHT_PATHS`, from MongoDB or :func:`flight_rows`) as a frame of
+    :data:`FLIGHT_FIELDS`, normalized as text.
 
-    One plain pass pulls the fields (inline, no call per field: several times faster than
-    ``pd.json_normalize`` on these nested records, and row by row, while each record is in the CPU cache);
-    ``x or {}`` stands for "x if it is an object": a missing member or ``None`` becomes empty, an
-    ``{"@nil": "true"}`` object has none of the fields, and the rare list, text or number in its place fails
-    the ``.get`` and sends the record through :func:`_flight_row`. Trimming, upper-casing, leading zeros of
-    flight numbers and blanks-to-NULL are then done per column in Arrow compute. ``_row`` is the record's
-    position (``start`` + index), to find it again for quarantine.
+    A field is text when the record had text or a number there; anything else (missing, ``null``, an
+    ``{"@nil": "true"}`` object, or the array a path through a list gives) is NULL. Trimming, upper-casing,
+    leading zeros of flight numbers and blanks-to-NULL are done per column in Arrow compute. ``_row`` is
+    the row's position (``start`` + index), to find it again for quarantine.
     """
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    e = _EMPTY
-    rows = []
-    append = rows.append
-    for i, doc in enumerate(docs, start):
-        get = doc.get
-        try:
-            dep, arr, mkt, opr, eqp = (get("Departure") or e, get("Arrival") or e, get("MarketingCarrier") or e,
-                                       get("OperatingCarrier") or e, get("Equipment") or e)
-            dg, ag = dep.get, arr.get
-            dterm, aterm = dg("Terminal") or e, ag("Terminal") or e
-            append((
-                mkt.get("AirlineID"), mkt.get("FlightNumber"), dg("AirportCode"), ag("AirportCode"),
-                opr.get("AirlineID"), opr.get("FlightNumber"),
-                (dg("ScheduledTimeLocal") or e).get("DateTime"), (dg("ScheduledTimeUTC") or e).get("DateTime"),
-                (dg("EstimatedTimeLocal") or e).get("DateTime"), (dg("EstimatedTimeUTC") or e).get("DateTime"),
-                (dg("ActualTimeLocal") or e).get("DateTime"), (dg("ActualTimeUTC") or e).get("DateTime"),
-                (ag("ScheduledTimeLocal") or e).get("DateTime"), (ag("ScheduledTimeUTC") or e).get("DateTime"),
-                (ag("EstimatedTimeLocal") or e).get("DateTime"), (ag("EstimatedTimeUTC") or e).get("DateTime"),
-                (ag("ActualTimeLocal") or e).get("DateTime"), (ag("ActualTimeUTC") or e).get("DateTime"),
-                dterm.get("Name"), dterm.get("Gate"), aterm.get("Name"), aterm.get("Gate"),
-                (get("FlightStatus") or e).get("Code"), eqp.get("AircraftCode"), eqp.get("AircraftRegistration"),
-                (get("_lake") or e).get("fetched_at"), i,
-            ))
-        except AttributeError:  # a member that should be an object is a list, text or number
-            append(_flight_row(doc, i))
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FLIGHT_FIELDS]
+    fields = FLIGHT_FIELDS[:-1]
+    try:
+        columns = list(zip(*map(itemgetter(*fields), rows), strict=True)) if rows else [[] for _ in fields]
+    except KeyError:  # a server that leaves missing values out instead of null
+        columns = [[row.get(name) for row in rows] for name in fields]
     frame = {}
-    for name, values in zip(FLIGHT_FIELDS, columns, strict=True):
-        if name == "_row":
-            frame[name] = pd.Series(values, dtype="int64")
-            continue
+    for name, values in zip(fields, columns, strict=True):
         text = pc.utf8_trim_whitespace(_text_array(values))
         if name in _UPPER:
             text = pc.utf8_upper(text)
@@ -575,6 +539,7 @@ def flight_frame(docs: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
             text = pc.utf8_slice_codeunits(text, 0, 10)
         text = pc.if_else(pc.equal(text, ""), None, text)
         frame[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])))
+    frame["_row"] = pd.Series(range(start, start + len(rows)), dtype="int64")
     return pd.DataFrame(frame)
 
 
@@ -703,27 +668,26 @@ QUALITY: list[Check] = [
 ]
 
 
-def _clean_flight_chunk(docs: list[dict[str, Any]], airport_tz: dict[str, str | None],
+def _clean_flight_chunk(rows: list[dict[str, Any]], airport_tz: dict[str, str | None],
                         fill_rows: dict[str, dict[str, Any]], seen: set[str],
-                        rejects: Rejects) -> tuple[pd.DataFrame, int]:
-    """One chunk of flight documents cleaned: the rows to write and how many were duplicates.
+                        rejected: list[tuple[str, Any]]) -> tuple[pd.DataFrame, int]:
+    """One chunk of flat flight rows (:data:`FLIGHT_PATHS`) cleaned: the rows to write and how many were
+    duplicates.
 
     Airports the chunk needs that the references lack are filled from ``airportsdata`` (``fill_rows`` and
-    ``airport_tz`` grow); rejected documents go to ``rejects``; ``seen`` holds the natural keys of every
-    chunk so far, a key seen again (here or earlier) being a duplicate.
+    ``airport_tz`` grow); each rejected row adds (reason, document ``_id``) to ``rejected``; ``seen`` holds
+    the natural keys of every chunk so far, a key seen again (here or earlier) being a duplicate.
     """
     gazetteer = airportsdata_iata()
-    raw = flight_frame(docs)
+    raw = flight_frame(rows)
     for col in ("dep_airport", "arr_airport"):
         for code in raw[col].dropna().unique():
             if code not in airport_tz and code in gazetteer and code not in fill_rows:
-                fill_rows[code] = airport_from_gazetteer(code, (docs[0].get("_lake") or {}).get("fetched_at"))
+                fill_rows[code] = airport_from_gazetteer(code, rows[0].get("updated_at"))
                 airport_tz[code] = gazetteer[code]["tz"]
     cleaned, reason = clean_flights(raw, airport_tz)
     bad = reason.notna()
-    for pos in bad[bad].index:
-        doc = docs[int(raw.at[pos, "_row"])]
-        rejects.add(str(reason.at[pos]), doc, doc.get("_key"), doc.get("_lake"))
+    rejected.extend((str(reason.at[pos]), rows[int(raw.at[pos, "_row"])]["_id"]) for pos in bad[bad].index)
     good = cleaned[~bad]
     # one key string per row; a key already written in an earlier chunk (or this one) is a duplicate
     keys = good["airline_code"].str.cat([good["flight_number"], good["dep_airport"],
@@ -736,6 +700,19 @@ def _clean_flight_chunk(docs: list[dict[str, Any]], airport_tz: dict[str, str | 
     return unique, len(good) - len(unique)
 
 
+def _quarantine_flights(ctx: Any, rejected: list[tuple[str, Any]], rejects: Rejects) -> None:
+    """The whole documents of rejected flight rows into ``rejects`` (quarantine keeps records whole)."""
+    from aerolake.stages import documents_by_id
+
+    docs = documents_by_id(ctx, FLIGHTSTATUS, [doc_id for _reason, doc_id in rejected])
+    for reason, doc_id in rejected:
+        doc = docs.get(doc_id)
+        if doc is None:  # replaced by a concurrent load_to_mongo of this partition: that run cleans it again
+            raise RuntimeError(f"lufthansa/{FLIGHTSTATUS}: document {doc_id!r} left MongoDB while it was cleaned; "
+                               "another load_to_mongo of this partition ran meanwhile: run clean again")
+        rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
+
+
 def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     """Clean every endpoint of the partition into the clean zone; fill reference gaps; quarantine rejects.
 
@@ -743,7 +720,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     """
 
     from aerolake.quarantine import replace_quarantine
-    from aerolake.stages import CleanZoneWriter, iter_documents
+    from aerolake.stages import CleanZoneWriter, iter_documents, iter_projected
 
     part = ctx.partition
     counts: dict[str, dict[str, int]] = {}
@@ -777,18 +754,20 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     fill_rows: dict[str, dict[str, Any]] = {}
     writer = CleanZoneWriter(ctx, "flights", "flights")
     seen: set[str] = set()
-    rejects = Rejects()
+    rejected: list[tuple[str, Any]] = []
     duplicates = 0
-    # The collector stays paused across the whole loop, not per chunk: re-enabled between chunks, it walks
-    # the next chunk's freshly decoded documents (~20 containers each) several times over, measured at 0.4 s
-    # of a 100,000-record day. The loop makes next to no cyclic garbage (about 300 objects for that day):
+    # MongoDB flattens the records (FLIGHT_PATHS): decoding nested records cost five times as much as
+    # cleaning them. The collector stays paused across the whole loop, not per chunk: re-enabled between
+    # chunks, it walks each freshly decoded chunk several times over. The loop makes next to no cyclic garbage:
     # each chunk is freed by reference counting before the next one is read, so memory stays flat.
     with gc_paused():
-        for docs in iter_documents(ctx, FLIGHTSTATUS):
-            unique, chunk_duplicates = _clean_flight_chunk(docs, airport_tz, fill_rows, seen, rejects)
+        for rows in iter_projected(ctx, FLIGHTSTATUS, FLIGHT_PATHS):
+            unique, chunk_duplicates = _clean_flight_chunk(rows, airport_tz, fill_rows, seen, rejected)
             duplicates += chunk_duplicates
             writer.write(unique)
-            del docs, unique  # one chunk alive at a time: freed before the next is read
+            del rows, unique  # one chunk alive at a time: freed before the next is read
+    rejects = Rejects()
+    _quarantine_flights(ctx, rejected, rejects)
     flights_written = writer.close()
     replace_quarantine(ctx.s3, ctx.bucket, ctx.mongo, part, FLIGHTSTATUS, "clean", rejects.items)
     counts[FLIGHTSTATUS] = {"cleaned": flights_written, "quarantined_at_cleaning": len(rejects),
