@@ -75,9 +75,10 @@ def test_python_projection_equals_mongomocks_aggregation() -> None:
     collection.insert_many(copy.deepcopy(docs))
     served = list(collection.aggregate([{"$match": {"_lake.partition": PARTITION.key}},
                                         {"$sort": {"_lake.index": 1}}, FLIGHT_PATHS.stage()]))
-    mine = flight_rows(docs)
-    assert len(served) == len(mine) == len(docs) == 20
-    assert served[:14] + served[15:] == mine[:14] + mine[15:]
+    assert len(served) == len(docs) == 20
+    assert served[:14] + served[15:] == flight_rows(docs[:14] + docs[15:])
+    served = [FLIGHT_PATHS.named(row) for row in served]
+    mine = [FLIGHT_PATHS.named(row) for row in flight_rows(docs)]
     # through an array whose document lacks the field, MongoDB gives an empty array; mongomock, null
     assert {k: v for k, v in served[14].items() if v != mine[14][k]} == {"act_dep_local": None, "act_dep_utc": None}
     assert mine[14]["act_dep_local"] == mine[14]["act_dep_utc"] == []
@@ -96,8 +97,15 @@ def test_path_values_follow_mongodb_through_arrays() -> None:
     assert path_value(doc, ["n"]) is None
     assert path_value(doc, ["n", "x"]) is path_value(doc, ["t", "x"]) is path_value(doc, ["zz"])
     paths = FieldPaths({"ab": "a.b", "whole": "a", "deep": "a.b.c", "tx": "t.x"})
-    assert paths.project(doc) == {"_id": None, "ab": [1, [4], [5, 6]], "whole": doc["a"], "deep": [[], []],
-                                  "tx": None}
+    row = paths.project(doc)
+    assert row == {"_id": None, "a": [1, [4], [5, 6]], "b": doc["a"], "c": [[], []], "d": None}
+    assert paths.named(row) == {"_id": None, "ab": [1, [4], [5, 6]], "whole": doc["a"], "deep": [[], []],
+                                "tx": None}
+    assert paths.stage() == {"$project": {"_id": 1, "a": {"$ifNull": ["$a.b", None]}, "b": {"$ifNull": ["$a", None]},
+                                          "c": {"$ifNull": ["$a.b.c", None]}, "d": {"$ifNull": ["$t.x", None]}}}
+    assert FieldPaths({"ab": "a.b"}, compact=False).project(doc) == {"_id": None, "ab": [1, [4], [5, 6]]}
+    assert paths.columns([row, {"_id": 2, "a": 1}]) == [[row["a"], 1], [row["b"], None], [row["c"], None],
+                                                       [None, None]]
     with pytest.raises(ValueError, match="_id"):
         FieldPaths({"_id": "x"})
 
@@ -152,7 +160,7 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
     other["_id"], other["_lake"]["partition"] = "another-partition", "2026-03-03"
     local = mongomock.MongoClient()["projection"]
     for db in (local, wire_mongo):
-        db[f"lufthansa_{FLIGHTSTATUS}"].insert_many(copy.deepcopy(list(reversed(docs)) + [other]))
+        db[f"lufthansa_{FLIGHTSTATUS}"].insert_many(copy.deepcopy([*reversed(docs), other]))
 
     wire_chunks = list(stages.iter_projected(context(wire_mongo), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
     local_chunks = list(stages.iter_projected(context(local), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -523,13 +522,8 @@ def flight_frame(rows: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    fields = FLIGHT_FIELDS[:-1]
-    try:
-        columns = list(zip(*map(itemgetter(*fields), rows), strict=True)) if rows else [[] for _ in fields]
-    except KeyError:  # a server that leaves missing values out instead of null
-        columns = [[row.get(name) for row in rows] for name in fields]
     frame = {}
-    for name, values in zip(fields, columns, strict=True):
+    for name, values in zip(FLIGHT_PATHS.fields, FLIGHT_PATHS.columns(rows), strict=True):
         text = pc.utf8_trim_whitespace(_text_array(values))
         if name in _UPPER:
             text = pc.utf8_upper(text)
@@ -683,7 +677,7 @@ def _clean_flight_chunk(rows: list[dict[str, Any]], airport_tz: dict[str, str | 
     for col in ("dep_airport", "arr_airport"):
         for code in raw[col].dropna().unique():
             if code not in airport_tz and code in gazetteer and code not in fill_rows:
-                fill_rows[code] = airport_from_gazetteer(code, rows[0].get("updated_at"))
+                fill_rows[code] = airport_from_gazetteer(code, FLIGHT_PATHS.named(rows[0])["updated_at"])
                 airport_tz[code] = gazetteer[code]["tz"]
     cleaned, reason = clean_flights(raw, airport_tz)
     bad = reason.notna()
