@@ -273,6 +273,9 @@ def test_stats_match_the_seed(client: TestClient) -> None:
     assert fresh[("flights", "lufthansa")]["rows"] == sum(1 for r in rows if r["source"] == "lufthansa")
     assert fresh[("flight_positions", "airlabs")]["newest"] == "2026-03-01T12:10:00Z"
     assert client.get("/stats", params={"days": 0}).status_code == 422
+    earliest = client.get("/stats", params={"date_to": "0001-01-01", "days": 2})  # found by schemathesis
+    assert earliest.status_code == 200
+    assert (earliest.json()["date_from"], earliest.json()["per_day_and_status"]) == ("0001-01-01", [])
     assert client.get("/stats", params={"top": 51}).status_code == 422
 
 

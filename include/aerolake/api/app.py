@@ -359,7 +359,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         if end is None:
             return Stats(date_from=None, date_to=None, per_day_and_status=[], delays_by_airport=[],
                          delays_by_airline=[], on_time=[], freshness=freshness)
-        start = end - timedelta(days=days - 1)
+        start = end - timedelta(days=min(days - 1, (end - date.min).days))  # a window starts no earlier than 1 AD
         data = {k: _plain(v) for k, v in store.flight_stats(cfg, start, end, top).items()}
         return Stats(date_from=start, date_to=end, freshness=freshness, **data)
 
