@@ -344,20 +344,25 @@ def with_database(ctx: Any, database: str) -> Any:
 
 
 def preread_documents(ctx: Any) -> dict[str, list[dict]]:
-    """Every endpoint's documents of the partition, in ``iter_documents``' order, in one list each (what
-    the clean stage's reading costs, measured apart)."""
+    """What the clean stage reads, in one list per endpoint: the flat flight rows of
+    ``stages.iter_projected`` for flight status, the documents of ``stages.iter_documents`` for the others
+    (what the reading costs, measured apart)."""
     from aerolake import stages
+    from aerolake.sources.lufthansa import FLIGHT_PATHS, FLIGHTSTATUS
 
-    return {endpoint: [doc for chunk in stages.iter_documents(ctx, endpoint) for doc in chunk]
+    return {endpoint: [row for chunk in (stages.iter_projected(ctx, endpoint, FLIGHT_PATHS)
+                                         if endpoint == FLIGHTSTATUS else stages.iter_documents(ctx, endpoint))
+                       for row in chunk]
             for endpoint in ctx.source.ENDPOINTS}
 
 
 @contextlib.contextmanager
 def documents_from_memory(docs: dict[str, list[dict]]) -> Iterator[dict[str, int]]:
-    """``stages.iter_documents`` serving ``docs`` in the same chunks, MongoDB out of the picture."""
+    """``stages.iter_documents`` and ``stages.iter_projected`` serving ``docs`` (from
+    :func:`preread_documents`) in the same chunks, MongoDB out of the picture."""
     from aerolake import stages
 
-    original = stages.iter_documents
+    originals = stages.iter_documents, stages.iter_projected
     used = {"calls": 0}
 
     def iter_documents(ctx: Any, endpoint: str, chunk: int = stages.CLEAN_CHUNK) -> Iterator[list[dict]]:
@@ -366,11 +371,14 @@ def documents_from_memory(docs: dict[str, list[dict]]) -> Iterator[dict[str, int
         for start in range(0, len(rows), chunk):
             yield rows[start:start + chunk]
 
-    stages.iter_documents = iter_documents
+    def iter_projected(ctx: Any, endpoint: str, paths: Any, chunk: int = stages.CLEAN_CHUNK) -> Iterator[list[dict]]:
+        return iter_documents(ctx, endpoint, chunk)
+
+    stages.iter_documents, stages.iter_projected = iter_documents, iter_projected
     try:
         yield used
     finally:
-        stages.iter_documents = original
+        stages.iter_documents, stages.iter_projected = originals
 
 
 # -- the pipeline -----------------------------------------------------------------------------------------
@@ -393,16 +401,24 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
         rec["duplicates"] = result[FLIGHTSTATUS]["duplicates_at_staging"]
         rec["quarantined"] = result[FLIGHTSTATUS]["quarantined_at_staging"]
     log.info("load_to_mongo: %s", rec)
-    with measure(sampler, out, "clean", **mongo) as rec:
-        result = stages.clean(ctx)
-        rec["rows"] = out["load_to_mongo"]["rows"]  # flight-status documents read and cleaned
-        rec["cleaned"] = result[FLIGHTSTATUS]["cleaned"]
-        rec["duplicates"] = result[FLIGHTSTATUS]["duplicates_at_cleaning"]
-        rec["quarantined"] = result[FLIGHTSTATUS]["quarantined_at_cleaning"]
-    if rec.get("mongo_server_busy_s") is not None:
-        # pymongo waits for each answer: the stand-in's busy time is time the stage sat waiting for it
-        rec["rows_per_s_without_server"] = round(rec["rows"] / (rec["seconds"] - rec["mongo_server_busy_s"]))
-    log.info("clean: %s", rec)
+    cleans: list[dict[str, Any]] = []
+    for i in range(repeat):  # clean is idempotent: each run rewrites the same clean zone
+        tmp = {}
+        with measure(sampler, tmp, "clean", **mongo) as rec:
+            result = stages.clean(ctx)
+            rec["rows"] = out["load_to_mongo"]["rows"]  # flight-status documents read and cleaned
+            rec["cleaned"] = result[FLIGHTSTATUS]["cleaned"]
+            rec["duplicates"] = result[FLIGHTSTATUS]["duplicates_at_cleaning"]
+            rec["quarantined"] = result[FLIGHTSTATUS]["quarantined_at_cleaning"]
+        if rec.get("mongo_server_busy_s") is not None:
+            # pymongo waits for each answer: the stand-in's busy time is time the stage sat waiting for it
+            rec["seconds_without_server"] = round(rec["seconds"] - rec["mongo_server_busy_s"], 3)
+            rec["rows_per_s_without_server"] = round(rec["rows"] / rec["seconds_without_server"])
+        cleans.append(rec)
+        log.info("clean #%d: %s", i + 1, rec)
+    out["clean"] = best_of(cleans)
+    if len(cleans) > 1 and "seconds_without_server" in cleans[0]:
+        out["clean"]["runs_seconds_without_server"] = [r["seconds_without_server"] for r in cleans]
     # load_to_mysql: the first run into this run's database (tables empty), then again over the same rows;
     # with --repeat, more runs each into a fresh database (migrated before the clock starts)
     from aerolake.mysql import migrate
@@ -432,10 +448,14 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
     with measure(sampler, out, "diag_read_clean_parquet_flights") as rec:
         rec["rows"] = sum(len(frame) for frame in stages.iter_clean_frames(ctx, "flights"))
     with measure(sampler, out, "diag_mongo_read_partition", **mongo) as rec:
-        # stages.iter_documents alone: on the stand-in, its query and sort plus pymongo's decoding; on
-        # in-process mongomock, its query, sort and deep copy
+        # what clean reads, alone: on the stand-in, its query, sort and projection plus pymongo's decoding;
+        # on in-process mongomock, its query, sort and deep copy, and the projection in Python
         docs = preread_documents(ctx)
         rec["rows"] = len(docs[FLIGHTSTATUS])
+    with measure(sampler, out, "diag_mongo_read_nested", **mongo) as rec:
+        # the flight documents whole, as clean read them before MongoDB flattened them (and json_normalize's input)
+        nested = [doc for chunk in stages.iter_documents(ctx, FLIGHTSTATUS) for doc in chunk]
+        rec["rows"] = len(nested)
     with measure(sampler, out, "diag_mongo_count_documents", **mongo) as rec:
         # what clean's guard against an empty MongoDB partition costs (a scan per endpoint on the fakes)
         rec["endpoints"] = {e: ctx.collection(e).count_documents(ctx.partition_filter())
@@ -451,9 +471,9 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
     import pandas as pd
 
     with measure(sampler, out, "diag_json_normalize_baseline") as rec:
-        rec["rows"] = len(pd.json_normalize(docs[FLIGHTSTATUS]))
+        rec["rows"] = len(pd.json_normalize(nested))
     log.info("pd.json_normalize of the same documents: %s", rec)
-    del docs
+    del docs, nested
     return out
 
 
@@ -739,7 +759,7 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
     diag = st.get("diag_clean_docs_in_memory")
     if diag and diag.get("valid"):
         rate = _rate(diag)
-        checks.append({"target": f"(diagnostic) clean with the documents already in memory >= {TARGET_CLEAN_RPS:,}"
+        checks.append({"target": f"(diagnostic) clean with its rows already in memory >= {TARGET_CLEAN_RPS:,}"
                                  " records/s", "observed": f"{rate:,.0f} records/s",
                        "passed": bool(rate and rate >= TARGET_CLEAN_RPS)})
     peak = st["pipeline_maxrss_mib"]
@@ -803,9 +823,10 @@ def print_report(result: dict[str, Any]) -> None:
     for name in ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql_new", "load_to_mysql_rerun"):
         line(name, st.get(name))
     line("  diag: read clean parquet (flights)", st.get("diag_read_clean_parquet_flights"))
-    line("  diag: read the partition from Mongo", st.get("diag_mongo_read_partition"))
+    line("  diag: read the flat flight rows", st.get("diag_mongo_read_partition"))
+    line("  diag: read the nested documents", st.get("diag_mongo_read_nested"))
     line("  diag: Mongo count_documents", st.get("diag_mongo_count_documents"))
-    line("  diag: clean, documents in memory", st.get("diag_clean_docs_in_memory"))
+    line("  diag: clean, rows in memory", st.get("diag_clean_docs_in_memory"))
     line("  diag: pd.json_normalize only (same docs)", st.get("diag_json_normalize_baseline"))
     ex, cl = st.get("extract_to_s3", {}), st.get("clean", {})
     p(f"extract: {ex.get('api_calls')} API calls, {ex.get('records_all_endpoints', 0):,} records of all endpoints; "
@@ -938,8 +959,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling-fraction", type=float, default=0.5, metavar="F",
                         help="size of the smaller day of the RSS scaling run (default 0.5: 50,000 records)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="run the MySQL loads (stage new/rerun, (b), (b'), (c)) N times and keep the best; "
-                             "(a) runs once (default 1)")
+                        help="run clean and the MySQL loads (stage new/rerun, (b), (b'), (c)) N times and keep the "
+                             "best; (a) runs once (default 1)")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, run clean and load_to_mysql under cProfile and print the hotspots")
     parser.add_argument("--profile-top", type=int, default=30)
