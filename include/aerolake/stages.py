@@ -305,7 +305,8 @@ def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
             yield [paths.project(doc) for doc in docs[start:start + chunk]]
         return
     pipeline = [{"$match": ctx.partition_filter()}, {"$sort": dict(_DOCUMENT_ORDER)}, paths.stage()]
-    with collection.aggregate(pipeline, batchSize=chunk) as cursor:
+    # load_to_mongo's index serves $match and $sort; allowDiskUse only matters to a server without it
+    with collection.aggregate(pipeline, batchSize=chunk, allowDiskUse=True) as cursor:
         yield from _chunks(cursor, chunk)
 
 
