@@ -35,6 +35,16 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after ``grace`` seconds (nx-27017 sometimes ignores SIGTERM)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 def airflow(stack, *args: str, env: dict | None = None, ok: bool = True) -> str:
     out = subprocess.run([str(BIN / "airflow"), *args], env=env or stack["env"], capture_output=True, text=True,
                          timeout=600, check=False)

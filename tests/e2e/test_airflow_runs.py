@@ -8,7 +8,7 @@ import json
 import subprocess
 
 import pytest
-from e2e_support import BIN, TABLES, airflow, free_port, query, wait_for_port
+from e2e_support import BIN, TABLES, airflow, free_port, query, stop_process, wait_for_port
 
 from aerolake.mysql import table_checksums
 
@@ -58,8 +58,7 @@ def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
             assert "state=success" in text or "Marking task as SUCCESS" in text or "new_state=success" in text, \
                 text[-3000:]
     finally:
-        mongo.terminate()
-        mongo.wait(timeout=30)
+        stop_process(mongo)
     cfg = stack["mysql"]
     # `tasks test` gives each task its own temporary run: one ledger row per stage, each from its own task
     stages_seen = query(cfg, "SELECT last_stage, fetched, staged, cleaned, loaded FROM pipeline_runs "

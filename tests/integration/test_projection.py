@@ -2,8 +2,9 @@
 
 The clean stage asks MongoDB for one flat row per Lufthansa flight record instead of the nested record. These
 tests hold the two ways of getting them to one answer: ``FieldPaths.project`` against mongomock's own
-aggregation, and ``stages.iter_projected`` through pymongo against a wire-protocol server (``nx-27017``, as
-the ``tasks test`` end-to-end run uses) against the in-process path, down to the cleaned frame.
+aggregation, and ``stages.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, as
+the ``tasks test`` end-to-end run uses, and the benchmark's stand-in) against the in-process path, down to
+the cleaned frame.
 """
 
 from __future__ import annotations
@@ -131,17 +132,24 @@ def test_flight_frame_takes_rows_without_the_missing_fields() -> None:
     assert list(empty.columns) == list(FLIGHT_FIELDS) and len(empty) == 0
 
 
-@pytest.fixture(scope="module")
-def wire_mongo(tmp_path_factory) -> Any:
-    """MongoDB over the wire: the nx-27017 server (on SQLite) on a free port."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-    from e2e_support import BIN, free_port, wait_for_port
+ROOT = Path(__file__).resolve().parents[2]
 
-    data = tmp_path_factory.mktemp("nx")
+
+@pytest.fixture(scope="module", params=["nx-27017", "bench-standin"])
+def wire_mongo(request, tmp_path_factory) -> Any:
+    """MongoDB over the wire: the nx-27017 server (on SQLite), or the benchmark's stand-in
+    (``bench/mongo_standin.py``, mongomock behind the wire protocol), on a free port."""
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from e2e_support import BIN, free_port, stop_process, wait_for_port
+
+    data = tmp_path_factory.mktemp("wire")
     port = free_port()
-    server = subprocess.Popen([str(BIN / "nx-27017"), "--data-dir", str(data), "-p", str(port),
-                               "--log-file", str(data / "nx.log"), "--pid-file", str(data / "nx.pid")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if request.param == "nx-27017":
+        command = [str(BIN / "nx-27017"), "--data-dir", str(data), "-p", str(port), "--log-file",
+                   str(data / "nx.log"), "--pid-file", str(data / "nx.pid")]
+    else:
+        command = [sys.executable, str(ROOT / "bench" / "mongo_standin.py"), "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = None
     try:
         wait_for_port(port, server)
@@ -150,8 +158,7 @@ def wire_mongo(tmp_path_factory) -> Any:
     finally:
         if client is not None:
             client.close()
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server)
 
 
 def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> None:
@@ -160,6 +167,7 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
     other["_id"], other["_lake"]["partition"] = "another-partition", "2026-03-03"
     local = mongomock.MongoClient()["projection"]
     for db in (local, wire_mongo):
+        db[f"lufthansa_{FLIGHTSTATUS}"].drop()
         db[f"lufthansa_{FLIGHTSTATUS}"].insert_many(copy.deepcopy([*reversed(docs), other]))
 
     wire_chunks = list(stages.iter_projected(context(wire_mongo), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
