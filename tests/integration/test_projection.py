@@ -22,7 +22,7 @@ import pymongo
 import pytest
 
 from aerolake import stages
-from aerolake.cleaning import encode_keys
+from aerolake.cleaning import decode_keys, encode_keys
 from aerolake.lake import Partition
 from aerolake.projection import FieldPaths, path_value
 from aerolake.runs import RunInfo
@@ -186,3 +186,20 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
         found = stages.documents_by_id(context(db), FLIGHTSTATUS, wanted)
         assert set(found) == set(wanted[:2])
         assert found[docs[17]["_id"]]["Equipment"] == 744  # the whole document, as stored
+
+
+def test_rejected_rows_reach_quarantine_as_whole_documents() -> None:
+    from aerolake.cleaning import Rejects
+    from aerolake.sources.lufthansa import _quarantine_flights
+
+    docs = flight_docs()
+    db = mongomock.MongoClient()["projection"]
+    db[f"lufthansa_{FLIGHTSTATUS}"].insert_many(copy.deepcopy(docs))
+    rejects = Rejects()
+    _quarantine_flights(context(db), [("bad airport", docs[5]["_id"]), ("bad number", docs[2]["_id"])], rejects)
+    assert [(item["reason"], item["key"]) for item in rejects.items] == [
+        ("bad airport", docs[5]["_key"]), ("bad number", docs[2]["_key"])]
+    assert rejects.items[0]["record"] == decode_keys(docs[5])  # the raw record, as the lake has it
+    assert rejects.items[0]["record"]["Departure"] == docs[5]["Departure"]
+    with pytest.raises(RuntimeError, match="left MongoDB while it was cleaned"):
+        _quarantine_flights(context(db), [("bad", "gone|0")], Rejects())
