@@ -35,6 +35,12 @@ class Check:
     identifiers: dict[str, str] = field(default_factory=dict)  # allow-listed names formatted into the SQL
 
 
+def unique_key_checks(*tables: Any) -> list[Check]:
+    """A ``unique_natural_key`` check for each schema table (no two rows share its natural key)."""
+    return [Check("unique_natural_key", t.name, "count_duplicate_keys", "==", 0,
+                  identifiers={"table": t.name, "key_columns": ",".join(t.key)}) for t in tables]
+
+
 @dataclass(frozen=True)
 class CheckResult:
     check_name: str

@@ -504,13 +504,7 @@ def _match(records: list[dict[str, Any]], req: Request, fields: Iterable[str]) -
 
 
 def _int_param(req: Request, name: str, default: int) -> int:
-    raw = req.param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise AirlabsError("wrong_params", f"{name} must be an integer") from None
+    return req.int_param(name, default, lambda: AirlabsError("wrong_params", f"{name} must be an integer"))
 
 
 _ICAO_BY_IATA = {a[0]: a[1] for a in ref.AIRLINES}

@@ -405,13 +405,8 @@ class AviationstackSource(Source):
 
     @staticmethod
     def _int(req: Request, name: str, default: int) -> int:
-        raw = req.param(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise validation_error(name, f"invalid_{name}", f"The {name} must be an integer.") from None
+        return req.int_param(name, default,
+                             lambda: validation_error(name, f"invalid_{name}", f"The {name} must be an integer."))
 
     def _records(self, world: World, day: date, dep: str | None, arr: str | None, now: int) -> list[dict]:
         """Every record of the query, in a stable order (departure time, then flight)."""

@@ -214,13 +214,8 @@ def render_flight(world: World, f: Flight) -> dict[str, Any]:
 
 
 def _int_param(req: Request, name: str, default: int) -> int:
-    raw = req.param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise invalid(f"Parameter {name} must be an integer, got {raw!r}") from None
+    return req.int_param(name, default, lambda: invalid(f"Parameter {name} must be an integer, got "
+                                                        f"{req.param(name)!r}"))
 
 
 def paginate(req: Request, total: int, default_limit: int, max_limit: int) -> tuple[int, int, dict[str, Any]]:

@@ -27,6 +27,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,6 +63,17 @@ class Request:
             if key == name:
                 return value
         return default
+
+    def int_param(self, name: str, default: int, invalid: Callable[[], Exception]) -> int:
+        """Parameter ``name`` as an integer, ``default`` when absent or empty; not a number raises ``invalid()``
+        (each API answers that in its own way)."""
+        raw = self.param(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise invalid() from None
 
     def form(self) -> dict[str, str]:
         return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -58,7 +58,7 @@ from aerolake.gapfill import airport_from_gazetteer, country_rows, gazetteer_tim
 from aerolake.gapfill import frame as _frame
 from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy
 from aerolake.lake import Partition
-from aerolake.quality import Check
+from aerolake.quality import Check, unique_key_checks
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
 from aerolake.schema import COUNTRIES as COUNTRIES_T
@@ -653,9 +653,7 @@ _ENTITY_TABLE = {entity: table for entity, table, _endpoint, _fill in PUBLISH}
 
 QUALITY: list[Check] = [
     Check("row_count", "flights", "airlabs_count_loaded_of_run", ">=", 1, params={"endpoint": SCHEDULES}),
-    *[Check("unique_natural_key", t.name, "count_duplicate_keys", "==", 0,
-            identifiers={"table": t.name, "key_columns": ",".join(t.key)})
-      for t in (COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T)],
+    *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "airlabs_count_orphan_flight_airports", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "airlabs_count_orphan_codeshares", "==", 0),
     Check("share_unknown_status", "flights", "airlabs_share_of_unknown_status", "<=", 0.05),

@@ -58,7 +58,7 @@ from aerolake.http import (
     redact_params,
 )
 from aerolake.lake import Partition
-from aerolake.quality import Check
+from aerolake.quality import Check, unique_key_checks
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
 from aerolake.schema import COUNTRIES as COUNTRIES_T
@@ -610,9 +610,7 @@ _ENTITY_TABLE = {entity: table for entity, table, _endpoint, _fill in PUBLISH}
 
 QUALITY: list[Check] = [
     Check("row_count", "flights", "aviationstack_loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
-    *[Check("unique_natural_key", t.name, "count_duplicate_keys", "==", 0,
-            identifiers={"table": t.name, "key_columns": ",".join(t.key)})
-      for t in (COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T)],
+    *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "aviationstack_orphan_codeshares", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,

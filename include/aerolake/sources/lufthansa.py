@@ -42,7 +42,7 @@ from aerolake.gapfill import frame as _frame
 from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy, offset_pages
 from aerolake.lake import Partition
 from aerolake.projection import FieldPaths
-from aerolake.quality import Check
+from aerolake.quality import Check, unique_key_checks
 from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
@@ -649,9 +649,7 @@ PUBLISH: tuple[tuple[str, str, str, bool], ...] = (
 
 QUALITY: list[Check] = [
     Check("row_count", "flights", "count_flights_of_partition", ">=", 1),
-    *[Check("unique_natural_key", t.name, "count_duplicate_keys", "==", 0,
-            identifiers={"table": t.name, "key_columns": ",".join(t.key)})
-      for t in (COUNTRIES_T, CITIES_T, AIRPORTS_T, AIRLINES_T, AIRCRAFT_T, FLIGHTS_T)],
+    *unique_key_checks(COUNTRIES_T, CITIES_T, AIRPORTS_T, AIRLINES_T, AIRCRAFT_T, FLIGHTS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
           identifiers={"column": "scheduled_arrival"}),
