@@ -296,13 +296,13 @@ def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -
 def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
                    chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
     """The partition's documents of ``endpoint`` as flat rows of ``paths`` (:mod:`aerolake.projection`), in
-    chunks of at most ``chunk``, in :func:`iter_documents`' order. MongoDB does the flattening (an aggregation whose ``$match``
-    and ``$sort`` its partition index serves); in-process mongomock, Python."""
+    chunks of at most ``chunk``, in :func:`iter_documents`' order. MongoDB does the flattening (an
+    aggregation whose ``$match`` and ``$sort`` its partition index serves); for in-process mongomock, Python
+    projects :func:`iter_documents`' chunks."""
     collection = ctx.collection(endpoint)
     if type(collection).__module__.startswith("mongomock"):
-        docs = _mongomock_documents(collection, ctx.partition_filter())
-        for start in range(0, len(docs), chunk):
-            yield [paths.project(doc) for doc in docs[start:start + chunk]]
+        for docs in iter_documents(ctx, endpoint, chunk):
+            yield [paths.project(doc) for doc in docs]
         return
     pipeline = [{"$match": ctx.partition_filter()}, {"$sort": dict(_DOCUMENT_ORDER)}, paths.stage()]
     # load_to_mongo's index serves $match and $sort; allowDiskUse only matters to a server without it
