@@ -343,21 +343,23 @@ def with_database(ctx: Any, database: str) -> Any:
     return dataclasses.replace(ctx, mysql=dataclasses.replace(ctx.mysql, database=database))
 
 
-def preread_documents(ctx: Any) -> dict[str, list[dict]]:
-    """What the clean stage reads, in one list per endpoint: the flat flight rows of
-    ``stages.iter_projected`` for flight status, the documents of ``stages.iter_documents`` for the others
+def preread_documents(ctx: Any) -> dict[str, Any]:
+    """What the clean stage reads, per endpoint: the flat flight rows of ``stages.iter_projected`` for
+    flight status (one Arrow table), the documents of ``stages.iter_documents`` for the others (a list)
     (what the reading costs, measured apart)."""
+    import pyarrow as pa
+
     from aerolake import stages
     from aerolake.sources.lufthansa import FLIGHT_PATHS, FLIGHTSTATUS
 
-    return {endpoint: [row for chunk in (stages.iter_projected(ctx, endpoint, FLIGHT_PATHS)
-                                         if endpoint == FLIGHTSTATUS else stages.iter_documents(ctx, endpoint))
-                       for row in chunk]
+    return {endpoint: (pa.concat_tables(stages.iter_projected(ctx, endpoint, FLIGHT_PATHS))
+                       if endpoint == FLIGHTSTATUS else
+                       [doc for chunk in stages.iter_documents(ctx, endpoint) for doc in chunk])
             for endpoint in ctx.source.ENDPOINTS}
 
 
 @contextlib.contextmanager
-def documents_from_memory(docs: dict[str, list[dict]]) -> Iterator[dict[str, int]]:
+def documents_from_memory(docs: dict[str, Any]) -> Iterator[dict[str, int]]:
     """``stages.iter_documents`` and ``stages.iter_projected`` serving ``docs`` (from
     :func:`preread_documents`) in the same chunks, MongoDB out of the picture."""
     from aerolake import stages
@@ -365,13 +367,13 @@ def documents_from_memory(docs: dict[str, list[dict]]) -> Iterator[dict[str, int
     originals = stages.iter_documents, stages.iter_projected
     used = {"calls": 0}
 
-    def iter_documents(ctx: Any, endpoint: str, chunk: int = stages.CLEAN_CHUNK) -> Iterator[list[dict]]:
+    def iter_documents(ctx: Any, endpoint: str, chunk: int = stages.CLEAN_CHUNK) -> Iterator[Any]:
         used["calls"] += 1
         rows = docs[endpoint]
         for start in range(0, len(rows), chunk):
-            yield rows[start:start + chunk]
+            yield rows[start:start + chunk]  # a list's or an Arrow table's slice
 
-    def iter_projected(ctx: Any, endpoint: str, paths: Any, chunk: int = stages.CLEAN_CHUNK) -> Iterator[list[dict]]:
+    def iter_projected(ctx: Any, endpoint: str, paths: Any, chunk: int = stages.CLEAN_CHUNK) -> Iterator[Any]:
         return iter_documents(ctx, endpoint, chunk)
 
     stages.iter_documents, stages.iter_projected = iter_documents, iter_projected

@@ -18,11 +18,11 @@ mongomock's slowest paths out of the reads without changing what they return:
   sort values have one type each (else mongomock's own cursor and sort); an inclusion projection is applied
   here too (other projections are mongomock's);
 * the ``count_documents`` pipeline is counted the same way instead of aggregated;
-* an aggregation of ``$match`` (as above), ``$sort`` and a ``$project`` of field paths (what
+* an aggregation of ``$match`` (as above), ``$sort`` and a ``$project`` of field paths as text (what
   ``aerolake.projection.FieldPaths.stage`` writes, the clean stage's read of flight records) is matched and
-  sorted the same way and projected with ``FieldPaths.project``, which follows MongoDB's field path rules
-  (mongomock's aggregation took 75 s for a day, and shows a path through an array that lacks the field as
-  null where MongoDB gives an empty array); batch by batch, as a server fills each ``getMore``. An
+  sorted the same way and projected with ``FieldPaths.project``, which follows MongoDB's field path and
+  conversion rules (mongomock knows neither ``$switch`` nor ``$type``, and its aggregation took 75 s for a
+  day); batch by batch, as a server fills each ``getMore``. An
   aggregation's ``batchSize: 0`` gives an empty first batch, as MongoDB does (pymongo's raw batches ask it).
 
 It answers what pymongo and the pipeline send: hello/isMaster, ping, buildInfo, endSessions, insert, delete,
@@ -52,7 +52,7 @@ import bson
 import mongomock
 from mongomock.filtering import filter_applies
 
-from aerolake.projection import FieldPaths
+from aerolake.projection import FieldPaths, text_expression
 
 log = logging.getLogger("mongo_standin")
 
@@ -360,7 +360,7 @@ def _project(value: Any, tree: dict[str, Any]) -> Any:
 
 
 def _field_path_pipeline(pipeline: list[dict[str, Any]]) -> tuple[dict, list, FieldPaths] | None:
-    """``[{"$match": …}, {"$sort": …}, {"$project": {"_id": 1, name: {"$ifNull": ["$a.b", None]}, …}}]``
+    """``[{"$match": …}, {"$sort": …}, {"$project": {"_id": 1, name: text_expression("a.b"), …}}]``
     (``$sort`` optional), as ``aerolake.projection.FieldPaths.stage`` writes it, as (filter, sort, paths);
     None for any other pipeline (mongomock's then)."""
     stages = [next(iter(stage)) for stage in pipeline]
@@ -370,20 +370,20 @@ def _field_path_pipeline(pipeline: list[dict[str, Any]]) -> tuple[dict, list, Fi
     sort = list(pipeline[1]["$sort"].items()) if len(pipeline) == 3 else []
     if project.pop("_id", 1) not in (1, True):
         return None
-    paths = {name: _if_null_path(value) for name, value in project.items()}
+    paths = {name: _text_path(value) for name, value in project.items()}
     if not all(paths.values()) or any("." in name for name in paths):
         return None
     return spec, sort, FieldPaths(paths, compact=False)  # the names as the client gave them
 
 
-def _if_null_path(value: Any) -> str | None:
-    """``a.b`` of ``{"$ifNull": ["$a.b", None]}`` (what ``FieldPaths.stage`` writes); None for anything else."""
-    if not (isinstance(value, dict) and list(value) == ["$ifNull"]):
+def _text_path(value: Any) -> str | None:
+    """``a.b`` of ``text_expression("a.b")`` (what ``FieldPaths.stage`` writes); None for anything else."""
+    try:
+        path = value["$switch"]["branches"][0]["then"]
+    except (TypeError, KeyError, IndexError):
         return None
-    args = value["$ifNull"]
-    ok = (isinstance(args, list) and len(args) == 2 and args[1] is None and isinstance(args[0], str)
-          and args[0].startswith("$") and not args[0].startswith("$$"))
-    return args[0][1:] if ok else None
+    ok = isinstance(path, str) and path.startswith("$") and not path.startswith("$$")
+    return path[1:] if ok and value == text_expression(path[1:]) else None
 
 
 def _sorted(docs: list[dict], sort: list[tuple[str, int]]) -> list[dict] | None:

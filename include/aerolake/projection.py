@@ -1,66 +1,74 @@
-"""Flat rows out of nested documents: MongoDB's ``$project`` of field paths, and the same in Python.
+"""Flat rows of text out of nested documents: a MongoDB ``$project`` of field paths, and the same in Python.
 
-Cleaning a large endpoint needs a couple of dozen scalars from each nested record. Asking MongoDB for them
-(``{"$project": {"dep_airport": "$Departure.AirportCode", ...}}``) means pymongo decodes one flat document
-per record instead of a tree of ~20 sub-documents: for a day of 90,000 Lufthansa flights, 0.5 CPU seconds
-instead of about 2.8 on the benchmark machine (``bench/README.md``). In-process mongomock gets the same rows
-from :meth:`FieldPaths.project`, which follows MongoDB's rules for a field path:
+Cleaning a large endpoint needs a couple of dozen scalars from each nested record, as text (the API sends
+some codes as a number or a string at random). MongoDB hands them over ready: one flat row per record, every
+field text or ``null`` (:func:`text_expression`), and the client decodes its batches straight into Arrow
+columns (PyMongoArrow, in C), without a Python object per value. For a day of 90,000 Lufthansa flights
+that is about 0.75 CPU seconds where decoding nested records into dicts and flattening them cost about four
+(``bench/README.md``). In-process mongomock gets the same rows from :meth:`FieldPaths.project`, which follows
+MongoDB's rules for a field path:
 
-* through a document, by name; a field that is there with ``null`` is ``None``;
-* through an array, what each of its documents (and, nested, arrays) has at the rest of the path, as an
-  array (so a cleaner sees a list where it expected text, and treats it as unknown);
-* into anything else (text, a number, ``null``), or a name that is not there: missing, ``None`` in the row
-  (``$ifNull``: every row has every field, so a cleaner can take them all with one ``itemgetter``).
+* through a document, by name;
+* a value there is text when it is a string, or a whole number (``400`` and ``400.0`` -> ``"400"``);
+  anything else is ``null``: a missing name, ``null``, an object (``{"@nil": "true"}``), a fraction, a
+  boolean, and an array (a path through an array gives one; a code is never a list).
 
 A row also carries the document's ``_id``, to find the whole document again (quarantine stores records whole).
-Its fields go by one-letter names on the wire (see :class:`FieldPaths`).
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
-from operator import itemgetter
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-_MISSING = object()
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 _LETTERS = string.ascii_letters
+_INT64 = 2**63
 
 
-def path_value(value: Any, parts: list[str] | tuple[str, ...]) -> Any:
-    """The value at ``parts`` by MongoDB's field path rules, or :data:`_MISSING`."""
-    for i, part in enumerate(parts):
-        if value.__class__ is dict:
-            value = value.get(part, _MISSING)
-            if value is _MISSING:
-                return _MISSING
-        elif value.__class__ is list:
-            rest = parts[i:]
-            found = (path_value(item, rest) for item in value if item.__class__ is dict or item.__class__ is list)
-            return [item for item in found if item is not _MISSING]
-        else:
-            return _MISSING
-    return value
+def text_expression(path: str) -> dict[str, Any]:
+    """The aggregation expression for the value at ``path`` as text (see the module's rules)."""
+    value = f"${path}"
+    return {"$switch": {"branches": [
+        {"case": {"$eq": [{"$type": value}, "string"]}, "then": value},
+        {"case": {"$in": [{"$type": value}, ["int", "long"]]}, "then": {"$toString": value}},
+        # a whole double (400.0) as its digits; one beyond 64 bits fails the conversion: null
+        {"case": {"$and": [{"$eq": [{"$type": value}, "double"]}, {"$eq": [value, {"$trunc": value}]}]},
+         "then": {"$toString": {"$convert": {"input": value, "to": "long", "onError": None}}}},
+    ], "default": None}}
+
+
+def as_text(value: Any) -> str | None:
+    """What :func:`text_expression` makes of ``value``."""
+    cls = value.__class__
+    if cls is str:
+        return value
+    if isinstance(value, int) and cls is not bool:
+        return str(value)
+    if cls is float and value.is_integer() and -_INT64 <= value < _INT64:
+        return str(int(value))
+    return None
 
 
 class _Node:
     """One name along the paths: the row fields that end here and the names that go deeper."""
 
-    __slots__ = ("children", "fields", "paths")
+    __slots__ = ("children", "fields")
 
     def __init__(self) -> None:
         self.fields: list[str] = []
         self.children: dict[str, _Node] = {}
-        self.paths: list[tuple[str, tuple[str, ...]]] = []  # every (field, rest of path) below, for arrays
 
 
 class FieldPaths:
     """Row fields by field path (``{"dep_airport": "Departure.AirportCode", ...}``), for MongoDB or Python.
 
-    In a row each field goes by a one-letter name (``compact``, the default): BSON repeats every name in
-    every row, and CPython has the one-letter strings ready made, so decoding a row of 26 fields costs about
-    half as much as with the fields' own names (measured: 42 against 79 ms per 20,000 rows, 403 against 707
-    bytes a row). :meth:`columns` reads rows back by field; :meth:`named` shows one row by field names.
+    On the wire each field goes by a one-letter name (``compact``, the default): BSON repeats every name in
+    every row, so this halves the bytes to send and to decode (403 against 707 bytes a row for the Lufthansa
+    flights). :meth:`table` and :meth:`arrow_schema` give the rows back under the fields' own names.
     """
 
     def __init__(self, fields: Mapping[str, str], compact: bool = True):
@@ -71,56 +79,51 @@ class FieldPaths:
         self.fields = dict(fields)
         self.wire = dict(zip(self.fields, _LETTERS if compact else self.fields, strict=False))
         self._nulls = dict.fromkeys(self.wire.values())
-        self._getter = itemgetter(*self.wire.values())
         self._root = _Node()
         for name, path in self.fields.items():
-            parts = tuple(path.split("."))
             node = self._root
-            for depth, part in enumerate(parts):
-                node.paths.append((self.wire[name], parts[depth:]))
+            for part in path.split("."):
                 node = node.children.setdefault(part, _Node())
             node.fields.append(self.wire[name])
 
     def stage(self) -> dict[str, Any]:
-        """The ``$project`` stage that makes MongoDB return the rows (a missing value as ``null``, so every
-        row has every field)."""
-        return {"$project": {"_id": 1, **{self.wire[name]: {"$ifNull": [f"${path}", None]}
+        """The ``$project`` stage that makes MongoDB return the rows (every field, as text or ``null``)."""
+        return {"$project": {"_id": 1, **{self.wire[name]: text_expression(path)
                                           for name, path in self.fields.items()}}}
 
     def project(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """What :meth:`stage` makes of ``doc``, in one walk of the paths."""
+        """What :meth:`stage` makes of ``doc`` (by wire names), in one walk of the paths."""
         row = {"_id": doc.get("_id"), **self._nulls}
         _walk(doc, self._root, row)
         return row
 
-    def columns(self, rows: list[dict[str, Any]]) -> list[Sequence[Any]]:
-        """The rows' values per field, in :attr:`fields` order (a field a row lacks is ``None``)."""
-        if not rows:
-            return [() for _ in self.fields]
-        if len(self.fields) == 1:
-            return [[row.get(self.wire[name]) for row in rows] for name in self.fields]
-        try:
-            return list(zip(*map(self._getter, rows), strict=True))
-        except KeyError:  # a server that leaves a missing value out instead of sending null
-            return [[row.get(key) for row in rows] for key in self.wire.values()]
+    def arrow_schema(self) -> pa.Schema:
+        """The rows as Arrow decodes them (by wire names): ``_id`` and every field text."""
+        import pyarrow as pa
 
-    def named(self, row: dict[str, Any]) -> dict[str, Any]:
-        """One row by field names (for people and tests)."""
-        return {"_id": row.get("_id"), **{name: row.get(key) for name, key in self.wire.items()}}
+        return pa.schema([("_id", pa.string()), *((key, pa.string()) for key in self.wire.values())])
+
+    def table(self, rows: Iterable[dict[str, Any]]) -> pa.Table:
+        """Rows of :meth:`project` (by wire names) as an Arrow table by field names (a field a row lacks is
+        null)."""
+        import pyarrow as pa
+
+        rows = list(rows)
+        columns = [[row.get(key) for row in rows] for key in ("_id", *self.wire.values())]
+        return self.named_table(pa.Table.from_arrays([pa.array(c, type=pa.string()) for c in columns],
+                                                     schema=self.arrow_schema()))
+
+    def named_table(self, table: pa.Table) -> pa.Table:
+        """A table of rows by wire names, by field names."""
+        return table.rename_columns(["_id", *self.fields])
 
 
 def _walk(doc: dict[str, Any], node: _Node, row: dict[str, Any]) -> None:
     for name, child in node.children.items():
-        value = doc.get(name, _MISSING)
-        if value is _MISSING:
+        value = doc.get(name)
+        if value is None:
             continue
         for field in child.fields:
-            row[field] = value
-        if not child.children:
-            continue
-        cls = value.__class__
-        if cls is dict:
+            row[field] = as_text(value)
+        if child.children and value.__class__ is dict:  # through an array: an array, not text (stays null)
             _walk(value, child, row)
-        elif cls is list:  # rare: each field below is the array of what the elements hold
-            for field, rest in child.paths:
-                row[field] = path_value(value, rest)

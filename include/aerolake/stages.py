@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aerolake import lake, quality, runs
 from aerolake.cleaning import encode_keys, gc_paused
@@ -32,6 +32,9 @@ from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
 from aerolake.schema import TABLES, conform
 from aerolake.settings import Settings, load_settings, utcnow
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -294,20 +297,37 @@ def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -
 
 
 def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
-                   chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
-    """The partition's documents of ``endpoint`` as flat rows of ``paths`` (:mod:`aerolake.projection`), in
-    chunks of at most ``chunk``, in :func:`iter_documents`' order. MongoDB does the flattening (an
-    aggregation whose ``$match`` and ``$sort`` its partition index serves); for in-process mongomock, Python
-    projects :func:`iter_documents`' chunks."""
+                   chunk: int = CLEAN_CHUNK) -> Iterator[pa.Table]:
+    """The partition's documents of ``endpoint`` as flat rows of text (:mod:`aerolake.projection`): Arrow
+    tables of ``_id`` and ``paths``' fields, at most ``chunk`` rows each, in :func:`iter_documents`' order.
+
+    MongoDB does the flattening (an aggregation whose ``$match`` and ``$sort`` its partition index serves) and
+    PyMongoArrow decodes each batch straight into Arrow columns; for in-process mongomock, Python projects
+    :func:`iter_documents`' chunks.
+    """
     collection = ctx.collection(endpoint)
     if type(collection).__module__.startswith("mongomock"):
         for docs in iter_documents(ctx, endpoint, chunk):
-            yield [paths.project(doc) for doc in docs]
+            yield paths.table(paths.project(doc) for doc in docs)
         return
+    from bson.raw_bson import RawBSONDocument
+    from pymongoarrow.api import Schema
+    from pymongoarrow.context import PyMongoArrowContext
+
+    schema = Schema.from_arrow(paths.arrow_schema())
     pipeline = [{"$match": ctx.partition_filter()}, {"$sort": dict(_DOCUMENT_ORDER)}, paths.stage()]
+    # rows stay BSON (RawBSONDocument: no Python object per value) until PyMongoArrow decodes them;
+    # a plain cursor rather than aggregate_raw_batches, whose empty first batch some servers do not honour
+    raw = collection.with_options(codec_options=collection.codec_options.with_options(
+        document_class=RawBSONDocument))
     # load_to_mongo's index serves $match and $sort; allowDiskUse only matters to a server without it
-    with collection.aggregate(pipeline, batchSize=chunk, allowDiskUse=True) as cursor:
-        yield from _chunks(cursor, chunk)
+    with raw.aggregate(pipeline, batchSize=chunk, allowDiskUse=True) as cursor:
+        while batch := cursor.to_list(chunk):
+            # a value that is not text is an error here, never a silent null: the server must honour the $project
+            context = PyMongoArrowContext(schema, codec_options=collection.codec_options, allow_invalid=False)
+            context.process_bson_stream(b"".join([row.raw for row in batch]))
+            del batch
+            yield paths.named_table(context.finish())
 
 
 def _chunks(cursor: Any, chunk: int) -> Iterator[list[dict]]:

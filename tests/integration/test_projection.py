@@ -1,10 +1,10 @@
-"""Flat flight rows from MongoDB (``$project`` of field paths) and the same in Python, for mongomock.
+"""Flat flight rows of text from MongoDB (``$project`` of field paths as text) and the same in Python.
 
-The clean stage asks MongoDB for one flat row per Lufthansa flight record instead of the nested record. These
-tests hold the two ways of getting them to one answer: ``FieldPaths.project`` against mongomock's own
-aggregation, and ``stages.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, as
-the ``tasks test`` end-to-end run uses, and the benchmark's stand-in) against the in-process path, down to
-the cleaned frame.
+The clean stage asks MongoDB for one flat row per Lufthansa flight record instead of the nested record, every
+field text or null, and decodes the batches straight into Arrow (PyMongoArrow). These tests hold the two ways
+of getting them to one answer: ``FieldPaths.project`` against mongomock's field paths, and
+``stages.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, as the ``tasks test``
+end-to-end run uses, and the benchmark's stand-in) against the in-process path, down to the cleaned frame.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any
 
 import mongomock
 import pandas as pd
+import pyarrow as pa
 import pymongo
 import pytest
 
 from aerolake import stages
 from aerolake.cleaning import decode_keys, encode_keys
 from aerolake.lake import Partition
-from aerolake.projection import FieldPaths, path_value
+from aerolake.projection import FieldPaths, as_text, text_expression
 from aerolake.runs import RunInfo
 from aerolake.settings import Settings
 from aerolake.sources.lufthansa import (
@@ -33,7 +34,7 @@ from aerolake.sources.lufthansa import (
     FLIGHTSTATUS,
     extract_records,
     flight_frame,
-    flight_rows,
+    flight_table,
     natural_key,
 )
 
@@ -56,8 +57,13 @@ def flight_docs() -> list[dict[str, Any]]:
     leaf = copy.deepcopy(base)
     leaf["Departure"]["AirportCode"] = ["FRA", "MUC"]
     leaf["Arrival"]["ScheduledTimeUTC"] = {"DateTime": {"@nil": "true"}}
+    numbers = copy.deepcopy(base)  # numbers where text belongs: whole ones are text, others unknown
+    numbers["MarketingCarrier"]["FlightNumber"] = 400.0
+    numbers["OperatingCarrier"]["FlightNumber"] = 2**40
+    numbers["Equipment"]["AircraftCode"] = 74.5
+    numbers["Departure"]["Terminal"]["Name"] = True
     docs = []
-    for index, record in enumerate(records + odd + [leaf]):
+    for index, record in enumerate(records + odd + [leaf, numbers]):
         key = natural_key(FLIGHTSTATUS, record) if index < len(records) else f"odd-{index}"
         docs.append({"_id": f"{key}|{index}", "_key": key,
                      "_lake": {"partition": PARTITION.key, "s3_key": "raw/part-00000.json.gz", "index": index,
@@ -70,65 +76,59 @@ def context(mongo: Any) -> stages.StageContext:
     return stages.StageContext(RunInfo("lufthansa_lakehouse", "run-1", PARTITION), Settings(), None, mongo, None)
 
 
-def test_python_projection_equals_mongomocks_aggregation() -> None:
+def test_python_projection_follows_mongomocks_field_paths() -> None:
+    """``FieldPaths.project`` is mongomock's ``$project`` of the same field paths, each value as text."""
     docs = flight_docs()
     collection = mongomock.MongoClient()["projection"][f"lufthansa_{FLIGHTSTATUS}"]
     collection.insert_many(copy.deepcopy(docs))
+    raw = {"$project": {"_id": 1, **{FLIGHT_PATHS.wire[name]: {"$ifNull": [f"${path}", None]}
+                                     for name, path in FLIGHT_PATHS.fields.items()}}}
     served = list(collection.aggregate([{"$match": {"_lake.partition": PARTITION.key}},
-                                        {"$sort": {"_lake.index": 1}}, FLIGHT_PATHS.stage()]))
-    assert len(served) == len(docs) == 20
-    assert served[:14] + served[15:] == flight_rows(docs[:14] + docs[15:])
-    served = [FLIGHT_PATHS.named(row) for row in served]
-    mine = [FLIGHT_PATHS.named(row) for row in flight_rows(docs)]
-    # through an array whose document lacks the field, MongoDB gives an empty array; mongomock, null
-    assert {k: v for k, v in served[14].items() if v != mine[14][k]} == {"act_dep_local": None, "act_dep_utc": None}
-    assert mine[14]["act_dep_local"] == mine[14]["act_dep_utc"] == []
-    odd = {row["_id"].split("|")[0]: row for row in mine[14:]}
-    assert odd["odd-14"]["dep_airport"] == ["FRA"]  # a path through an array: the array of what it holds
-    assert odd["odd-15"]["arr_airport"] is None  # through text: missing, and $ifNull makes it null
-    assert odd["odd-16"]["airline_code"] is None
-    assert odd["odd-18"]["status_code"] is None
-    assert odd["odd-19"]["dep_airport"] == ["FRA", "MUC"]
-    assert odd["odd-19"]["sched_arr_utc"] == {"@nil": "true"}
+                                        {"$sort": {"_lake.index": 1}}, raw]))
+    assert len(served) == len(docs) == 21
+    assert [{k: (v if k == "_id" else as_text(v)) for k, v in row.items()} for row in served] == [
+        FLIGHT_PATHS.project(doc) for doc in docs]
 
 
-def test_path_values_follow_mongodb_through_arrays() -> None:
-    doc = {"a": [{"b": 1}, {"c": 2}, 3, [{"b": 4}], {"b": [5, 6]}], "n": None, "t": "x"}
-    assert path_value(doc, ["a", "b"]) == [1, [4], [5, 6]]
-    assert path_value(doc, ["n"]) is None
-    assert path_value(doc, ["n", "x"]) is path_value(doc, ["t", "x"]) is path_value(doc, ["zz"])
-    paths = FieldPaths({"ab": "a.b", "whole": "a", "deep": "a.b.c", "tx": "t.x"})
-    row = paths.project(doc)
-    assert row == {"_id": None, "a": [1, [4], [5, 6]], "b": doc["a"], "c": [[], []], "d": None}
-    assert paths.named(row) == {"_id": None, "ab": [1, [4], [5, 6]], "whole": doc["a"], "deep": [[], []],
-                                "tx": None}
-    assert paths.stage() == {"$project": {"_id": 1, "a": {"$ifNull": ["$a.b", None]}, "b": {"$ifNull": ["$a", None]},
-                                          "c": {"$ifNull": ["$a.b.c", None]}, "d": {"$ifNull": ["$t.x", None]}}}
-    assert FieldPaths({"ab": "a.b"}, compact=False).project(doc) == {"_id": None, "ab": [1, [4], [5, 6]]}
-    assert paths.columns([row, {"_id": 2, "a": 1}]) == [[row["a"], 1], [row["b"], None], [row["c"], None],
-                                                       [None, None]]
+def test_values_are_text_or_null() -> None:
+    assert [as_text(v) for v in ("x", " 04 ", 400, 2**40, 400.0, -3.0, 1.5, float("nan"), float("inf"), 1e300,
+                                 True, None, {"@nil": "true"}, [1], ["x"])] == [
+        "x", " 04 ", "400", "1099511627776", "400", "-3", None, None, None, None, None, None, None, None, None]
+    doc = {"a": [{"b": "1"}, {"c": 2}], "n": None, "t": "x", "o": {"b": 7, "c": {"d": 2.0}}}
+    paths = FieldPaths({"ab": "a.b", "whole": "a", "tx": "t.x", "n": "n", "ob": "o.b", "ocd": "o.c.d"})
+    assert paths.project(doc) == {"_id": None, "a": None, "b": None, "c": None, "d": None, "e": "7", "f": "2"}
+    assert paths.stage()["$project"] == {"_id": 1, **{key: text_expression(path) for key, path in zip(
+        "abcdef", ["a.b", "a", "t.x", "n", "o.b", "o.c.d"], strict=True)}}
+    table = paths.table([{"_id": "1", "e": "7"}, paths.project({"_id": "2", "t": "y"})])
+    assert table.column_names == ["_id", "ab", "whole", "tx", "n", "ob", "ocd"]
+    assert table.to_pylist()[0] == {"_id": "1", "ab": None, "whole": None, "tx": None, "n": None, "ob": "7",
+                                    "ocd": None}
+    assert table.schema.field("ob").type == pa.string() and table.num_rows == 2
     with pytest.raises(ValueError, match="_id"):
         FieldPaths({"_id": "x"})
 
 
-def test_flight_frame_treats_what_is_not_text_or_a_number_as_unknown() -> None:
-    frame = flight_frame(flight_rows(flight_docs()))
+def test_flight_frame_treats_what_is_not_text_or_a_whole_number_as_unknown() -> None:
+    frame = flight_frame(flight_table(flight_docs()))
     odd = frame.iloc[14:]
-    assert odd["dep_airport"].isna().tolist() == [True, False, False, False, False, True]
-    assert odd["arr_airport"].isna().tolist() == [False, True, False, False, False, False]
-    assert odd["airline_code"].isna().tolist() == [False, False, True, False, False, False]
-    assert odd["aircraft_code"].isna().tolist() == [False, False, False, True, False, False]
-    assert odd["status_code"].isna().tolist() == [False, False, False, False, True, False]
-    assert odd["sched_arr_utc"].isna().tolist() == [False, True, False, False, False, True]
+    assert odd["dep_airport"].isna().tolist() == [True, False, False, False, False, True, False]
+    assert odd["arr_airport"].isna().tolist() == [False, True, False, False, False, False, False]
+    assert odd["airline_code"].isna().tolist() == [False, False, True, False, False, False, False]
+    assert odd["aircraft_code"].isna().tolist() == [False, False, False, True, False, False, True]
+    assert odd["status_code"].isna().tolist() == [False, False, False, False, True, False, False]
+    assert odd["sched_arr_utc"].isna().tolist() == [False, True, False, False, False, True, False]
     assert frame["flight_number"].iloc[:3].tolist() == ["400", "400", "400"]  # 400, "0400", "400"
+    numbers = frame.iloc[20]
+    assert (numbers["flight_number"], numbers["operating_flight_number"]) == ("400", "1099511627776")
+    assert pd.isna(numbers["dep_terminal"]) and numbers["arr_terminal"] == "1"  # true is not a terminal
 
 
-def test_flight_frame_takes_rows_without_the_missing_fields() -> None:
-    """A server that leaves a missing value out instead of sending null gives the same frame."""
-    rows = flight_rows(flight_docs())
+def test_flight_table_takes_rows_without_the_missing_fields() -> None:
+    """A server that leaves a null out of a row gives the same table."""
+    rows = [FLIGHT_PATHS.project(doc) for doc in flight_docs()]
     sparse = [{k: v for k, v in row.items() if v is not None} for row in rows]
-    pd.testing.assert_frame_equal(flight_frame(sparse), flight_frame(rows))
-    empty = flight_frame([])
+    assert FLIGHT_PATHS.table(sparse).equals(flight_table(flight_docs()))
+    empty = flight_frame(flight_table([]))
     assert list(empty.columns) == list(FLIGHT_FIELDS) and len(empty) == 0
 
 
@@ -173,12 +173,11 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
     wire_chunks = list(stages.iter_projected(context(wire_mongo), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
     local_chunks = list(stages.iter_projected(context(local), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
 
-    assert [len(c) for c in wire_chunks] == [len(c) for c in local_chunks] == [8, 8, 4]
-    wire_rows = [row for chunk in wire_chunks for row in chunk]
-    local_rows = [row for chunk in local_chunks for row in chunk]
-    assert [row["_id"] for row in wire_rows] == [row["_id"] for row in local_rows] == [d["_id"] for d in docs]
-    # servers differ in how they show a path through an array (MongoDB and mongomock: an array; nx-27017:
-    # null); the frame reads both as unknown, so the cleaned rows agree
+    assert [c.num_rows for c in wire_chunks] == [c.num_rows for c in local_chunks] == [8, 8, 5]
+    wire_rows, local_rows = pa.concat_tables(wire_chunks), pa.concat_tables(local_chunks)
+    assert wire_rows.column("_id").to_pylist() == [d["_id"] for d in docs]
+    # the server's text conversion ($switch on $type) is Python's as_text, value for value
+    assert wire_rows.equals(local_rows), (wire_rows.to_pylist(), local_rows.to_pylist())
     pd.testing.assert_frame_equal(flight_frame(wire_rows), flight_frame(local_rows))
 
     wanted = [docs[3]["_id"], docs[17]["_id"], "no-such-id"]
@@ -203,3 +202,11 @@ def test_rejected_rows_reach_quarantine_as_whole_documents() -> None:
     assert rejects.items[0]["record"]["Departure"] == docs[5]["Departure"]
     with pytest.raises(RuntimeError, match="left MongoDB while it was cleaned"):
         _quarantine_flights(context(db), [("bad", "gone|0")], Rejects())
+
+
+def test_pymongoarrow_matches_the_locked_pyarrow() -> None:
+    """PyMongoArrow's wheel is built against one pyarrow release; another one warns of a binary mismatch at
+    import (and may crash): the lock must pair them."""
+    result = subprocess.run([sys.executable, "-W", "error", "-c", "import pymongoarrow.lib"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]

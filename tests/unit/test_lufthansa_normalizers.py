@@ -28,7 +28,7 @@ from aerolake.sources.lufthansa import (
     clean_flights,
     extract_records,
     flight_frame,
-    flight_rows,
+    flight_table,
     natural_key,
     normalize_flight_number,
 )
@@ -325,7 +325,7 @@ def flight_docs() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def cleaned(flight_docs) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    frame = flight_frame(flight_rows(flight_docs))
+    frame = flight_frame(flight_table(flight_docs))
     out, reason = clean_flights(frame, AIRPORT_TZ)
     out.index = frame["airline_code"] + frame["flight_number"].fillna("?") + "/" + frame["sched_dep_local"].str[:10]
     reason.index = out.index
@@ -342,7 +342,7 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def test_flight_frame_flattens_every_field(flight_docs) -> None:
-    frame = flight_frame(flight_rows(flight_docs))
+    frame = flight_frame(flight_table(flight_docs))
     assert list(frame.columns) == list(FLIGHT_FIELDS)
     assert len(frame) == 14
     first = _rows(frame)[0]
@@ -359,11 +359,11 @@ def test_flight_frame_flattens_every_field(flight_docs) -> None:
         "status_code": "DP", "aircraft_code": "744", "registration": "DABVM",
         "updated_at": FETCHED_AT, "_row": 0,
     }
-    assert flight_frame(flight_rows(flight_docs), start=100)["_row"].tolist() == list(range(100, 114))
+    assert flight_frame(flight_table(flight_docs), start=100)["_row"].tolist() == list(range(100, 114))
 
 
 def test_flight_frame_normalizes_numbers_and_terminals(flight_docs) -> None:
-    rows = _rows(flight_frame(flight_rows(flight_docs)))
+    rows = _rows(flight_frame(flight_table(flight_docs)))
     # FlightNumber 400, "0400", "400" -> "400"
     assert [r["flight_number"] for r in rows[:3]] == ["400", "400", "400"]
     assert [r["operating_flight_number"] for r in rows[:3]] == ["400", "400", "400"]
@@ -428,7 +428,7 @@ def test_departure_date_from_utc_when_the_local_time_is_missing() -> None:
     del record["Departure"]["ScheduledTimeLocal"]
     late = copy.deepcopy(record)
     late["Departure"]["ScheduledTimeUTC"]["DateTime"] = "2026-03-01T22:59Z"
-    frame = flight_frame(flight_rows([record, late]))
+    frame = flight_frame(flight_table([record, late]))
     out, reason = clean_flights(frame, AIRPORT_TZ)
     assert out["scheduled_departure"].tolist() == [ts("2026-03-01 23:30"), ts("2026-03-01 22:59")]
     # local date at the origin (CET, UTC+1), not the UTC date
@@ -447,7 +447,7 @@ def test_departure_date_from_utc_when_the_local_time_is_missing() -> None:
 def test_local_only_departure_across_dst_changes(local: str, expected_utc: str) -> None:
     record = copy.deepcopy(records_of(FLIGHTSTATUS, "flightstatus_page.json")[8])  # LH96, local times only
     record["Departure"]["ScheduledTimeLocal"]["DateTime"] = local
-    frame = flight_frame(flight_rows([record]))
+    frame = flight_frame(flight_table([record]))
     out, reason = clean_flights(frame, AIRPORT_TZ)
     assert out["scheduled_departure"].iloc[0] == ts(expected_utc)
     assert out["departure_date"].iloc[0] == ts(local[:10])
@@ -525,14 +525,14 @@ def test_clean_flights_reject_reasons(cleaned) -> None:
 
 def test_clean_flights_rejects_an_airport_missing_from_the_map() -> None:
     record = copy.deepcopy(records_of(FLIGHTSTATUS, "flightstatus_page.json")[8])  # LH96 FRA -> MUC
-    frame = flight_frame(flight_rows([record]))
+    frame = flight_frame(flight_table([record]))
     _, reason = clean_flights(frame, {"MUC": "Europe/Berlin"})
     assert reason.iloc[0] == "unknown airport FRA (not in the reference data nor airportsdata)"
 
 
 def test_clean_flights_rejects_a_known_airport_without_a_zone_when_only_local_times_exist() -> None:
     record = copy.deepcopy(records_of(FLIGHTSTATUS, "flightstatus_page.json")[8])  # LH96 FRA -> MUC
-    frame = flight_frame(flight_rows([record]))
+    frame = flight_frame(flight_table([record]))
     _, reason = clean_flights(frame, {"FRA": None, "MUC": "Europe/Berlin"})
     assert reason.iloc[0] == ("unknown timezone <none> for airport FRA: cannot convert the local departure "
                               "time to UTC")

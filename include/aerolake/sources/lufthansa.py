@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from aerolake.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -480,51 +481,27 @@ _UPPER = frozenset(_CODES + _NUMBERS)
 _SHORT_TEXTS = frozenset(("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration"))
 
 
-def _as_text(values: Iterable[Any]) -> list[str | None]:
-    """Scalars as text (400 -> "400", 1.0 -> "1"); None, objects (``{"@nil": "true"}``) and lists -> None."""
-    return [v if v.__class__ is str else _scalar_text(v) for v in values]
+def flight_table(docs: Iterable[dict[str, Any]]) -> pa.Table:
+    """Flight documents as the flat rows of text MongoDB returns for :data:`FLIGHT_PATHS` (in Python)."""
+    return FLIGHT_PATHS.table(FLIGHT_PATHS.project(doc) for doc in docs)
 
 
-def _scalar_text(v: Any) -> str | None:
-    cls = v.__class__
-    if cls is int:
-        return str(v)
-    if cls is float:
-        return str(int(v)) if v.is_integer() else str(v)
-    return None
+def flight_frame(rows: pa.Table, start: int = 0) -> pd.DataFrame:
+    """Flat flight rows (:data:`FLIGHT_PATHS`, from ``stages.iter_projected`` or :func:`flight_table`) as a
+    frame of :data:`FLIGHT_FIELDS`, normalized as text.
 
-
-def _text_array(values: Sequence[Any]) -> Any:
-    """An Arrow string array; the per-value conversion runs only when not everything is text."""
-    import pyarrow as pa
-
-    try:
-        return pa.array(values, type=pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array(_as_text(values), type=pa.string())
-
-
-def flight_rows(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flight documents as the flat rows MongoDB returns for :data:`FLIGHT_PATHS` (in Python)."""
-    return [FLIGHT_PATHS.project(doc) for doc in docs]
-
-
-def flight_frame(rows: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
-    """Flat flight rows (:data:`FLIGHT_PATHS`, from MongoDB or :func:`flight_rows`) as a frame of
-    :data:`FLIGHT_FIELDS`, normalized as text.
-
-    A field is text when the record had text or a number there; anything else (missing, ``null``, an
-    ``{"@nil": "true"}`` object, or the array a path through a list gives) is NULL. Trimming, upper-casing,
-    leading zeros of flight numbers and blanks-to-NULL are done per column in Arrow compute. ``_row`` is
-    the row's position (``start`` + index), to find it again for quarantine.
+    The rows hold each field as text or null already (a number as its digits; an ``{"@nil": "true"}`` object,
+    a list or anything else as null: :mod:`aerolake.projection`). Trimming, upper-casing, leading zeros of
+    flight numbers and blanks-to-NULL are done per column in Arrow compute. ``_row`` is the row's position
+    (``start`` + index), to find it again for quarantine.
     """
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
     frame = {}
-    for name, values in zip(FLIGHT_PATHS.fields, FLIGHT_PATHS.columns(rows), strict=True):
-        text = pc.utf8_trim_whitespace(_text_array(values))
+    for name in FLIGHT_PATHS.fields:
+        text = pc.utf8_trim_whitespace(rows.column(name).cast(pa.string()))
         if name in _UPPER:
             text = pc.utf8_upper(text)
         if name in _NUMBERS:
@@ -532,8 +509,8 @@ def flight_frame(rows: list[dict[str, Any]], start: int = 0) -> pd.DataFrame:
         if name in _SHORT_TEXTS:
             text = pc.utf8_slice_codeunits(text, 0, 10)
         text = pc.if_else(pc.equal(text, ""), None, text)
-        frame[name] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])))
-    frame["_row"] = pd.Series(range(start, start + len(rows)), dtype="int64")
+        frame[name] = pd.Series(pd.arrays.ArrowStringArray(text))
+    frame["_row"] = pd.Series(range(start, start + rows.num_rows), dtype="int64")
     return pd.DataFrame(frame)
 
 
@@ -660,10 +637,10 @@ QUALITY: list[Check] = [
 ]
 
 
-def _clean_flight_chunk(rows: list[dict[str, Any]], airport_tz: dict[str, str | None],
+def _clean_flight_chunk(rows: pa.Table, airport_tz: dict[str, str | None],
                         fill_rows: dict[str, dict[str, Any]], seen: set[str],
                         rejected: list[tuple[str, Any]]) -> tuple[pd.DataFrame, int]:
-    """One chunk of flat flight rows (:data:`FLIGHT_PATHS`) cleaned: the rows to write and how many were
+    """One chunk of flat flight rows (:data:`FLIGHT_PATHS`, an Arrow table) cleaned: the rows to write and how many were
     duplicates.
 
     Airports the chunk needs that the references lack are filled from ``airportsdata`` (``fill_rows`` and
@@ -675,11 +652,13 @@ def _clean_flight_chunk(rows: list[dict[str, Any]], airport_tz: dict[str, str | 
     for col in ("dep_airport", "arr_airport"):
         for code in raw[col].dropna().unique():
             if code not in airport_tz and code in gazetteer and code not in fill_rows:
-                fill_rows[code] = airport_from_gazetteer(code, FLIGHT_PATHS.named(rows[0])["updated_at"])
+                fill_rows[code] = airport_from_gazetteer(code, rows.column("updated_at")[0].as_py())
                 airport_tz[code] = gazetteer[code]["tz"]
     cleaned, reason = clean_flights(raw, airport_tz)
     bad = reason.notna()
-    rejected.extend((str(reason.at[pos]), rows[int(raw.at[pos, "_row"])]["_id"]) for pos in bad[bad].index)
+    if bad.any():
+        ids = rows.column("_id").take(raw.loc[bad, "_row"].to_numpy()).to_pylist()
+        rejected.extend(zip(reason[bad].astype(str).tolist(), ids, strict=True))
     good = cleaned[~bad]
     # one key string per row; a key already written in an earlier chunk (or this one) is a duplicate
     keys = good["airline_code"].str.cat([good["flight_number"], good["dep_airport"],
@@ -748,10 +727,10 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     seen: set[str] = set()
     rejected: list[tuple[str, Any]] = []
     duplicates = 0
-    # MongoDB flattens the records (FLIGHT_PATHS): decoding nested records cost five times as much as
-    # cleaning them. The collector stays paused across the whole loop, not per chunk: re-enabled between
-    # chunks, it walks each freshly decoded chunk several times over. The loop makes next to no cyclic garbage:
-    # each chunk is freed by reference counting before the next one is read, so memory stays flat.
+    # MongoDB flattens the records into rows of text (FLIGHT_PATHS) that arrive as Arrow columns: decoding
+    # nested records into dicts cost five times as much as cleaning them. The collector stays paused across
+    # the loop (the in-process path still builds a dict per record, and pandas many small objects); the loop
+    # makes next to no cyclic garbage: each chunk is freed by reference counting before the next is read.
     with gc_paused():
         for rows in iter_projected(ctx, FLIGHTSTATUS, FLIGHT_PATHS):
             unique, chunk_duplicates = _clean_flight_chunk(rows, airport_tz, fill_rows, seen, rejected)
