@@ -4,7 +4,7 @@ Cleaning a large endpoint needs a couple of dozen scalars from each nested recor
 some codes as a number or a string at random). MongoDB hands them over ready: one flat row per record, every
 field text or ``null`` (:func:`text_expression`), and the client decodes its batches straight into Arrow
 columns (PyMongoArrow, in C), without a Python object per value. For a day of 90,000 Lufthansa flights
-that is about 0.75 CPU seconds where decoding nested records into dicts and flattening them cost about four
+reading them costs about 0.5 CPU seconds, where decoding the nested records into dicts cost 3.4
 (``bench/README.md``). In-process mongomock gets the same rows from :meth:`FieldPaths.project`, which follows
 MongoDB's rules for a field path:
 
