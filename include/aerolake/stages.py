@@ -322,16 +322,17 @@ def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
         document_class=RawBSONDocument))
     # load_to_mongo's index serves $match and $sort; allowDiskUse only matters to a server without it
     with raw.aggregate(pipeline, batchSize=chunk, allowDiskUse=True) as cursor:
-        while batch := cursor.to_list(chunk):
+        for batch in _chunks(cursor, chunk):
             # a value that is not text is an error here, never a silent null: the server must honour the $project
             context = PyMongoArrowContext(schema, codec_options=collection.codec_options, allow_invalid=False)
             context.process_bson_stream(b"".join([row.raw for row in batch]))
-            del batch
+            del batch  # not kept alive while the next one is read
             yield paths.named_table(context.finish())
 
 
-def _chunks(cursor: Any, chunk: int) -> Iterator[list[dict]]:
-    """A pymongo cursor's documents in lists of ``chunk``, batch by batch (``to_list``: no step per document)."""
+def _chunks(cursor: Any, chunk: int) -> Iterator[list[Any]]:
+    """A pymongo cursor's documents (dicts, or ``RawBSONDocument``) in lists of ``chunk``, batch by batch
+    (``to_list``: no step per document)."""
     while True:
         with gc_paused():  # decoding builds many containers per document: see cleaning.gc_paused
             batch = cursor.to_list(chunk)
