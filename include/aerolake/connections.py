@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aerolake.errors import ConfigurationError, InProcessStoreRefused
 from aerolake.settings import (
     AIRLABS_CONN_ID,
     AVIATIONSTACK_CONN_ID,
@@ -68,7 +70,8 @@ def lufthansa_credentials(settings: Settings) -> ApiCredentials:
         return ApiCredentials(f"{settings.mock_api_url}/lufthansa/v1", OFFLINE_CLIENT_ID,
                               OFFLINE_CLIENT_SECRET, offline=True)
     if not conn.login or not conn.password:
-        raise ValueError(f"Connection {LUFTHANSA_CONN_ID} needs login (client id) and password (client secret)")
+        raise ConfigurationError(f"Connection {LUFTHANSA_CONN_ID} needs login (client id) and password "
+                                 "(client secret)")
     return ApiCredentials(_base_url(conn), conn.login, conn.password)
 
 
@@ -93,7 +96,7 @@ def api_key_credentials(conn_id: str, settings: Settings) -> ApiCredentials:
         return ApiCredentials(f"{settings.mock_api_url}/{_MOCK_PREFIX[conn_id]}", None, OFFLINE_API_KEY,
                               offline=True)
     if not conn.password:
-        raise ValueError(f"Connection {conn_id} needs password (the API key)")
+        raise ConfigurationError(f"Connection {conn_id} needs password (the API key)")
     return ApiCredentials(_base_url(conn), None, conn.password)
 
 
@@ -131,12 +134,48 @@ def offline_mongo_client() -> Any:
         return _mongomock_client
 
 
-def mongo_database(settings: Settings) -> Database:
-    """The staging database on ``aerolake_mongo``, or in-process mongomock when it is not defined."""
+class LazyDatabase:
+    """A MongoDB database opened on first use, so a stage that never touches MongoDB needs no connection
+    to it (and an unusable one is reported by the stage that needs it)."""
+
+    def __init__(self, open_database: Callable[[], Database]):
+        self._open, self._database = open_database, None
+
+    def _get(self) -> Database:
+        if self._database is None:
+            self._database = self._open()
+        return self._database
+
+    def __getitem__(self, name: str) -> Any:
+        return self._get()[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+
+def mongo_database(settings: Settings, *, in_process_ok: bool = True) -> Database:
+    """The staging database on ``aerolake_mongo``, or in-process mongomock when it is not defined.
+
+    ``in_process_ok=False`` (tasks of one run in separate processes: a scheduler with its executor, or
+    ``airflow tasks test``) refuses mongomock: what one task staged would vanish with its process.
+    """
     conn = airflow_connection(MONGO_CONN_ID)
     if conn is None:
+        if not in_process_ok:
+            raise InProcessStoreRefused(
+                f"Connection {MONGO_CONN_ID} is not defined, and the offline in-process MongoDB (mongomock) "
+                "lives only as long as one task's process: here every task runs in a process of its own, so "
+                "the next task would find nothing. Define the connection, e.g. "
+                f"AIRFLOW_CONN_{MONGO_CONN_ID.upper()}='mongo://127.0.0.1:27017' (`make up` runs a shared one), "
+                "or run the whole DAG in one process with `airflow dags test`."
+            )
         log.info("Connection %s not defined: using in-process MongoDB (mongomock)", MONGO_CONN_ID)
         return offline_mongo_client()[settings.mongo_db]
+    if conn.conn_type != "mongo":
+        raise ConfigurationError(
+            f"Connection {MONGO_CONN_ID} has conn_type {conn.conn_type!r}; Airflow's MongoHook needs 'mongo' "
+            f"(write AIRFLOW_CONN_{MONGO_CONN_ID.upper()}='mongo://host:27017', not 'mongodb://...')"
+        )
     from airflow.providers.mongo.hooks.mongo import MongoHook
 
     return MongoHook(mongo_conn_id=MONGO_CONN_ID).get_conn()[settings.mongo_db]

@@ -9,6 +9,7 @@ Imported by DAG files at parse time: only Airflow's SDK here; the pipeline is im
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, Param, chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException
+
+log = logging.getLogger(__name__)
 
 STAGES = ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality")
 STREAMING = ("write_curated", "publish_to_kafka")
@@ -35,19 +38,92 @@ def mysql_assets(tables: Iterable[str]) -> list[Asset]:
     return [Asset(name=f"aerolake.mysql.{t}", uri=f"mysql://mysql:3306/aerolake/{t}") for t in tables]
 
 
-def _run(module: str, stage: str, context: dict[str, Any], source: str, snapshots: bool, **kwargs: Any) -> Any:
-    """Run one stage for the run's partition; a stop no retry can cure fails the task at once, saying why."""
+def _whole_run_in_this_process() -> bool:
+    """True when every task of the run executes in this one process (``airflow dags test``, ``dag.test()``),
+    so an in-process store is shared by all of them; False under a scheduler's executor (each task its own
+    process) and for ``airflow tasks test`` (one task, its process ends with it)."""
+    import sys
+
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.supervisor import InProcessSupervisorComms
+
+    in_process = isinstance(getattr(task_runner, "SUPERVISOR_COMMS", None), InProcessSupervisorComms)
+    return in_process and sys.argv[1:3] != ["tasks", "test"]
+
+
+def _run(module: str, stage: str, context: dict[str, Any], source: str, snapshots: bool, final: bool,
+         **kwargs: Any) -> Any:
+    """Run one stage for the run's partition and keep ``pipeline_runs`` in step with Airflow: the run is
+    ``success`` once its ``final`` task succeeded; a failure is ``retrying`` if Airflow will try again, else
+    ``failed``. An error no retry can cure (:func:`aerolake.errors.retry_can_help`) fails the task at once."""
     import importlib
 
-    from aerolake import orchestration
-    from aerolake.quotas import QuotaExceeded
-    from aerolake.stages import CannotServe
+    from aerolake import orchestration, runs
+    from aerolake.errors import retry_can_help
 
-    ctx = orchestration.stage_context(context, source, snapshots)
+    run = orchestration.run_info(context, source, snapshots)
     try:
-        return getattr(importlib.import_module(module), stage)(ctx, **kwargs)
-    except (QuotaExceeded, CannotServe) as exc:  # retrying cannot help: the budget or the API's window
-        raise AirflowFailException(str(exc)) from exc
+        ctx = orchestration.stage_context(run, in_process_ok=_whole_run_in_this_process())
+        result = getattr(importlib.import_module(module), stage)(ctx, **kwargs)
+    except Exception as exc:
+        curable = retry_can_help(exc)
+        ti = context.get("ti")
+        will_retry = curable and ti is not None and ti.try_number <= ti.max_tries
+        _record_state(run, runs.RETRYING if will_retry else runs.FAILED, stage, f"{type(exc).__name__}: {exc}")
+        if not curable:
+            raise AirflowFailException(f"{exc} (not retried: no retry can cure this)") from exc
+        raise
+    if final:
+        _record_state(run, runs.SUCCESS, stage)
+    return result
+
+
+def _record_state(run: Any, state: str, stage: str, error: str | None = None) -> None:
+    """``runs.mark_run``; a ledger that cannot be written is logged, never allowed to replace the task's own
+    outcome (a failure stays that failure; a success with an unwritable ledger fails the task)."""
+    from aerolake import runs
+    from aerolake.connections import mysql_config
+    from aerolake.settings import load_settings
+
+    try:
+        runs.mark_run(mysql_config(load_settings()), run, state, stage, error)
+    except Exception:
+        if state == runs.SUCCESS:
+            raise
+        log.exception("could not record %s/%s as %s in pipeline_runs", run.dag_id, run.run_id, state)
+
+
+def _on_dag_run_end(state: str) -> Callable[[dict[str, Any]], None]:
+    """A DAG-level callback (run by Airflow's dag-processor when the run ends) that settles the run's state
+    in ``pipeline_runs``, also where no task could record it (a worker killed with -9, a run timeout, a task
+    cleared alone)."""
+
+    def callback(context: dict[str, Any]) -> None:
+        from aerolake import runs
+        from aerolake.connections import mysql_config
+        from aerolake.settings import load_settings
+
+        dag = context.get("dag")
+        dag_id, run_id = getattr(dag, "dag_id", None), context.get("run_id")
+        if not dag_id or not run_id:
+            return
+        cfg = mysql_config(load_settings())
+        known = runs.run_state(cfg, dag_id, str(run_id))
+        if known is None:
+            return
+        status, last_stage, error = known
+        if status == state:
+            return  # the task that ended the run recorded it (with its own error)
+        ti = context.get("ti")
+        stage = getattr(ti, "task_id", None) or last_stage
+        if state == runs.FAILED:
+            error = error or f"the DAG run failed ({context.get('reason') or 'a task failed'}) at {stage}"
+        else:
+            error = None
+        runs.settle_run(cfg, dag_id, str(run_id), state, stage, error)
+
+    callback.__name__ = f"aerolake_mark_run_{state}"
+    return callback
 
 
 def lakehouse_dag(
@@ -78,6 +154,8 @@ def lakehouse_dag(
         params["snapshot"] = Param(False, type="boolean",
                                    description="An intra-day snapshot (dt/snapshot=HHMM of the logical date)")
 
+    final_task = STREAMING[-1] if streaming else STAGES[-1]
+
     def stage(name: str, module: str = "aerolake.stages", **task_kwargs: Any) -> Callable[..., Any]:
         def body(**context: Any) -> Any:
             extra = {}
@@ -85,7 +163,7 @@ def lakehouse_dag(
                 from aerolake import orchestration
 
                 extra["refetch"] = orchestration.refetch_requested(context)
-            result = _run(module, name, context, source, snapshots, **extra)
+            result = _run(module, name, context, source, snapshots, name == final_task, **extra)
             return len(result) if isinstance(result, list) else result
 
         body.__name__ = name
@@ -102,6 +180,8 @@ def lakehouse_dag(
         tags=["aerolake", source, "lakehouse", *tags],
         params=params,
         default_args=DEFAULT_ARGS,
+        on_success_callback=_on_dag_run_end("success"),
+        on_failure_callback=_on_dag_run_end("failed"),
     )
     def pipeline() -> None:
         extract = stage("extract_to_s3", **({"pool": pool} if pool else {}))()

@@ -54,10 +54,12 @@ def run_info(context: Mapping[str, Any], source: str, snapshots: bool = False) -
                    partition=Partition(source, moment.strftime("%Y-%m-%d"), snapshot))
 
 
-def stage_context(context: Mapping[str, Any], source: str, snapshots: bool = False) -> Any:
+def stage_context(run: RunInfo, *, in_process_ok: bool = True) -> Any:
+    """The stores of ``run`` from the connections; ``in_process_ok=False`` when its tasks run in separate
+    processes (an in-process MongoDB is then refused where a stage first needs it)."""
     from aerolake.stages import StageContext
 
-    return StageContext.from_connections(run_info(context, source, snapshots))
+    return StageContext.from_connections(run, in_process_ok=in_process_ok)
 
 
 def refetch_requested(context: Mapping[str, Any]) -> bool:

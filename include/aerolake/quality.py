@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aerolake.connections import MySqlConfig
+from aerolake.errors import PermanentError
 from aerolake.mysql import connection, quote_identifier, sql_text
 from aerolake.runs import RunInfo
 
 log = logging.getLogger(__name__)
 
 
-class QualityCheckFailed(RuntimeError):
+class QualityCheckFailed(PermanentError):
     """One or more checks failed; the message names them."""
 
 

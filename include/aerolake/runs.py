@@ -1,8 +1,13 @@
-"""The ``pipeline_runs`` ledger: what each stage of each run did, per endpoint.
+"""The ``pipeline_runs`` ledger: what each stage of each run did, per endpoint, and the run's state.
 
 Each stage writes only its own columns, so re-running one task overwrites its counts instead of adding to
 them; ``quarantined`` and ``duplicates`` are generated columns summing the stages. The balance every run
 must satisfy, per endpoint: ``fetched = loaded + quarantined + duplicates``.
+
+``status`` is the run's state (:data:`STATES`), set for all its rows at once: ``running`` when a stage
+records its counts, then ``success`` once the DAG's last task succeeded, or ``retrying`` / ``failed`` (with
+the ``error``) when a stage failed (:func:`mark_run`, called by the DAG layer, which knows whether Airflow will
+retry). A stage never says ``success`` about a run it is only part of.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aerolake.connections import MySqlConfig
 from aerolake.lake import Partition
@@ -24,6 +30,11 @@ STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
     "load_to_mysql": ("loaded",),
 }
 
+#: the states of a run in ``pipeline_runs.status`` (migration 0006)
+RUNNING, RETRYING, FAILED, SUCCESS = "running", "retrying", "failed", "success"
+STATES = (RUNNING, RETRYING, FAILED, SUCCESS)
+ERROR_LENGTH = 1000  # pipeline_runs.error
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -35,8 +46,8 @@ class RunInfo:
 
 
 def record_stage(cfg: MySqlConfig, run: RunInfo, stage: str, endpoint: str, counts: dict[str, int],
-                 status: str = "success", started_at: datetime | None = None) -> None:
-    """Upsert ``stage``'s counts for one endpoint of ``run``."""
+                 started_at: datetime | None = None) -> None:
+    """Upsert ``stage``'s counts for one endpoint of ``run`` (the run is then ``running``)."""
     allowed = STAGE_COLUMNS[stage]
     unknown = set(counts) - set(allowed)
     if unknown:
@@ -49,9 +60,47 @@ def record_stage(cfg: MySqlConfig, run: RunInfo, stage: str, endpoint: str, coun
         updates=", ".join(f"{quote_identifier(c)} = VALUES({quote_identifier(c)})" for c in columns),
     )
     values = (run.dag_id, run.run_id, endpoint, run.partition.source, run.partition.key,
-              (started_at or now), now, status, stage, *(int(counts[c]) for c in columns))
+              (started_at or now), now, RUNNING, stage, *(int(counts[c]) for c in columns))
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(statement, values)
+        cur.execute("DELETE FROM pipeline_runs WHERE dag_id = %s AND run_id = %s AND endpoint = '-'",
+                    (run.dag_id, run.run_id))
+
+
+def mark_run(cfg: MySqlConfig, run: RunInfo, state: str, stage: str, error: str | None = None) -> None:
+    """Set ``run``'s state on all its rows (``stage``: the task that ended, or failed, last). A run with no
+    row yet (it failed before any stage recorded counts) gets one, endpoint ``-``."""
+    if settle_run(cfg, run.dag_id, run.run_id, state, stage, error):
+        return
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(sql_text("queries/insert_pipeline_run_state.sql"), {
+            **_state_params(run.dag_id, run.run_id, state, stage, error),
+            "source": run.partition.source, "partition_key": run.partition.key})
+
+
+def settle_run(cfg: MySqlConfig, dag_id: str, run_id: str, state: str, stage: str,
+               error: str | None = None) -> bool:
+    """Set the state of the rows of run ``(dag_id, run_id)``; False if it has none."""
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(sql_text("queries/update_pipeline_run_state.sql"),
+                    _state_params(dag_id, run_id, state, stage, error))
+        return cur.rowcount > 0  # finished_at always changes, so a row that exists is counted
+
+
+def _state_params(dag_id: str, run_id: str, state: str, stage: str, error: str | None) -> dict[str, Any]:
+    if state not in STATES:
+        raise ValueError(f"unknown run state {state!r}; known: {STATES}")
+    return {"dag_id": dag_id, "run_id": run_id, "state": state, "stage": stage,
+            "error": None if error is None else error[:ERROR_LENGTH], "now": datetime.now(UTC).replace(tzinfo=None)}
+
+
+def run_state(cfg: MySqlConfig, dag_id: str, run_id: str) -> tuple[str, str, str | None] | None:
+    """``(status, last_stage, error)`` of a run, or None if it has no row."""
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT status, last_stage, error FROM pipeline_runs WHERE dag_id = %s AND run_id = %s "
+                    "ORDER BY endpoint LIMIT 1", (dag_id, run_id))
+        row = cur.fetchone()
+        return None if row is None else (row[0], row[1], row[2])
 
 
 def run_counts(cfg: MySqlConfig, run: RunInfo) -> list[dict]:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from aerolake import lake, quality, runs
 from aerolake.cleaning import encode_keys, gc_paused
-from aerolake.connections import MySqlConfig, mongo_database, mysql_config, s3_client
+from aerolake.connections import LazyDatabase, MySqlConfig, mongo_database, mysql_config, s3_client
+from aerolake.errors import IncompleteRead, MissingInput, PermanentError
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
@@ -76,10 +77,13 @@ class StageContext:
         return source_module(self.partition.source)
 
     @classmethod
-    def from_connections(cls, run: RunInfo, settings: Settings | None = None) -> StageContext:
-        """Clients from the Airflow connections of DESIGN.md, or the offline defaults."""
+    def from_connections(cls, run: RunInfo, settings: Settings | None = None, *,
+                         in_process_ok: bool = True) -> StageContext:
+        """Clients from the Airflow connections of DESIGN.md, or the offline defaults. MongoDB is opened on
+        first use; ``in_process_ok=False`` (the run's tasks in separate processes) refuses mongomock there."""
         settings = settings or load_settings()
-        return cls(run, settings, s3_client(settings), mongo_database(settings), mysql_config(settings))
+        mongo = LazyDatabase(partial(mongo_database, settings, in_process_ok=in_process_ok))
+        return cls(run, settings, s3_client(settings), mongo, mysql_config(settings))
 
     def collection(self, endpoint: str) -> Any:
         return self.mongo[f"{self.partition.source}_{endpoint}"]
@@ -97,7 +101,7 @@ def _utcnow() -> datetime:
 
 
 # -- 1. extract_to_s3 -------------------------------------------------------------------------------------
-class CannotServe(RuntimeError):
+class CannotServe(PermanentError):
     """The API cannot serve this partition any more (a live API asked for the past) and the lake has nothing."""
 
 
@@ -207,7 +211,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
     for endpoint in ctx.source.ENDPOINTS:
         manifest = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
         if manifest is None:
-            raise RuntimeError(
+            raise MissingInput(
                 f"{part.source}/{endpoint} {part.key}: no raw partition at "
                 f"s3://{ctx.bucket}/{part.raw_prefix(endpoint)}; run extract_to_s3 for this date first"
             )
@@ -285,7 +289,8 @@ def _mongomock_documents(collection: Any, query: dict[str, Any]) -> list[dict]:
 
 
 def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
-    """The partition's documents of ``endpoint`` in chunks, in a stable order (lake part, then index)."""
+    """The partition's documents of ``endpoint`` in chunks, in a stable order (lake part, then index); every
+    one of them, or :class:`IncompleteRead`."""
     collection = ctx.collection(endpoint)
     if type(collection).__module__.startswith("mongomock"):
         docs = _mongomock_documents(collection, ctx.partition_filter())
@@ -293,7 +298,25 @@ def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -
             yield docs[start:start + chunk]
         return
     with collection.find(ctx.partition_filter()).sort(_DOCUMENT_ORDER).batch_size(chunk) as cursor:
-        yield from _chunks(cursor, chunk)
+        yield from _read_in_full(ctx, endpoint, _chunks(cursor, chunk))
+
+
+def _read_in_full(ctx: StageContext, endpoint: str, chunks: Iterator[Any]) -> Iterator[Any]:
+    """``chunks`` of a partition read, then a check that they held every document MongoDB counts for the
+    partition: a server that answers a query only in part (a stand-in's gap) fails the stage here instead of
+    cleaning, loading and reporting a partial partition as whole."""
+    expected = ctx.collection(endpoint).count_documents(ctx.partition_filter())
+    read = 0
+    for batch in chunks:
+        read += len(batch)
+        yield batch
+    if read != expected:
+        part = ctx.partition
+        raise IncompleteRead(
+            f"{part.source}/{endpoint} {part.key}: MongoDB counts {expected} documents in this partition but its "
+            f"query returned {read}; the stage stopped before publishing anything of it. The server does not answer the "
+            "pipeline's queries faithfully: use a real MongoDB (or `make up`'s stand-in) for aerolake_mongo."
+        )
 
 
 def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
@@ -322,7 +345,7 @@ def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
         document_class=RawBSONDocument))
     # load_to_mongo's index serves $match and $sort; allowDiskUse only matters to a server without it
     with raw.aggregate(pipeline, batchSize=chunk, allowDiskUse=True) as cursor:
-        for batch in _chunks(cursor, chunk):
+        for batch in _read_in_full(ctx, endpoint, _chunks(cursor, chunk)):
             # a value that is not text is an error here, never a silent null: the server must honour the $project
             context = PyMongoArrowContext(schema, codec_options=collection.codec_options, allow_invalid=False)
             context.process_bson_stream(b"".join([row.raw for row in batch]))
@@ -357,7 +380,7 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
     part = ctx.partition
     manifest = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
     if manifest is None:
-        raise RuntimeError(f"{part.source}/{endpoint} {part.key}: no raw partition in s3://{ctx.bucket}/"
+        raise MissingInput(f"{part.source}/{endpoint} {part.key}: no raw partition in s3://{ctx.bucket}/"
                            f"{part.raw_prefix(endpoint)}; run extract_to_s3 and load_to_mongo first")
     parsable = sum(p["records"] for p in manifest["parts"] if p["status"] == 200 and not p["malformed"])
     if not parsable or ctx.collection(endpoint).count_documents(ctx.partition_filter()):
@@ -366,7 +389,7 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
     quarantined = ctx.mongo[QUARANTINE_COLLECTION].count_documents(
         {"source": part.source, "endpoint": endpoint, "partition": part.key, "stage": "load_to_mongo"})
     if quarantined < parsable:
-        raise RuntimeError(
+        raise MissingInput(
             f"{part.source}/{endpoint} {part.key}: MongoDB has no documents for this partition although the lake "
             f"has {parsable} records; run load_to_mongo first. (Offline, MongoDB is in-process mongomock and "
             "lives only as long as one process: run tasks in one `airflow dags test`, or set aerolake_mongo.)"
@@ -425,7 +448,7 @@ def iter_clean_tables(ctx: StageContext, entity: str) -> Iterator[Any]:
 
     key = ctx.partition.clean_key(entity)
     if not lake.object_exists(ctx.s3, ctx.bucket, key):
-        raise RuntimeError(f"{ctx.partition.source} {ctx.partition.key}: no clean data at s3://{ctx.bucket}/{key}; "
+        raise MissingInput(f"{ctx.partition.source} {ctx.partition.key}: no clean data at s3://{ctx.bucket}/{key}; "
                            "run the clean task for this date first")
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
         ctx.s3.download_fileobj(ctx.bucket, key, tmp)
