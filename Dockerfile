@@ -4,7 +4,7 @@
 #
 # Extends the official image as documented in https://airflow.apache.org/docs/docker-stack/build.html.
 # The Airflow version of the base image MUST equal the `apache-airflow==` pin of requirements.txt
-# (tests/deploy/test_compose.py checks it): bump both together.
+# (tests/deploy/test_compose.py checks it): bump both together, then `make lock`.
 FROM apache/airflow:3.3.2-python3.11
 
 # Build dependencies of mysqlclient (the MySQL provider's driver).
@@ -21,9 +21,11 @@ RUN apt-get update \
 USER airflow
 WORKDIR /opt/airflow
 
-# requirements.txt is the full pinned lock of the project; it includes apache-airflow==3.3.2, which must
-# match the base image's Airflow version above. Pinning apache-airflow on the command line as well keeps
-# pip from ever replacing the Airflow that ships in the image.
+# requirements.txt is the RUNTIME lock only (no test or dev tool: those are in requirements-dev.txt, never
+# installed here); it pins apache-airflow==3.3.2, which must match the base image's Airflow version above,
+# and resolves boto3/botocore together with the image's aiobotocore, so `pip check` passes
+# (tests/deploy/test_runtime_lock.py). Pinning apache-airflow on the command line as well keeps pip from
+# ever replacing the Airflow that ships in the image.
 ARG AIRFLOW_VERSION=3.3.2
 COPY --chown=airflow:0 requirements.txt /opt/airflow/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/airflow/requirements.txt

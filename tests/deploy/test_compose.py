@@ -156,8 +156,24 @@ def test_images(compose: dict[str, Any]) -> None:
     assert services["redis"]["image"].startswith("redis:7")
     assert services["mysql"]["image"] == "mysql:8.4"
     assert services["mongo"]["image"].startswith("mongo:7")
-    assert services["minio"]["image"].startswith("minio/minio")
-    assert services["minio-init"]["image"].startswith("minio/mc")
+    # Docker Hub's minio/minio and minio/mc are no longer published: MinIO's quay.io releases, pinned
+    assert re.fullmatch(r"quay\.io/minio/minio:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", services["minio"]["image"])
+    assert re.fullmatch(r"quay\.io/minio/mc:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", services["minio-init"]["image"])
+
+
+def test_pulled_images_are_pinned(compose: dict[str, Any]) -> None:
+    """No ``:latest`` (nor a missing tag, which is ``latest``) on an image compose pulls. The project's own
+    image (``build: .``) is exempt: ``aerolake-airflow:latest`` is the tag of the local build, never pulled."""
+    problems = []
+    for name, service in compose["services"].items():
+        image = service.get("image")
+        if not image or service.get("build"):
+            continue
+        reference = image.split("@")[0]
+        tag = reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else None
+        if tag in (None, "latest"):
+            problems.append(f"{name}: {image} (pin a release tag)")
+    assert not problems, "\n".join(problems)
 
 
 def command_of(service: dict[str, Any]) -> str:
@@ -210,8 +226,21 @@ def test_worker_waits_for_apiserver(compose: dict[str, Any]) -> None:
 
 
 def test_apiserver_port(compose: dict[str, Any]) -> None:
-    ports = [substitute(str(p)) for p in compose["services"]["airflow-apiserver"]["ports"]]
-    assert any(p.endswith(":8080") for p in ports)
+    ports = [str(p) for p in compose["services"]["airflow-apiserver"]["ports"]]
+    assert [substitute(p) for p in ports] == ["127.0.0.1:8080:8080"], "loopback by default"
+    exposed = [substitute(p, {"AIRFLOW_HOST_BIND": "0.0.0.0", "AIRFLOW_HOST_PORT": "18080"}) for p in ports]
+    assert exposed == ["0.0.0.0:18080:8080"], "AIRFLOW_HOST_BIND / AIRFLOW_HOST_PORT choose where it is published"
+
+
+def test_every_published_port_is_loopback_by_default(compose: dict[str, Any]) -> None:
+    problems = [f"{name}: {port}" for name, service in compose["services"].items()
+                for port in service.get("ports", []) if not substitute(str(port)).startswith("127.0.0.1:")]
+    assert not problems, "published beyond the host's loopback by default:\n" + "\n".join(problems)
+
+
+def test_env_example_documents_the_host_bind(env_example: dict[str, str]) -> None:
+    assert env_example["AIRFLOW_HOST_BIND"] == "127.0.0.1"
+    assert "AIRFLOW_HOST_BIND=0.0.0.0" in ENV_EXAMPLE.read_text()
 
 
 @pytest.mark.parametrize(
@@ -226,6 +255,19 @@ def test_mockapi(compose: dict[str, Any]) -> None:
     mockapi = compose["services"]["mockapi"]
     assert command_of(mockapi) == "python -m aerolake.mockapi --host 0.0.0.0 --port 8090"
     assert "/_mock/health" in " ".join(mockapi["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize(("conn_id", "mock_env"), [("airlabs_api", "AEROLAKE_MOCK_AIRLABS_API_KEY"),
+                                                    ("aviationstack_api", "AEROLAKE_MOCK_AVIATIONSTACK_ACCESS_KEY")])
+def test_mockapi_accepts_the_keys_the_connections_send(compose: dict[str, Any], conn_id: str, mock_env: str) -> None:
+    """The mock's accepted key and the connection's password come from the same .env variable."""
+    assert f'"{mock_env}"' in (ROOT / "include/aerolake/mockapi/__main__.py").read_text(), "the mock reads it"
+    mock = env_of(compose["services"]["mockapi"])
+    sample = {"AIRLABS_API_KEY": "key-airlabs-1", "AVIATIONSTACK_ACCESS_KEY": "key-aviationstack-2"}
+    for service in AIRFLOW_SERVICES:
+        conn = json.loads(substitute(env_of(compose["services"][service])[f"AIRFLOW_CONN_{conn_id.upper()}"], sample))
+        assert conn["password"] == substitute(mock[mock_env], sample), f"{service}: {conn_id} sends another key"
+    assert substitute(mock[mock_env], sample) in sample.values()
 
 
 def test_mysql_allows_local_infile(compose: dict[str, Any]) -> None:
@@ -540,3 +582,226 @@ def test_env_example_streaming(env_example: dict[str, str]) -> None:
     for name in ("AEROLAKE_KAFKA_SASL_USERNAME", "AEROLAKE_KAFKA_SASL_PASSWORD", "AEROLAKE_SCHEMA_REGISTRY_USER",
                  "AEROLAKE_SCHEMA_REGISTRY_PASSWORD"):
         assert re.search(rf"^# {name}=change-me$", text, re.MULTILINE), f"{name}: a commented placeholder"
+
+
+# ----------------------------------------------------------------------------- settings reach the services
+
+#: ``AEROLAKE_*`` names the code reads from the environment but compose deliberately does not pass to the
+#: Airflow services, with the reason. Every other one must reach every Airflow service.
+NOT_FOR_AIRFLOW_SERVICES = {
+    "AEROLAKE_NOW": "test-only: replaces the wall clock in tests and the offline demo",
+    "AEROLAKE_SQL_DIR": "development override of the SQL shipped in include/sql",
+    "AEROLAKE_API_HOST": "standalone `python -m aerolake.api` only (compose serves the app in the api-server)",
+    "AEROLAKE_API_PORT": "standalone `python -m aerolake.api` only",
+    "AEROLAKE_API_LOG_LEVEL": "standalone `python -m aerolake.api` only",
+    "AEROLAKE_MOCK_CLIENT_ID": "the mockapi service's own (Lufthansa accepts any client there)",
+    "AEROLAKE_MOCK_CLIENT_SECRET": "the mockapi service's own",
+    "AEROLAKE_MOCK_AIRLABS_API_KEY": "the mockapi service's own (test_mockapi_accepts_the_keys_...)",
+    "AEROLAKE_MOCK_AVIATIONSTACK_ACCESS_KEY": "the mockapi service's own",
+    "AEROLAKE_KAFKA_SASL_USERNAME": "standalone streaming CLI against a secured cluster; compose's broker has no auth",
+    "AEROLAKE_KAFKA_SASL_PASSWORD": "standalone streaming CLI",
+    "AEROLAKE_KAFKA_SECURITY_PROTOCOL": "standalone streaming CLI",
+    "AEROLAKE_KAFKA_SASL_MECHANISM": "standalone streaming CLI",
+    "AEROLAKE_SCHEMA_REGISTRY_USER": "standalone streaming CLI; compose's registry has no auth",
+    "AEROLAKE_SCHEMA_REGISTRY_PASSWORD": "standalone streaming CLI",
+}
+ENV_READ = re.compile(r"""(?:environ\.get|getenv|environ\[|_env_[a-z]+)\(?\s*["'](AEROLAKE_[A-Z0-9_]+)["']""")
+
+
+def settings_read_by_the_code() -> set[str]:
+    files = [*(ROOT / "include" / "aerolake").rglob("*.py"), *(ROOT / "dags").glob("*.py"),
+             *(ROOT / "plugins").rglob("*.py")]
+    return {name for path in files for name in ENV_READ.findall(path.read_text())}
+
+
+def test_the_settings_grep_finds_the_known_readers() -> None:
+    names = settings_read_by_the_code()
+    assert {"AEROLAKE_BUCKET", "AEROLAKE_AVIATIONSTACK_SNAPSHOTS", "AEROLAKE_AIRFLOW_USERNAME",
+            "AEROLAKE_NOW"} <= names
+    stale = sorted(set(NOT_FOR_AIRFLOW_SERVICES) - names)
+    assert not stale, f"exempted but no longer read by the code: {stale}"
+
+
+@pytest.mark.parametrize("service", AIRFLOW_SERVICES)
+def test_every_setting_reaches_the_airflow_services(compose: dict[str, Any], service: str) -> None:
+    env = env_of(compose["services"][service])
+    missing = sorted(settings_read_by_the_code() - set(NOT_FOR_AIRFLOW_SERVICES) - set(env))
+    assert not missing, f"{service}: read by the code, not passed by docker-compose.yaml: {missing}"
+
+
+def test_every_setting_is_documented(env_example: dict[str, str]) -> None:
+    missing = sorted(settings_read_by_the_code() - set(NOT_FOR_AIRFLOW_SERVICES) - set(env_example))
+    assert not missing, f"read by the code, passed by compose, missing from .env.example: {missing}"
+
+
+def test_settings_come_from_the_same_named_env_variables(compose: dict[str, Any]) -> None:
+    """AEROLAKE_X: ${AEROLAKE_X...}: the .env value a user sets is the one the code reads (an AEROLAKE_*
+    mapped from another variable, as AEROLAKE_AIRFLOW_USERNAME once was from _AIRFLOW_WWW_USER_USERNAME,
+    silently ignores the documented one)."""
+    env = env_of(compose["x-airflow-common"])
+    wrong = {}
+    for key, value in env.items():
+        if key.startswith("AEROLAKE_"):
+            refs = [m["name"] for m in VAR_REF.finditer(value)]
+            if refs != [key]:
+                wrong[key] = refs
+    assert not wrong, f"AEROLAKE_* settings not read from their own .env variable: {wrong}"
+
+
+def test_airflow_api_credentials_reach_the_web_api(compose: dict[str, Any], env_example: dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from aerolake.api.config import load_api_settings
+
+    dotenv = {**env_example, "AEROLAKE_AIRFLOW_USERNAME": "trigger-bot", "AEROLAKE_AIRFLOW_PASSWORD": "bot-pass",
+              "_AIRFLOW_WWW_USER_USERNAME": "admin", "_AIRFLOW_WWW_USER_PASSWORD": "admin-pass",
+              "AEROLAKE_AIRFLOW_API_TIMEOUT_SECONDS": "7"}
+    env = {k: substitute(v, dotenv) for k, v in env_of(compose["services"]["airflow-apiserver"]).items()}
+    for key, value in env.items():
+        if key.startswith("AEROLAKE_"):
+            monkeypatch.setenv(key, value)
+    settings = load_api_settings()
+    assert (settings.airflow_username, settings.airflow_password) == ("trigger-bot", "bot-pass")
+    assert settings.airflow_api_url == "http://airflow-apiserver:8080"
+    assert settings.airflow_timeout_s == 7
+
+
+def test_aviationstack_snapshots_reach_the_dag(compose: dict[str, Any]) -> None:
+    for service in AIRFLOW_SERVICES:
+        env = env_of(compose["services"][service])
+        assert substitute(env["AEROLAKE_AVIATIONSTACK_SNAPSHOTS"]) == "false"
+        assert substitute(env["AEROLAKE_AVIATIONSTACK_SNAPSHOTS"], {"AEROLAKE_AVIATIONSTACK_SNAPSHOTS": "true"}) == "true"
+
+
+# ----------------------------------------------------------------------------- connections, as Airflow parses them
+
+#: a sample .env: every referenced variable gets a value of its own, so each field can be traced
+SAMPLE_ENV = {
+    "LUFTHANSA_CLIENT_ID": "lh-id", "LUFTHANSA_CLIENT_SECRET": "lh-secret", "AIRLABS_API_KEY": "al-key",
+    "AVIATIONSTACK_ACCESS_KEY": "as-key", "MINIO_ROOT_USER": "minio-user", "MINIO_ROOT_PASSWORD": "minio-pass",
+    "MYSQL_USER": "aerolake", "MYSQL_PASSWORD": "mysql-pass",
+}
+
+
+def hook_conn_types() -> dict[str, str]:
+    """conn_type each connection's hook declares (MongoHook refuses ``mongodb``, for one)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.providers.http.hooks.http import HttpHook
+    from airflow.providers.mongo.hooks.mongo import MongoHook
+    from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+    return {
+        "lufthansa_api": HttpHook.conn_type, "airlabs_api": HttpHook.conn_type,
+        "aviationstack_api": HttpHook.conn_type, "aerolake_schema_registry": HttpHook.conn_type,
+        "aerolake_s3": S3Hook.conn_type, "aerolake_mongo": MongoHook.conn_type,
+        "aerolake_mysql": MySqlHook.conn_type,
+        "aerolake_kafka": "kafka",  # the apache-kafka provider's KafkaBaseHook.conn_type (read by aerolake.streaming)
+    }
+
+
+def airflow_connection(conn_id: str, value: str):
+    from airflow.models.connection import Connection
+
+    if value.lstrip().startswith("{"):
+        return Connection.from_json(value, conn_id=conn_id)
+    return Connection(conn_id=conn_id, uri=value)
+
+
+def compose_connections(compose: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(service, conn id, value after substitution with SAMPLE_ENV) of every AIRFLOW_CONN_* of compose."""
+    out = []
+    for where, key, value in walk_env(compose):
+        if key.startswith("AIRFLOW_CONN_"):
+            out.append((where, key.removeprefix("AIRFLOW_CONN_").lower(), substitute(value, SAMPLE_ENV)))
+    return out
+
+
+def test_hooks_declare_the_conn_types_we_use() -> None:
+    types = hook_conn_types()
+    assert types["aerolake_mongo"] == "mongo"
+    assert {cid: types[cid] for cid in CONNECTIONS} == {cid: t for cid, (t, _) in CONNECTIONS.items()}
+
+
+def test_compose_connections_parse_with_airflow(compose: dict[str, Any]) -> None:
+    types = hook_conn_types()
+    found = compose_connections(compose)
+    assert {cid for _, cid, _ in found} == set(CONNECTIONS)
+    for where, conn_id, value in found:
+        conn = airflow_connection(conn_id, value)
+        assert conn.conn_type == types[conn_id], f"{where}: {conn_id} has conn_type {conn.conn_type!r}"
+        assert conn.host or conn.extra_dejson.get("endpoint_url"), f"{where}: {conn_id} points nowhere"
+        if conn.port is not None:
+            assert isinstance(conn.port, int)
+        assert isinstance(conn.extra_dejson, dict)
+    by_id = {cid: airflow_connection(cid, value) for _, cid, value in found}
+    assert (by_id["lufthansa_api"].login, by_id["lufthansa_api"].password) == ("lh-id", "lh-secret")
+    assert by_id["airlabs_api"].password == "al-key"
+    assert by_id["aviationstack_api"].password == "as-key"
+    s3 = by_id["aerolake_s3"]
+    assert (s3.login, s3.password, s3.extra_dejson["endpoint_url"]) == ("minio-user", "minio-pass", "http://minio:9000")
+    mysql = by_id["aerolake_mysql"]
+    assert (mysql.host, mysql.port, mysql.schema, mysql.login, mysql.password) == (
+        "mysql", 3306, "aerolake", "aerolake", "mysql-pass")
+    assert mysql.extra_dejson == {"local_infile": True}
+    assert (by_id["aerolake_mongo"].host, by_id["aerolake_mongo"].port) == ("mongo", 27017)
+
+
+def test_env_example_connections_parse_with_airflow() -> None:
+    types = hook_conn_types()
+    seen = set()
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.match(r"^#?\s*AIRFLOW_CONN_([A-Z0-9_]+)=(.*)$", line.strip())
+        if not match:
+            continue
+        conn_id, value = match[1].lower(), substitute(match[2].strip().strip("'"), SAMPLE_ENV)
+        conn = airflow_connection(conn_id, value)
+        assert conn.conn_type == types[conn_id], f".env.example: {conn_id} has conn_type {conn.conn_type!r}"
+        assert conn.host or conn_id == "aerolake_s3", f".env.example: {conn_id} has no host"  # real S3: none
+        seen.add(conn_id)
+    assert seen == set(CONNECTIONS)
+
+
+# ----------------------------------------------------------------------------- airflow-init
+
+
+def init_script(compose: dict[str, Any]) -> str:
+    command = compose["services"]["airflow-init"]["command"]
+    assert command[0] == "-c" and compose["services"]["airflow-init"]["entrypoint"] == "/bin/bash"
+    return command[1]
+
+
+def test_init_fails_loudly(compose: dict[str, Any]) -> None:
+    lines = [line.strip() for line in init_script(compose).splitlines() if line.strip()]
+    assert lines[0] == "set -euo pipefail", "airflow-init must stop at the first failing step"
+    assert any(line.startswith("trap ") and line.endswith(" ERR") for line in lines[:3]), "say which step failed"
+
+
+def test_init_checks_the_environment_first(compose: dict[str, Any]) -> None:
+    script = init_script(compose)
+    check = script.index("python -m aerolake.envcheck")
+    assert check < script.index("airflow version"), "the check runs before /entrypoint migrates the DB"
+    assert check < script.index("airflow pools import")
+    call = script[:check].rsplit("\n", 2)[-2:]  # the check's command line (with its continuation)
+    assert "_AIRFLOW_DB_MIGRATE= " in "".join(call) and "/entrypoint" in script[check - 20:check]
+    init_env = env_of(compose["services"]["airflow-init"])
+    assert WHOLE_REF.match(init_env["MYSQL_ROOT_PASSWORD"]), "the root password is checked too"
+
+
+def test_init_script_is_valid_bash(compose: dict[str, Any], tmp_path: Path) -> None:
+    import subprocess
+
+    script = tmp_path / "init.sh"
+    script.write_text(substitute(init_script(compose), {"AIRFLOW_UID": "50000"}))
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------------- the compose specification
+
+
+def test_compose_file_validates_against_the_compose_spec() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+                             str(COMPOSE_FILE)], capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

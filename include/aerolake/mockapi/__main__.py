@@ -1,7 +1,10 @@
 """Run the mock API in the foreground: ``python -m aerolake.mockapi --port 8090``.
 
-Stops cleanly on SIGINT or SIGTERM.  The client secret can come from the environment
-(``AEROLAKE_MOCK_CLIENT_SECRET``) so it does not show in the process list.
+Stops cleanly on SIGINT or SIGTERM.  The credentials it accepts can come from the environment, so they do
+not show in the process list: ``AEROLAKE_MOCK_CLIENT_ID`` / ``AEROLAKE_MOCK_CLIENT_SECRET`` (Lufthansa),
+``AEROLAKE_MOCK_AIRLABS_API_KEY`` (Airlabs) and ``AEROLAKE_MOCK_AVIATIONSTACK_ACCESS_KEY`` (Aviation Stack);
+the two keys default to the offline key (``aerolake.connections.OFFLINE_API_KEY``). docker-compose sets
+them to the keys of its connections (``AIRLABS_API_KEY`` / ``AVIATIONSTACK_ACCESS_KEY`` of ``.env``).
 """
 
 from __future__ import annotations
@@ -51,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM-DD; flight status then serves only today-1 .. today+5")  # fmt: skip
     p.add_argument("--now", default=None,
                    help="ISO 8601 UTC time the real-time answers are for (default: the wall clock)")  # fmt: skip
-    p.add_argument("--aviationstack-access-key", default=defaults.aviationstack_access_key,
-                   help="the access_key Aviation Stack accepts; empty accepts any")  # fmt: skip
+    p.add_argument("--aviationstack-access-key",
+                   default=os.environ.get("AEROLAKE_MOCK_AVIATIONSTACK_ACCESS_KEY", defaults.aviationstack_access_key),
+                   help="the access_key Aviation Stack accepts; empty accepts any "
+                        "(env AEROLAKE_MOCK_AVIATIONSTACK_ACCESS_KEY)")  # fmt: skip
     p.add_argument("--aviationstack-monthly-limit", type=int, default=None,
                    help="Aviation Stack calls per month (mock clock) before 429 usage_limit_reached")  # fmt: skip
     p.add_argument("--aviationstack-minute-limit", type=int, default=None,
@@ -80,12 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    config = MockConfig(
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    """The server's knobs from parsed command-line arguments (and the environment defaults they carry)."""
+    return MockConfig(
         host=args.host,
         port=args.port,
         seed=args.seed,
@@ -115,6 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         airlabs_max_limit=args.airlabs_max_limit,
         airlabs_errors_as_200=args.airlabs_errors_as_200,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = config_from_args(args)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
