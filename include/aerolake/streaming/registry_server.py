@@ -17,7 +17,9 @@ the subset of the Schema Registry v1 API that ``SchemaRegistryClient``, ``AvroSe
 **What it is not**: Confluent's Schema Registry, nor a replacement for it in production. No authentication
 (credentials sent by a client are ignored) or TLS, Avro only (no JSON Schema or Protobuf), no schema
 references, metadata, rule sets, contexts, modes or GUIDs, no normalization beyond removing whitespace.
-A schema is returned as the text first registered with it.
+A schema is returned as the text first registered with it. Any other path answers 404 (error_code 404): the
+serializer of confluent-kafka 2.16 first asks ``/associations/...`` and takes a 404 as "no association",
+falling back to the topic-name subject (``<topic>-value``).
 
 **State**: one SQLite file, ``DIR/registry.sqlite3``. Each request runs in one transaction
 (``BEGIN IMMEDIATE``), so concurrent clients registering the same schema get one id, and state survives a
