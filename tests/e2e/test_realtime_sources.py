@@ -103,7 +103,13 @@ def test_an_exhausted_budget_stops_the_run_before_any_call_and_nothing_reaches_m
         text[-3000:]
     assert api.stats()["total"] == calls
     assert data_checksums(cfg) == before
-    assert query(cfg, "SELECT COUNT(*) FROM pipeline_runs WHERE partition_key = %s", (day,))[0][0] == 0
+    # no counts, only the run's state: failed at extract_to_s3 (at once: a budget no retry can refill), saying why
+    (ledger,) = query(cfg, "SELECT endpoint, fetched, status, last_stage, error FROM pipeline_runs "
+                           "WHERE partition_key = %s", (day,))
+    assert ledger[:4] == ("-", None, "failed", "extract_to_s3")
+    assert ledger[4].startswith("QuotaExceeded: aviationstack 2026-03-03 needs"), ledger
     # with budget, the same date resumes and lands
     run(stack, "aviationstack_lakehouse", day, "2026-03-04T00:30:00Z")
+    assert query(cfg, "SELECT DISTINCT status FROM pipeline_runs WHERE partition_key = %s AND endpoint <> '-'",
+                 (day,)) == (("success",),)
     assert query(cfg, "SELECT COUNT(*) FROM flights WHERE departure_date = %s", (day,))[0][0] > 0
