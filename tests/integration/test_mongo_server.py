@@ -196,6 +196,10 @@ def test_it_answers_what_pymongo_sends_as_mongodb_does(server: Server) -> None:
     assert details["nInserted"] == 2 and coll.count_documents({"_id": {"$in": ["new-1", "new-3"]}}) == 2
     with pytest.raises(DuplicateKeyError):
         coll.insert_one(docs[5])
+    unacknowledged = coll.with_options(write_concern=pymongo.WriteConcern(w=0))
+    unacknowledged.insert_one({"_id": "w0", "_key": "w0"})  # no reply is read: none may be sent
+    assert coll.find_one({"_id": "w0"}) == {"_id": "w0", "_key": "w0"}
+    coll.delete_one({"_id": "w0"})
 
     # updates and upserts; the document read back is the updated one (not the BSON as first inserted)
     assert coll.update_one({"_id": docs[7]["_id"]}, {"$set": {"n": -7}}).modified_count == 1

@@ -94,6 +94,7 @@ from aerolake.projection import FieldPaths, text_expression
 log = logging.getLogger("aerolake.devstack.mongo_server")
 
 OP_MSG = 2013
+MORE_TO_COME = 1 << 1  # an OP_MSG flag: the sender expects no reply
 HEADER = struct.Struct("<iiii")  # messageLength, requestID, responseTo, opCode
 INT32 = struct.Struct("<i")
 RECORD = struct.Struct("<II")  # a journal or snapshot record: payload length, CRC-32 of the payload
@@ -879,6 +880,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 return
             body, sequences = _parse_op_msg(data)
             reply = standin.run(body, sequences, connection_id)
+            if struct.unpack_from("<I", data, 0)[0] & MORE_TO_COME:
+                continue  # an unacknowledged write (w: 0): the client reads no reply
             if not isinstance(reply, bytes):
                 reply = bson.encode(reply)
             payload = struct.pack("<IB", 0, 0) + reply
