@@ -62,9 +62,9 @@ sessions and connection ids do not survive a restart.
 
 What it is not: no authentication, no TLS, no sessions or transactions (``lsid`` is accepted and ignored),
 no replication, change streams, ``$out``/``$merge`` or update pipelines, no write concern but the above
-(``w: 0`` gets no reply, anything else the same one),
-no query planner (indexes are mongomock's: declared, ``unique`` enforced, no speed-up). A development and
-test fixture, not a database: production and the docker-compose stack use a real MongoDB.
+(``w: 0`` gets no reply, anything else the same one), no query planner (indexes are mongomock's: declared,
+``unique`` enforced, no speed-up). A development and test fixture, not a database: production and the
+docker-compose stack use a real MongoDB.
 """
 
 from __future__ import annotations
