@@ -8,9 +8,8 @@ What runs (all in this process unless noted):
 * the mock API (``python -m aerolake.mockapi`` in a child process by default, so its CPU and memory are
   not the pipeline's; ``--mock-in-process`` runs ``MockApi`` in a thread instead), no QPS limit;
 * MongoDB: by default the stand-in ``aerolake.devstack.mongo_server`` (mongomock behind the wire protocol,
-  in memory only) in a child process,
-  reached with pymongo as a real server is, so its store and its work are not the pipeline's process's (its
-  busy seconds and RSS are reported apart); ``--mongo mongomock`` puts mongomock in this process instead;
+  in memory only) in a child process, reached with pymongo as a real server is, so its store and its work
+  are not the pipeline's process's (its busy seconds and RSS are reported apart); ``--mongo mongomock`` puts mongomock in this process instead;
 * moto ``mock_aws`` S3 and a fresh MariaDB database ``aerolake_bench_<random>`` (dropped at the end);
   ``Settings(lufthansa_calls_per_second=0)`` so the client does not throttle;
 * the stages ``extract_to_s3``, ``load_to_mongo``, ``clean``, ``load_to_mysql`` (new partition into empty
