@@ -53,9 +53,10 @@ Persistence (``--data-dir``; without it everything lives in memory, as the bench
 * a second server on the same directory is refused (an exclusive lock on ``DIR/LOCK``).
 
 Limits: the whole data set is held in memory (as mongomock objects plus their BSON); a start loads every
-document: 100,000 flight-shaped ones (51 MiB of BSON) load from a snapshot in 1.3-5 s (a quiet machine, a
-busy one), while replaying them from a journal (after a ``kill -9``; a SIGTERM compacts on the way out)
-goes at mongomock's insert speed, 9-24 s; a snapshot of them is written in 0.3-1 s. An insert of
+document: with 100,000 flight-shaped ones (51 MiB of BSON) it listens 1.3-1.5 s after it is started when
+they are in a snapshot (measured on a quiet machine; up to 5-10 s on a busy one), while replaying them from
+a journal (after a ``kill -9``; a SIGTERM compacts on the way out) goes at mongomock's insert speed, 5-6 s
+(22 s busy); a snapshot of them is written in 0.2-0.5 s. An insert of
 documents without ``_id`` gets them here (an ObjectId, journaled with the document, so a replay gives the
 same one); a command that failed when it was sent fails again, the same way, when it is replayed. Cursors,
 sessions and connection ids do not survive a restart.
