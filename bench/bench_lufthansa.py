@@ -7,9 +7,9 @@ What runs (all in this process unless noted):
 
 * the mock API (``python -m aerolake.mockapi`` in a child process by default, so its CPU and memory are
   not the pipeline's; ``--mock-in-process`` runs ``MockApi`` in a thread instead), no QPS limit;
-* MongoDB: by default ``bench/mongo_standin.py`` (mongomock behind the wire protocol) in a child process,
-  reached with pymongo as a real server is, so its store and its work are not the pipeline's process's (its
-  busy seconds and RSS are reported apart); ``--mongo mongomock`` puts mongomock in this process instead;
+* MongoDB: by default the stand-in ``aerolake.devstack.mongo_server`` (mongomock behind the wire protocol,
+  in memory only) in a child process, reached with pymongo as a real server is, so its store and its work
+  are not the pipeline's process's (its busy seconds and RSS are reported apart); ``--mongo mongomock`` puts mongomock in this process instead;
 * moto ``mock_aws`` S3 and a fresh MariaDB database ``aerolake_bench_<random>`` (dropped at the end);
   ``Settings(lufthansa_calls_per_second=0)`` so the client does not throttle;
 * the stages ``extract_to_s3``, ``load_to_mongo``, ``clean``, ``load_to_mysql`` (new partition into empty
@@ -251,9 +251,9 @@ def drop_database(cfg: Any) -> None:
 
 @contextlib.contextmanager
 def mongo_server(kind: str) -> Iterator[tuple[Any, psutil.Process | None]]:
-    """The MongoDB the stages use, as (client, server process): the stand-in (``mongo_standin.py``: mongomock
-    behind the wire protocol, in a child process; reached with pymongo like a real server), or in-process
-    mongomock (the pipeline's offline default, whose store then counts as this process's memory)."""
+    """The MongoDB the stages use, as (client, server process): the stand-in (``aerolake.devstack.mongo_server``
+    without a data directory: mongomock behind the wire protocol, in a child process; reached with pymongo
+    like a real server), or in-process mongomock (the pipeline's offline default, whose store then counts as this process's memory)."""
     if kind == "mongomock":
         import mongomock
 
@@ -261,7 +261,7 @@ def mongo_server(kind: str) -> Iterator[tuple[Any, psutil.Process | None]]:
         return
     import pymongo
 
-    cmd = [sys.executable, str(Path(__file__).resolve().parent / "mongo_standin.py"), "--port", "0"]
+    cmd = [sys.executable, "-m", "aerolake.devstack.mongo_server", "--port", "0", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -955,7 +955,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-comparison", dest="comparison", action="store_false",
                         help="skip the three-way MySQL comparison")
     parser.add_argument("--mongo", choices=("standin", "mongomock"), default="standin",
-                        help="standin (default): mongo_standin.py in a child process, reached with pymongo like a "
+                        help="standin (default): aerolake.devstack.mongo_server in a child process, reached with pymongo like a "
                              "real MongoDB; mongomock: in this process (the pipeline's offline default)")
     parser.add_argument("--no-rss-scaling", dest="rss_scaling", action="store_false",
                         help="skip the smaller-day run that checks RSS growth")

@@ -35,6 +35,19 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def mongo_server(port: int, data_dir: Path | None = None, log_file: Path | None = None) -> subprocess.Popen:
+    """The local stack's MongoDB stand-in (``python -m aerolake.devstack.mongo_server``) on ``port``, persistent
+    in ``data_dir`` when given, its log appended to ``log_file``; it listens once its data is loaded (see
+    :func:`wait_for_port`); stop it with :func:`stop_process`."""
+    command = [sys.executable, "-m", "aerolake.devstack.mongo_server", "--host", "127.0.0.1", "--port", str(port)]
+    if data_dir is not None:
+        command += ["--data-dir", str(data_dir)]
+    if log_file is None:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+
+
 def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
     """SIGTERM, then SIGKILL if it has not exited after ``grace`` seconds (nx-27017 sometimes ignores SIGTERM)."""
     proc.terminate()

@@ -1,14 +1,13 @@
 """End to end through the Airflow CLI: `airflow dags test` and `airflow tasks test` against the mock API, a real
-S3 endpoint (moto server), MariaDB, and MongoDB (in-process for `dags test`; a wire-protocol server shared by
-the processes of `tasks test`)."""
+S3 endpoint (moto server), MariaDB, and MongoDB (in-process for `dags test`; the local stack's wire-protocol
+stand-in, ``aerolake.devstack.mongo_server``, shared by the processes of `tasks test`)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
-from e2e_support import BIN, TABLES, airflow, free_port, query, stop_process, wait_for_port
+from e2e_support import TABLES, airflow, free_port, mongo_server, query, stop_process, wait_for_port
 
 from aerolake.mysql import table_checksums
 
@@ -43,11 +42,11 @@ def test_two_days_then_a_rerun_of_the_first_changes_nothing(stack):
 
 
 def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
-    """Five separate processes, one per task, sharing MongoDB through a wire-protocol server."""
+    """Five separate processes, one per task, sharing MongoDB through a wire-protocol server (persistent: it is
+    restarted, once with SIGTERM and once with kill -9, between the tasks)."""
     port = free_port()
-    mongo = subprocess.Popen([str(BIN / "nx-27017"), "--data-dir", str(tmp_path), "-p", str(port),
-                              "--log-file", str(tmp_path / "nx.log"), "--pid-file", str(tmp_path / "nx.pid")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    data, log = tmp_path / "mongo", tmp_path / "mongo.log"
+    mongo = mongo_server(port, data, log)
     try:
         wait_for_port(port, mongo)
         env = {**stack["env"], "AIRFLOW_CONN_AEROLAKE_MONGO": json.dumps(
@@ -57,6 +56,14 @@ def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
             text = airflow(stack, "tasks", "test", "lufthansa_lakehouse", task, date, env=env)
             assert "state=success" in text or "Marking task as SUCCESS" in text or "new_state=success" in text, \
                 text[-3000:]
+            if task in ("load_to_mongo", "clean"):  # what load_to_mongo staged must outlive the server
+                if task == "load_to_mongo":
+                    stop_process(mongo)
+                else:
+                    mongo.kill()
+                    mongo.wait(timeout=30)
+                mongo = mongo_server(port, data, log)
+                wait_for_port(port, mongo)
     finally:
         stop_process(mongo)
     cfg = stack["mysql"]

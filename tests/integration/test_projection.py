@@ -3,8 +3,9 @@
 The clean stage asks MongoDB for one flat row per Lufthansa flight record instead of the nested record, every
 field text or null, and decodes the batches straight into Arrow (PyMongoArrow). These tests hold the two ways
 of getting them to one answer: ``FieldPaths.project`` against mongomock's field paths, and
-``stages.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, as the ``tasks test``
-end-to-end run uses, and the benchmark's stand-in) against the in-process path, down to the cleaned frame.
+``stages.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, and the local stack's
+stand-in ``aerolake.devstack.mongo_server``, which the ``tasks test`` end-to-end run and the benchmark use)
+against the in-process path, down to the cleaned frame.
 """
 
 from __future__ import annotations
@@ -135,21 +136,22 @@ def test_flight_table_takes_rows_without_the_missing_fields() -> None:
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", params=["nx-27017", "bench-standin"])
+@pytest.fixture(scope="module", params=["nx-27017", "devstack-mongo-server"])
 def wire_mongo(request, tmp_path_factory) -> Any:
-    """MongoDB over the wire: the nx-27017 server (on SQLite), or the benchmark's stand-in
-    (``bench/mongo_standin.py``, mongomock behind the wire protocol), on a free port."""
+    """MongoDB over the wire: the nx-27017 server (on SQLite), or the local stack's stand-in
+    (``aerolake.devstack.mongo_server``, mongomock behind the wire protocol, with a data directory), on a
+    free port."""
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from e2e_support import BIN, free_port, stop_process, wait_for_port
+    from e2e_support import BIN, free_port, mongo_server, stop_process, wait_for_port
 
     data = tmp_path_factory.mktemp("wire")
     port = free_port()
     if request.param == "nx-27017":
         command = [str(BIN / "nx-27017"), "--data-dir", str(data), "-p", str(port), "--log-file",
                    str(data / "nx.log"), "--pid-file", str(data / "nx.pid")]
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
-        command = [sys.executable, str(ROOT / "bench" / "mongo_standin.py"), "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = mongo_server(port, data / "mongo", data / "mongo.log")
     client = None
     try:
         wait_for_port(port, server)
