@@ -1,12 +1,14 @@
 # aerolake — the two commands that matter:
 #   make demo [DATE=YYYY-MM-DD]   run every source's pipeline offline for one day, print what landed
 #   make test                     lint and run the tests
+#   make up / make down           the production-like stack as local processes (Airflow UI on :8080)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STATE := $(CURDIR)/.aerolake
 DATE ?= $(shell date -u -d yesterday +%F)
+STACK_DIR ?= $(STATE)/stack
 
 export AIRFLOW_HOME ?= $(STATE)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
@@ -15,10 +17,10 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export AIRFLOW__LOGGING__LOGGING_LEVEL ?= INFO
 
-.PHONY: help setup system airflow-db demo report offline-up offline-down test lint unit e2e bench lock clean serve
+.PHONY: help setup system airflow-db demo report offline-up offline-down up down stack-status test lint unit e2e stack-test bench lock clean serve
 
 help:
-	@sed -n '1,4p' Makefile
+	@sed -n '1,5p' Makefile
 
 system:
 	@bash scripts/ensure-system.sh
@@ -46,6 +48,15 @@ offline-up: setup
 offline-down:
 	@$(BIN)/aerolake offline down --state-dir $(STATE)
 
+up: setup system
+	@$(BIN)/aerolake stack up --state-dir $(STACK_DIR)
+
+down:
+	@$(BIN)/aerolake stack down --state-dir $(STACK_DIR)
+
+stack-status:
+	@$(BIN)/aerolake stack status --state-dir $(STACK_DIR)
+
 demo: setup system airflow-db offline-up
 	@echo "== aerolake demo for $(DATE), offline (mock API, local S3, in-process MongoDB, MariaDB) =="
 	@$(BIN)/aerolake migrate
@@ -59,10 +70,13 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup system
-	$(BIN)/pytest -m "not e2e" -n 2 -q
+	$(BIN)/pytest -m "not e2e and not stack" -n 2 -q
 
 e2e: setup system
 	$(BIN)/pytest -m e2e -q
+
+stack-test: setup system
+	$(BIN)/pytest -m stack -q
 
 test: setup system
 	$(BIN)/ruff check .
@@ -78,5 +92,5 @@ bench: setup system
 lock:
 	$(BIN)/python scripts/lock.py
 
-clean: offline-down
+clean: offline-down down
 	rm -rf $(STATE)

@@ -2,6 +2,7 @@
 
     aerolake migrate                 apply the MySQL migrations (idempotent)
     aerolake offline up|down|status  the offline stack (mock API, local S3)
+    aerolake stack up|down|status    the production-like stack as local processes (``make up``)
     aerolake report --date D         what landed for a day: rows per table, per-endpoint counts, quarantine
     aerolake demo --date D           every source's DAG for the day, offline (``make demo``), then the report
 """
@@ -71,6 +72,30 @@ def _report(date: str, dag_ids: list[str] | None = None) -> int:
     return 0
 
 
+def _stack(action: str, state_dir: Path) -> int:
+    from aerolake.devstack import stack
+
+    cfg = stack.StackConfig.load(state_dir)
+    if action == "up":
+        stack.up(cfg)
+        print("Next: open the UI, log in, unpause lufthansa_lakehouse and trigger it (Trigger, with a logical "
+              "date and refetch if you like); `make down` stops the stack, its data stays in "
+              f"{cfg.state_dir}.")
+        return 0
+    if action == "down":
+        stopped = stack.down(cfg)
+        print(f"stopped {len(stopped)} process(es); data kept in {cfg.state_dir}")
+        return 0
+    states = stack.status(cfg)
+    for name, ok in states.items():
+        print(f"{name:<24}{'up' if ok else 'down'}")
+    answer = stack.health(cfg)
+    if answer:
+        print("Airflow health: " + ", ".join(f"{k} {v.get('status')}" for k, v in answer.items()
+                                            if isinstance(v, dict)))
+    return 0 if all(states.values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aerolake", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     offline = sub.add_parser("offline", help="the offline stack")
     offline.add_argument("action", choices=["up", "down", "status"])
     offline.add_argument("--state-dir", type=Path, default=Path(".aerolake"))
+    stack = sub.add_parser("stack", help="the production-like stack as local processes (make up / make down)")
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.add_argument("--state-dir", type=Path, default=Path(".aerolake/stack"))
     report = sub.add_parser("report", help="what landed for a day")
     report.add_argument("--date", required=True)
     report.add_argument("--dag-id", action="append", help="only these DAGs (repeatable; default all)")
@@ -107,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, ok in stack.status(settings).items():
                 print(f"{name}: {'up' if ok else 'down'}")
         return 0
+    if args.command == "stack":
+        return _stack(args.action, args.state_dir)
     if args.command == "demo":
         from aerolake import demo as demo_runs
 
