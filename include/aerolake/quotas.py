@@ -84,7 +84,8 @@ class QuotaLedger:
 
     def _message(self, needed: int, usage: list[Usage], what: str) -> str:
         lefts = [u.left for u in usage if u.left is not None]
-        return (f"{self.source}: {what} needs {needed} API call(s) but the request budget has {min(lefts)} left "
+        subject = what if what.startswith(f"{self.source} ") else f"{self.source}: {what}"
+        return (f"{subject} needs {needed} API call(s) but the request budget has {min(lefts)} left "
                 f"({'; '.join(u.describe() for u in usage)}). Nothing was called for it and nothing was written; "
                 f"it resumes when the budget allows (a retry or rerun the next day/month), or raise "
                 f"AEROLAKE_{self.source.upper()}_BUDGET_PER_DAY / _PER_MONTH.")

@@ -12,6 +12,7 @@ import pytest
 from e2e_support import BIN, ROOT, drop_database, free_port, wait_for_port
 
 from aerolake.connections import MySqlConfig
+from aerolake.mysql import migrate
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def stack(tmp_path_factory):
         out = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True,
                              timeout=300, check=False)
         assert out.returncode == 0, out.stderr[-3000:]
+        migrate(cfg)  # what the first run would do: each test may be the module's first (`-k`, xdist)
         try:
             yield {"env": env, "api": api, "mysql": cfg, "home": home}
         finally:

@@ -307,9 +307,9 @@ def ensure_metadata_database(cfg: StackConfig) -> bool:
 
 
 _CREATE_ADMIN = """
-import os, sys
+import sys
 from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
-user, password = os.environ["AEROLAKE_STACK_ADMIN_USER"], sys.stdin.read()
+user, password = sys.argv[1], sys.stdin.read()
 with get_application_builder() as appbuilder:
     sm = appbuilder.sm
     existing = sm.find_user(username=user)
@@ -339,8 +339,8 @@ def initialize(cfg: StackConfig, env: Mapping[str, str], keys: Mapping[str, str]
     print(f"  metadata database: {'created' if created else 'exists'} ({urlsplit(cfg.postgres_url).path[1:]})")
     _check_output(_airflow("db", "migrate"), env, "airflow db migrate")
     with ThreadPoolExecutor(2) as pool:  # two Airflow CLI start-ups at once
-        admin = pool.submit(_check_output, _python("-c", _CREATE_ADMIN),
-                            {**env, "AEROLAKE_STACK_ADMIN_USER": cfg.admin_user}, "creating the admin user",
+        admin = pool.submit(_check_output, _python("-c", _CREATE_ADMIN, cfg.admin_user), env,
+                            "creating the admin user",
                             keys["admin_password"])
         pools = pool.submit(_check_output, _airflow("pools", "import", str(ROOT / "include" / "pools.json")), env,
                             "airflow pools import")
