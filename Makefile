@@ -76,11 +76,13 @@ e2e: setup system
 	$(BIN)/pytest -m e2e -q
 
 stack-test: setup system
-	$(BIN)/pytest -m stack -q
+	$(BIN)/pytest -m stack -q --durations=10
 
+# the stack tests start the whole stack once and drive it in order: after the others, on their own
 test: setup system
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 -q --durations=15
+	$(BIN)/pytest -n 2 -q --durations=15 -m "not stack"
+	$(BIN)/pytest -q --durations=10 -m stack
 
 serve: setup system
 	$(BIN)/python -m aerolake.api

@@ -10,6 +10,7 @@ Imported by DAG files at parse time: only Airflow's SDK here; the pipeline is im
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,8 @@ STREAMING = ("write_curated", "publish_to_kafka")
 DEFAULT_ARGS = {
     "owner": "aerolake",
     "retries": 2,
-    "retry_delay": timedelta(minutes=2),
+    # the first retry's wait, doubled for each further one (up to max_retry_delay)
+    "retry_delay": timedelta(seconds=int(os.environ.get("AEROLAKE_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),
     "execution_timeout": timedelta(hours=2),
