@@ -392,7 +392,8 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
         raise MissingInput(
             f"{part.source}/{endpoint} {part.key}: MongoDB has no documents for this partition although the lake "
             f"has {parsable} records; run load_to_mongo first. (Offline, MongoDB is in-process mongomock and "
-            "lives only as long as one process: run tasks in one `airflow dags test`, or set aerolake_mongo.)"
+            "lives only as long as one process: run tasks in one `airflow dags test`, or set aerolake_mongo, e.g. "
+            "AIRFLOW_CONN_AEROLAKE_MONGO='mongo://127.0.0.1:27017' with `python -m aerolake.devstack.mongo_server`.)"
         )
 
 

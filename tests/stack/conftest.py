@@ -110,6 +110,9 @@ class Stack:
         answer = self.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": conf or {}})
         return answer["dag_run_id"]
 
+    def unpause(self, dag_id: str, paused: bool = False) -> None:
+        self.api("PATCH", f"/dags/{dag_id}", {"is_paused": paused})
+
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
@@ -126,6 +129,8 @@ class Stack:
             run = self.run(dag_id, run_id)
             if run["state"] in FINISHED or time.monotonic() > deadline:
                 break
+            if run["state"] == "queued" and self.api("GET", f"/dags/{dag_id}")["is_paused"]:
+                raise AssertionError(f"{dag_id} is paused: run {run_id} stays queued")
             time.sleep(2)
         if run["state"] != "success":
             tis = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
