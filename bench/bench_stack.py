@@ -15,9 +15,7 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,16 +31,6 @@ sys.path.insert(0, str(ROOT / "include"))
 from aerolake.devstack import stack as devstack  # noqa: E402
 
 UP_TARGET_S, DAY_TARGET_S = 90.0, 60.0
-
-
-def free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for sock in socks:
-        sock.close()
-    return ports
 
 
 def call(method: str, url: str, body: object = None, token: str | None = None) -> object:
@@ -61,36 +49,9 @@ def ui_answers(url: str) -> bool:
         return False
 
 
-def drop(cfg: devstack.StackConfig) -> None:
-    import psycopg2
-    import redis
-
-    from aerolake.connections import MySqlConfig
-    from aerolake.mysql import connection, quote_identifier
-
-    mysql = MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)
-    with connection(mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.mysql_database)}")
-    name = cfg.postgres_url.rsplit("/", 1)[1]
-    pg = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    pg.autocommit = True
-    with pg.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    pg.close()
-    redis.Redis.from_url(cfg.redis_url).flushdb()
-
-
 def one_round(day: str) -> dict[str, float]:
-    suffix = uuid.uuid4().hex[:8]
     state = Path(tempfile.mkdtemp(prefix="aerolake-bench-stack-"))
-    ports = free_ports(7)
-    cfg = devstack.StackConfig(
-        state_dir=state, airflow_port=ports[0], scheduler_health_port=ports[1], mockapi_port=ports[2],
-        s3_port=ports[3], mongo_port=ports[4], registry_port=ports[5], kafka_port=ports[6],
-        postgres_url=f"postgresql+psycopg2://postgres@127.0.0.1:5432/aerolake_bench_{suffix}",
-        redis_url=f"redis://127.0.0.1:6379/{random.randint(8, 15)}",
-        mysql_database=f"aerolake_bench_{suffix}", bucket="aerolake")
+    cfg = devstack.isolated_config(state, f"bench_{uuid.uuid4().hex[:8]}")
     cfg.save()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AEROLAKE_"))}
     aerolake = str(Path(sys.executable).parent / "aerolake")
@@ -129,7 +90,7 @@ def one_round(day: str) -> dict[str, float]:
                 "day_trigger_to_success_s": round(day_s, 1)}
     finally:
         devstack.down(cfg)
-        drop(cfg)
+        devstack.drop_data(cfg)
         shutil.rmtree(state, ignore_errors=True)
 
 

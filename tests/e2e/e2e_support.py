@@ -6,7 +6,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from aerolake.connections import MySqlConfig
 from aerolake.mysql import connection, quote_identifier
@@ -46,6 +48,29 @@ def mongo_server(port: int, data_dir: Path | None = None, log_file: Path | None 
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(log_file, "ab") as log:
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def nx_27017(port: int, data_dir: Path) -> subprocess.Popen:
+    """The ``nx-27017`` wire-protocol server (SQLite-backed, from PyPI) on ``port``, persistent in ``data_dir``:
+    evaluated as the shared MongoDB and kept by the tests that pin its gaps; wait with :func:`wait_for_port`."""
+    command = [str(BIN / "nx-27017"), "--data-dir", str(data_dir), "-p", str(port), "--log-file",
+               str(data_dir / "nx.log"), "--pid-file", str(data_dir / "nx.pid")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def mongo_client(port: int, server: subprocess.Popen) -> Iterator[Any]:
+    """A pymongo client of the server on ``port`` once it listens; the server is stopped afterwards."""
+    import pymongo
+
+    client = None
+    try:
+        wait_for_port(port, server)
+        client = pymongo.MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10_000)
+        yield client
+    finally:
+        if client is not None:
+            client.close()
+        stop_process(server)
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:

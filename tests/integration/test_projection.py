@@ -20,7 +20,6 @@ from typing import Any
 import mongomock
 import pandas as pd
 import pyarrow as pa
-import pymongo
 import pytest
 
 from aerolake import stages
@@ -142,25 +141,14 @@ def wire_mongo(request, tmp_path_factory) -> Any:
     (``aerolake.devstack.mongo_server``, mongomock behind the wire protocol, with a data directory), on a
     free port."""
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from e2e_support import BIN, free_port, mongo_server, stop_process, wait_for_port
+    from e2e_support import free_port, mongo_client, mongo_server, nx_27017
 
     data = tmp_path_factory.mktemp("wire")
     port = free_port()
-    if request.param == "nx-27017":
-        command = [str(BIN / "nx-27017"), "--data-dir", str(data), "-p", str(port), "--log-file",
-                   str(data / "nx.log"), "--pid-file", str(data / "nx.pid")]
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    else:
-        server = mongo_server(port, data / "mongo", data / "mongo.log")
-    client = None
-    try:
-        wait_for_port(port, server)
-        client = pymongo.MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10_000)
+    server = nx_27017(port, data) if request.param == "nx-27017" else mongo_server(port, data / "mongo",
+                                                                                     data / "mongo.log")
+    for client in mongo_client(port, server):
         yield client["projection"]
-    finally:
-        if client is not None:
-            client.close()
-        stop_process(server)
 
 
 def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> None:

@@ -7,11 +7,9 @@ what arrived would publish an empty snapshot as if it were the whole one.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
-import pymongo
 import pytest
 
 from aerolake import stages
@@ -22,7 +20,7 @@ from aerolake.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from e2e_support import BIN, free_port, stop_process, wait_for_port  # noqa: E402
+from e2e_support import free_port, mongo_client, nx_27017  # noqa: E402
 
 PART = Partition("airlabs", "2026-12-02", "0650")
 
@@ -30,18 +28,8 @@ PART = Partition("airlabs", "2026-12-02", "0650")
 @pytest.fixture
 def nx_database(tmp_path):
     port = free_port()
-    server = subprocess.Popen([str(BIN / "nx-27017"), "--data-dir", str(tmp_path), "-p", str(port), "--log-file",
-                               str(tmp_path / "nx.log"), "--pid-file", str(tmp_path / "nx.pid")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = None
-    try:
-        wait_for_port(port, server)
-        client = pymongo.MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10_000)
+    for client in mongo_client(port, nx_27017(port, tmp_path)):
         yield client["aerolake"]
-    finally:
-        if client is not None:
-            client.close()
-        stop_process(server)
 
 
 def test_a_partition_the_server_counts_but_does_not_return_fails_the_read(nx_database) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -40,19 +38,6 @@ STACK_ENV = {
     "AEROLAKE_AIRLABS_SCHEDULE": "* * * * *",
 }
 FINISHED = {"success", "failed"}
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(count):  # held open together, so the ports differ
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def _call(method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30) -> Any:
@@ -198,36 +183,13 @@ def _make(target: str, state: Path, env: dict[str, str]) -> str:
     return out.stdout
 
 
-def _drop_databases(cfg: devstack.StackConfig, mysql: MySqlConfig) -> None:
-    import psycopg2
-    import redis
-
-    with connection(mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(mysql.database)}")
-    name = cfg.postgres_url.rsplit("/", 1)[1]
-    pg = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    try:
-        pg.autocommit = True
-        with pg.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        pg.close()
-    redis.Redis.from_url(cfg.redis_url).flushdb()
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     suffix = uuid.uuid4().hex[:8]
     state = tmp_path_factory.mktemp("stack")
-    ports = _free_ports(7)
-    cfg = devstack.StackConfig(
-        state_dir=state, airflow_port=ports[0], scheduler_health_port=ports[1], mockapi_port=ports[2],
-        s3_port=ports[3], mongo_port=ports[4], registry_port=ports[5], kafka_port=ports[6],
-        postgres_url=f"postgresql+psycopg2://postgres@127.0.0.1:5432/aerolake_stack_{suffix}",
-        redis_url=f"redis://127.0.0.1:6379/{random.randint(8, 15)}",
-        mysql_database=f"aerolake_stack_{suffix}", bucket=f"aerolake-stack-{suffix}",
-        task_heartbeat_timeout=20)  # a killed worker's task is failed (and retried) 20 s after its last beat
+    # a killed worker's task is failed (and retried) 20 s after its last heartbeat
+    cfg = devstack.isolated_config(state, f"stack_{suffix}", bucket=f"aerolake-stack-{suffix}",
+                                   task_heartbeat_timeout=20)
     cfg.save()  # as a user would write stack.json before the first `make up STACK_DIR=...`
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AEROLAKE_"))} | STACK_ENV
     mysql = MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)
@@ -241,4 +203,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield handle
     finally:
         _make("down", state, env)
-        _drop_databases(cfg, mysql)
+        devstack.drop_data(cfg)

@@ -197,13 +197,20 @@ class DiskMirror:
         partition, account_id = where
         return s3_backends[account_id][partition].buckets.get(name)
 
-    def _sync_bucket(self, name: str) -> None:
+    def _mirrored_bucket(self, name: str) -> Any:
+        """The live bucket ``name``, its directory ensured; None (its directory removed) if it is gone."""
         bucket = self._live_bucket(name)
         if bucket is None:
             if name in self._on_disk:
                 self._remove_bucket(name)
-            return
+            return None
         self._ensure_bucket(bucket)
+        return bucket
+
+    def _sync_bucket(self, name: str) -> None:
+        bucket = self._mirrored_bucket(name)
+        if bucket is None:
+            return
         entries = self._on_disk[name]
         live = list(bucket.keys)
         for key in live:
@@ -216,12 +223,9 @@ class DiskMirror:
             self._sync_key(bucket, key)
 
     def _sync_object(self, bucket_name: str, key: str) -> None:
-        bucket = self._live_bucket(bucket_name)
+        bucket = self._mirrored_bucket(bucket_name)
         if bucket is None:
-            if bucket_name in self._on_disk:
-                self._remove_bucket(bucket_name)
             return
-        self._ensure_bucket(bucket)
         self._sync_key(bucket, key)
         if len(bucket.keys) != len(self._on_disk[bucket_name]):
             # the request changed more than the key its URL names (or we read the URL differently from

@@ -113,6 +113,67 @@ class StackConfig:
         return f"http://{self.host}:{port}"
 
 
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports nobody listens on now (held open together while chosen)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind((host, 0))
+            socks.append(sock)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def isolated_config(state_dir: Path, name: str, **changes: Any) -> StackConfig:
+    """A stack beside any other on this machine: free ports, and a PostgreSQL metadata database, a MySQL
+    database named for ``name`` and an empty Redis database (index 8-15; the tests' and benchmarks' stacks;
+    :func:`drop_data` removes them)."""
+    import random
+
+    import redis
+
+    ports = free_ports(7)
+    indexes = random.sample(range(8, 16), 8)  # spreads concurrent pickers over the indexes
+    empty = [i for i in indexes if not redis.Redis(host="127.0.0.1", port=6379, db=i).dbsize()]
+    if not empty:
+        raise RuntimeError("Redis databases 8-15 on 127.0.0.1:6379 are all in use; stop a stack (make down)")
+    values: dict[str, Any] = {
+        "airflow_port": ports[0], "scheduler_health_port": ports[1], "mockapi_port": ports[2], "s3_port": ports[3],
+        "mongo_port": ports[4], "registry_port": ports[5], "kafka_port": ports[6],
+        "postgres_url": f"postgresql+psycopg2://postgres@127.0.0.1:5432/aerolake_{name}",
+        "redis_url": f"redis://127.0.0.1:6379/{empty[0]}", "mysql_database": f"aerolake_{name}"}
+    return StackConfig(state_dir=state_dir, **(values | changes))
+
+
+def drop_data(cfg: StackConfig) -> None:
+    """Drop what a stopped stack kept outside its state directory: its MySQL and metadata databases, and its
+    Redis database's keys."""
+    import psycopg2
+    import redis
+
+    from aerolake.connections import MySqlConfig
+    from aerolake.mysql import connection, quote_identifier
+
+    mysql = MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)
+    with connection(mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.mysql_database)}")
+    url = urlsplit(cfg.postgres_url)
+    name = url.path.lstrip("/")
+    pg = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
+                          password=url.password, dbname="postgres")
+    try:
+        pg.autocommit = True
+        with pg.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')  # a name from our own config, not user data
+    finally:
+        pg.close()
+    redis.Redis.from_url(cfg.redis_url).flushdb()
+
+
 def load_secrets(cfg: StackConfig) -> dict[str, str]:
     """The stack's secrets, generated on first use and kept in ``secrets.json`` (readable by its owner only)."""
     from cryptography.fernet import Fernet
