@@ -72,3 +72,13 @@ def test_chromium_for_the_page_tests(job: dict[str, Any]) -> None:
     # Chrome is linked under that name and the browser tests are pointed at it
     assert job["env"]["AEROLAKE_TEST_CHROMIUM"] == "/usr/local/bin/chromium"
     assert any("/usr/local/bin/chromium" in step.get("run", "") for step in job["steps"])
+
+
+def test_the_postgres_service_accepts_the_stack_s_connection(job: dict[str, Any]) -> None:
+    from urllib.parse import urlsplit
+
+    from aerolake.devstack.stack import StackConfig
+
+    env = job["services"]["postgres"]["env"]
+    url = urlsplit(StackConfig(state_dir=Path("unused")).postgres_url)
+    assert env["POSTGRES_USER"] == url.username and env["POSTGRES_HOST_AUTH_METHOD"] == "trust"
