@@ -30,7 +30,7 @@ ARG AIRFLOW_VERSION=3.3.2
 COPY --chown=airflow:0 requirements.txt /opt/airflow/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/airflow/requirements.txt
 
-# The project: the `aerolake` package lives in include/aerolake, its SQL in include/sql.
+# The project: the `aerolake` package lives in include/aerolake, its SQL inside it (include/aerolake/sql).
 # docker-compose.yaml bind-mounts dags/, plugins/ and include/ over these copies for live editing.
 COPY --chown=airflow:0 pyproject.toml /opt/airflow/pyproject.toml
 COPY --chown=airflow:0 include/ /opt/airflow/include/

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(os.environ.get("AEROLAKE_SQL_DIR", Path(__file__).resolve().parents[1] / "sql"))
+SQL_DIR = Path(os.environ.get("AEROLAKE_SQL_DIR", Path(__file__).resolve().parent / "sql"))  # shipped in the wheel
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _MIGRATION_LOCK = "aerolake_migrations"
@@ -44,7 +44,7 @@ def quote_identifier(name: str) -> str:
 
 @cache
 def sql_text(relative: str) -> str:
-    """The text of ``include/sql/<relative>``."""
+    """The text of ``aerolake/sql/<relative>``."""
     return (SQL_DIR / relative).read_text()
 
 

@@ -1,6 +1,6 @@
 """Data quality checks on a published partition; results go to ``data_quality_results``.
 
-Checks are SQL files in ``include/sql/quality/`` (one purpose each) returning one number, compared to a
+Checks are SQL files in ``aerolake/sql/quality/`` (one purpose each) returning one number, compared to a
 threshold. A source declares which checks apply to it and with which parameters.
 """
 
@@ -25,7 +25,7 @@ class QualityCheckFailed(PermanentError):
 
 @dataclass(frozen=True)
 class Check:
-    """``sql`` (a file under include/sql/quality) yields one number; ``op`` compares it to ``threshold``."""
+    """``sql`` (a file under aerolake/sql/quality) yields one number; ``op`` compares it to ``threshold``."""
 
     name: str
     table: str

@@ -590,7 +590,7 @@ def test_env_example_streaming(env_example: dict[str, str]) -> None:
 #: Airflow services, with the reason. Every other one must reach every Airflow service.
 NOT_FOR_AIRFLOW_SERVICES = {
     "AEROLAKE_NOW": "test-only: replaces the wall clock in tests and the offline demo",
-    "AEROLAKE_SQL_DIR": "development override of the SQL shipped in include/sql",
+    "AEROLAKE_SQL_DIR": "development override of the SQL shipped in aerolake/sql",
     "AEROLAKE_API_HOST": "standalone `python -m aerolake.api` only (compose serves the app in the api-server)",
     "AEROLAKE_API_PORT": "standalone `python -m aerolake.api` only",
     "AEROLAKE_API_LOG_LEVEL": "standalone `python -m aerolake.api` only",
