@@ -16,7 +16,7 @@ What runs (all in this process unless noted):
   tables) and ``load_to_mysql`` again (rerun over the same rows), each timed (wall and CPU seconds), with
   the process RSS sampled every 10 ms (psutil) for a per-stage peak;
 * diagnostics that take the fakes out: reading the clean parquet back, reading the partition from Mongo,
-  and ``clean`` again with ``stages.iter_documents`` serving those documents from memory;
+  and ``clean`` again with ``stores.mongo.iter_documents`` serving those documents from memory;
 * the MySQL comparison on the cleaned flight rows of the clean zone: (a) one INSERT + COMMIT per row on the
   first N rows, (b) the project's load (the stage figures, plus ``stage_frames`` + ``publish_staging`` of
   flights alone, new and rerun, and with the executemany fallback), (c) ``LOAD DATA LOCAL INFILE`` of a TSV
@@ -31,7 +31,7 @@ What runs (all in this process unless noted):
 
 Results are printed as tables with PASS/MISS against the targets of the issue and written as JSON to
 ``bench/results/lufthansa-<date>.json``. Only ``bench/`` is written; the project's code is not changed
-(the in-memory diagnostic swaps ``stages.iter_documents`` inside this process only, and puts it back).
+(the in-memory diagnostic swaps ``stores.mongo.iter_documents`` inside this process only, and puts it back).
 """
 
 from __future__ import annotations
@@ -346,7 +346,7 @@ def with_database(ctx: Any, database: str) -> Any:
 
 def preread_documents(ctx: Any) -> dict[str, Any]:
     """What the clean stage reads, per endpoint: the flat flight rows of ``stages.iter_projected`` for
-    flight status (one Arrow table), the documents of ``stages.iter_documents`` for the others (a list)
+    flight status (one Arrow table), the documents of ``stores.mongo.iter_documents`` for the others (a list)
     (what the reading costs, measured apart)."""
     import pyarrow as pa
 
@@ -361,27 +361,27 @@ def preread_documents(ctx: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def documents_from_memory(docs: dict[str, Any]) -> Iterator[dict[str, int]]:
-    """``stages.iter_documents`` and ``stages.iter_projected`` serving ``docs`` (from
+    """``stores.mongo.iter_documents`` and ``stores.mongo.iter_projected`` (what the sources read through) serving ``docs`` (from
     :func:`preread_documents`) in the same chunks, MongoDB out of the picture."""
-    from aerolake import stages
+    from aerolake.stores import mongo
 
-    originals = stages.iter_documents, stages.iter_projected
+    originals = mongo.iter_documents, mongo.iter_projected
     used = {"calls": 0}
 
-    def iter_documents(ctx: Any, endpoint: str, chunk: int = stages.CLEAN_CHUNK) -> Iterator[Any]:
+    def iter_documents(ctx: Any, endpoint: str, chunk: int = mongo.CLEAN_CHUNK) -> Iterator[Any]:
         used["calls"] += 1
         rows = docs[endpoint]
         for start in range(0, len(rows), chunk):
             yield rows[start:start + chunk]  # a list's or an Arrow table's slice
 
-    def iter_projected(ctx: Any, endpoint: str, paths: Any, chunk: int = stages.CLEAN_CHUNK) -> Iterator[Any]:
+    def iter_projected(ctx: Any, endpoint: str, paths: Any, chunk: int = mongo.CLEAN_CHUNK) -> Iterator[Any]:
         return iter_documents(ctx, endpoint, chunk)
 
-    stages.iter_documents, stages.iter_projected = iter_documents, iter_projected
+    mongo.iter_documents, mongo.iter_projected = iter_documents, iter_projected
     try:
         yield used
     finally:
-        stages.iter_documents, stages.iter_projected = originals
+        mongo.iter_documents, mongo.iter_projected = originals
 
 
 # -- the pipeline -----------------------------------------------------------------------------------------

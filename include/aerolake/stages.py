@@ -22,25 +22,28 @@ from typing import TYPE_CHECKING, Any
 from aerolake import lake, quality, runs
 from aerolake.cleaning import encode_keys, gc_paused
 from aerolake.connections import LazyDatabase, MySqlConfig, mongo_database, mysql_config, s3_client
-from aerolake.errors import IncompleteRead, MissingInput, PermanentError
+from aerolake.errors import MissingInput, PermanentError
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
-from aerolake.projection import FieldPaths
 from aerolake.quarantine import COLLECTION as QUARANTINE_COLLECTION
 from aerolake.quarantine import replace_quarantine
 from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
-from aerolake.schema import TABLES, conform
+from aerolake.schema import TABLES
 from aerolake.settings import Settings, load_settings, utcnow
+from aerolake.stores.clean_zone import CleanZoneWriter
+from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
+
+__all__ = ["CLEAN_CHUNK", "CleanZoneWriter", "StageContext", "check_quality", "clean", "documents_by_id",
+           "extract_to_s3", "iter_documents", "iter_projected", "load_to_mongo", "load_to_mysql"]
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    pass
 
 log = logging.getLogger(__name__)
 
 MONGO_BATCH = 5000
-CLEAN_CHUNK = 20000
 
 
 def source_module(name: str) -> ModuleType:
@@ -216,7 +219,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
                 f"s3://{ctx.bucket}/{part.raw_prefix(endpoint)}; run extract_to_s3 for this date first"
             )
         coll = ctx.collection(endpoint)
-        coll.create_index([("_lake.partition", 1), *_DOCUMENT_ORDER])  # serves the partition reads in order
+        coll.create_index([("_lake.partition", 1), *DOCUMENT_ORDER])  # serves the partition reads in order
         coll.create_index("_key")
         deleted = coll.delete_many(ctx.partition_filter()).deleted_count
         rejected: list[dict] = []
@@ -276,103 +279,6 @@ def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any],
     return staged, duplicates
 
 
-_DOCUMENT_ORDER = [("_lake.s3_key", 1), ("_lake.index", 1)]
-
-
-def _mongomock_documents(collection: Any, query: dict[str, Any]) -> list[dict]:
-    """mongomock 4.3's ``Cursor.__next__`` copies the whole result list on every document (quadratic:
-    90,000 documents took 130 s) and its sort compares BSON in Python; so for mongomock the computed
-    results are taken at once and sorted here. A real MongoDB cursor streams, sorted by its index."""
-    docs = collection.find(query)._compute_results()
-    docs.sort(key=lambda d: (d["_lake"]["s3_key"], d["_lake"]["index"]))
-    return docs
-
-
-def iter_documents(ctx: StageContext, endpoint: str, chunk: int = CLEAN_CHUNK) -> Iterator[list[dict]]:
-    """The partition's documents of ``endpoint`` in chunks, in a stable order (lake part, then index); every
-    one of them, or :class:`IncompleteRead`."""
-    collection = ctx.collection(endpoint)
-    if type(collection).__module__.startswith("mongomock"):
-        docs = _mongomock_documents(collection, ctx.partition_filter())
-        for start in range(0, len(docs), chunk):
-            yield docs[start:start + chunk]
-        return
-    with collection.find(ctx.partition_filter()).sort(_DOCUMENT_ORDER).batch_size(chunk) as cursor:
-        yield from _read_in_full(ctx, endpoint, _chunks(cursor, chunk))
-
-
-def _read_in_full(ctx: StageContext, endpoint: str, chunks: Iterator[Any]) -> Iterator[Any]:
-    """``chunks`` of a partition read, then a check that they held every document MongoDB counts for the
-    partition: a server that answers a query only in part (a stand-in's gap) fails the stage here instead of
-    cleaning, loading and reporting a partial partition as whole."""
-    expected = ctx.collection(endpoint).count_documents(ctx.partition_filter())
-    read = 0
-    for batch in chunks:
-        read += len(batch)
-        yield batch
-    if read != expected:
-        part = ctx.partition
-        raise IncompleteRead(
-            f"{part.source}/{endpoint} {part.key}: MongoDB counts {expected} documents in this partition but its "
-            f"query returned {read}; the stage stopped before publishing anything of it. The server does not answer the "
-            "pipeline's queries faithfully: use a real MongoDB (or `make up`'s stand-in) for aerolake_mongo."
-        )
-
-
-def iter_projected(ctx: StageContext, endpoint: str, paths: FieldPaths,
-                   chunk: int = CLEAN_CHUNK) -> Iterator[pa.Table]:
-    """The partition's documents of ``endpoint`` as flat rows of text (:mod:`aerolake.projection`): Arrow
-    tables of ``_id`` and ``paths``' fields, at most ``chunk`` rows each, in :func:`iter_documents`' order.
-
-    MongoDB does the flattening (an aggregation whose ``$match`` and ``$sort`` its partition index serves) and
-    PyMongoArrow decodes each batch straight into Arrow columns; for in-process mongomock, Python projects
-    :func:`iter_documents`' chunks.
-    """
-    collection = ctx.collection(endpoint)
-    if type(collection).__module__.startswith("mongomock"):
-        for docs in iter_documents(ctx, endpoint, chunk):
-            yield paths.table(paths.project(doc) for doc in docs)
-        return
-    from bson.raw_bson import RawBSONDocument
-    from pymongoarrow.api import Schema
-    from pymongoarrow.context import PyMongoArrowContext
-
-    schema = Schema.from_arrow(paths.arrow_schema())
-    pipeline = [{"$match": ctx.partition_filter()}, {"$sort": dict(_DOCUMENT_ORDER)}, paths.stage()]
-    # rows stay BSON (RawBSONDocument: no Python object per value) until PyMongoArrow decodes them;
-    # a plain cursor rather than aggregate_raw_batches, whose empty first batch some servers do not honour
-    raw = collection.with_options(codec_options=collection.codec_options.with_options(
-        document_class=RawBSONDocument))
-    # load_to_mongo's index serves $match and $sort; allowDiskUse only matters to a server without it
-    with raw.aggregate(pipeline, batchSize=chunk, allowDiskUse=True) as cursor:
-        for batch in _read_in_full(ctx, endpoint, _chunks(cursor, chunk)):
-            # a value that is not text is an error here, never a silent null: the server must honour the $project
-            context = PyMongoArrowContext(schema, codec_options=collection.codec_options, allow_invalid=False)
-            context.process_bson_stream(b"".join([row.raw for row in batch]))
-            del batch  # not kept alive while the next one is read
-            yield paths.named_table(context.finish())
-
-
-def _chunks(cursor: Any, chunk: int) -> Iterator[list[Any]]:
-    """A pymongo cursor's documents (dicts, or ``RawBSONDocument``) in lists of ``chunk``, batch by batch
-    (``to_list``: no step per document)."""
-    while True:
-        with gc_paused():  # decoding builds many containers per document: see cleaning.gc_paused
-            batch = cursor.to_list(chunk)
-        if not batch:
-            return
-        yield batch
-        del batch  # not kept alive while the next one is read
-
-
-def documents_by_id(ctx: StageContext, endpoint: str, ids: list[Any]) -> dict[Any, dict]:
-    """Whole documents of ``endpoint`` by ``_id`` (what quarantine stores of a row found bad)."""
-    collection, found = ctx.collection(endpoint), {}
-    for start in range(0, len(ids), 1000):  # a bounded $in per query
-        found.update((doc["_id"], doc) for doc in collection.find({"_id": {"$in": ids[start:start + 1000]}}))
-    return found
-
-
 # -- 3. clean ---------------------------------------------------------------------------------------------
 def _require_staged(ctx: StageContext, endpoint: str) -> None:
     """Refuse to clean an empty MongoDB partition when the lake holds records for it: that is a missing
@@ -395,40 +301,6 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
             "lives only as long as one process: run tasks in one `airflow dags test`, or set aerolake_mongo, e.g. "
             "AIRFLOW_CONN_AEROLAKE_MONGO='mongo://127.0.0.1:27017' with `python -m aerolake.devstack.mongo_server`.)"
         )
-
-
-class CleanZoneWriter:
-    """Writes one entity's cleaned rows as a Parquet object in the clean zone, chunk by chunk."""
-
-    def __init__(self, ctx: StageContext, entity: str, table_name: str):
-        self.ctx, self.entity, self.table = ctx, entity, TABLES[table_name]
-        self._tmp = tempfile.NamedTemporaryFile(prefix=f"aerolake-{entity}-", suffix=".parquet")  # noqa: SIM115
-        self._writer = None
-        self.rows = 0
-
-    def write(self, frame: Any) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(conform(frame, self.table), preserve_index=False)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp.name, table.schema, compression="zstd")
-        self._writer.write_table(table)
-        self.rows += len(frame)
-
-    def close(self) -> int:
-        """Upload (an empty frame still writes a schema-only file, so the load sees "no rows", not "no file")."""
-        import pandas as pd
-
-        if self._writer is None:
-            self.write(pd.DataFrame({c: pd.Series(dtype="object") for c in self.table.load_columns}))
-            self.rows = 0
-        self._writer.close()
-        with open(self._tmp.name, "rb") as handle:
-            lake.put_bytes(self.ctx.s3, self.ctx.bucket, self.ctx.partition.clean_key(self.entity), handle.read(),
-                           "application/vnd.apache.parquet")
-        self._tmp.close()
-        return self.rows
 
 
 def clean(ctx: StageContext) -> dict[str, dict[str, int]]:

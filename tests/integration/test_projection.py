@@ -3,7 +3,7 @@
 The clean stage asks MongoDB for one flat row per Lufthansa flight record instead of the nested record, every
 field text or null, and decodes the batches straight into Arrow (PyMongoArrow). These tests hold the two ways
 of getting them to one answer: ``FieldPaths.project`` against mongomock's field paths, and
-``stages.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, and the local stack's
+``stores.mongo.iter_projected`` through pymongo against wire-protocol servers (``nx-27017``, and the local stack's
 stand-in ``aerolake.devstack.mongo_server``, which the ``tasks test`` end-to-end run and the benchmark use)
 against the in-process path, down to the cleaned frame.
 """
@@ -37,6 +37,7 @@ from aerolake.sources.lufthansa import (
     flight_table,
     natural_key,
 )
+from aerolake.stores import mongo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lufthansa"
 PARTITION = Partition("lufthansa", "2026-03-02")
@@ -160,8 +161,8 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
         db[f"lufthansa_{FLIGHTSTATUS}"].drop()
         db[f"lufthansa_{FLIGHTSTATUS}"].insert_many(copy.deepcopy([*reversed(docs), other]))
 
-    wire_chunks = list(stages.iter_projected(context(wire_mongo), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
-    local_chunks = list(stages.iter_projected(context(local), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
+    wire_chunks = list(mongo.iter_projected(context(wire_mongo), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
+    local_chunks = list(mongo.iter_projected(context(local), FLIGHTSTATUS, FLIGHT_PATHS, chunk=8))
 
     assert [c.num_rows for c in wire_chunks] == [c.num_rows for c in local_chunks] == [8, 8, 5]
     wire_rows, local_rows = pa.concat_tables(wire_chunks), pa.concat_tables(local_chunks)
@@ -172,7 +173,7 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
 
     wanted = [docs[3]["_id"], docs[17]["_id"], "no-such-id"]
     for db in (local, wire_mongo):
-        found = stages.documents_by_id(context(db), FLIGHTSTATUS, wanted)
+        found = mongo.documents_by_id(context(db), FLIGHTSTATUS, wanted)
         assert set(found) == set(wanted[:2])
         assert found[docs[17]["_id"]]["Equipment"] == 744  # the whole document, as stored
 

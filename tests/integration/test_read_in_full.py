@@ -17,6 +17,7 @@ from aerolake.errors import IncompleteRead
 from aerolake.lake import Partition
 from aerolake.runs import RunInfo
 from aerolake.settings import Settings
+from aerolake.stores import mongo
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -41,4 +42,4 @@ def test_a_partition_the_server_counts_but_does_not_return_fails_the_read(nx_dat
 
     with pytest.raises(IncompleteRead, match=r"airlabs/flights 2026-12-02/0650: MongoDB counts 7 documents in this "
                                              r"partition but its query returned 0"):
-        list(stages.iter_documents(ctx, "flights"))
+        list(mongo.iter_documents(ctx, "flights"))

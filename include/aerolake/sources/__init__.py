@@ -20,7 +20,7 @@ provides:
 ``cannot_serve_hint(partition) -> str``
     what to tell the user when the API cannot serve the partition and the lake has nothing to replay.
 ``clean_partition(ctx) -> {endpoint: counts}``
-    cleans the partition's Mongo documents into the clean zone (:class:`aerolake.stages.CleanZoneWriter`).
+    cleans the partition's Mongo documents into the clean zone (:class:`aerolake.stores.clean_zone.CleanZoneWriter`).
 ``PUBLISH``
     ``(clean-zone entity, MySQL table, pipeline_runs endpoint, fill gaps only)`` in foreign-key order.
 ``QUALITY``

@@ -66,6 +66,8 @@ from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.settings import AIRLABS_CONN_ID, Settings
+from aerolake.stores import mongo
+from aerolake.stores.clean_zone import CleanZoneWriter
 
 log = logging.getLogger(__name__)
 
@@ -665,7 +667,6 @@ QUALITY: list[Check] = [
 def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     """Clean the snapshot's four endpoints into the clean zone; fill airport/country gaps; quarantine rejects."""
     from aerolake.quarantine import replace_quarantine
-    from aerolake.stages import CleanZoneWriter, iter_documents
 
     part = ctx.partition
     counts: dict[str, dict[str, int]] = {}
@@ -677,7 +678,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
                             "duplicates_at_cleaning": duplicates}
 
     def docs_of(endpoint: str) -> list[dict]:
-        return [doc for chunk in iter_documents(ctx, endpoint) for doc in chunk]
+        return [doc for chunk in mongo.iter_documents(ctx, endpoint) for doc in chunk]
 
     for endpoint, cleaner, table in ((AIRPORTS, clean_airports, AIRPORTS_T), (AIRLINES, clean_airlines, AIRLINES_T)):
         rejects = Rejects()

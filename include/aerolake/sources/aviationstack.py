@@ -67,6 +67,8 @@ from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.settings import AVIATIONSTACK_CONN_ID, Settings
 from aerolake.sources.lufthansa import normalize_flight_number
+from aerolake.stores import mongo
+from aerolake.stores.clean_zone import CleanZoneWriter
 
 log = logging.getLogger(__name__)
 
@@ -558,10 +560,9 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     A partition is at most a few thousand records (the API quota sees to that): it is cleaned in memory.
     """
     from aerolake.quarantine import replace_quarantine
-    from aerolake.stages import CleanZoneWriter, iter_documents
 
     part = ctx.partition
-    docs = [doc for chunk in iter_documents(ctx, FLIGHTS) for doc in chunk]
+    docs = [doc for chunk in mongo.iter_documents(ctx, FLIGHTS) for doc in chunk]
     result = clean_documents(docs)
     updated_at = min(((d.get("_lake") or {}).get("fetched_at") for d in docs), default=None, key=str)
     airports = airport_fill_rows(result["flights"], updated_at)

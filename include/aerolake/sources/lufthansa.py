@@ -51,6 +51,8 @@ from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.schema import TABLES as TABLES_BY_NAME
 from aerolake.settings import Settings
+from aerolake.stores import mongo
+from aerolake.stores.clean_zone import CleanZoneWriter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -487,7 +489,7 @@ def flight_table(docs: Iterable[dict[str, Any]]) -> pa.Table:
 
 
 def flight_frame(rows: pa.Table, start: int = 0) -> pd.DataFrame:
-    """Flat flight rows (:data:`FLIGHT_PATHS`, from ``stages.iter_projected`` or :func:`flight_table`) as a
+    """Flat flight rows (:data:`FLIGHT_PATHS`, from ``stores.mongo.iter_projected`` or :func:`flight_table`) as a
     frame of :data:`FLIGHT_FIELDS`, normalized as text.
 
     The rows hold each field as text or null already (a number as its digits; an ``{"@nil": "true"}`` object,
@@ -673,9 +675,8 @@ def _clean_flight_chunk(rows: pa.Table, airport_tz: dict[str, str | None],
 
 def _quarantine_flights(ctx: Any, rejected: list[tuple[str, Any]], rejects: Rejects) -> None:
     """The whole documents of rejected flight rows into ``rejects`` (quarantine keeps records whole)."""
-    from aerolake.stages import documents_by_id
 
-    docs = documents_by_id(ctx, FLIGHTSTATUS, [doc_id for _reason, doc_id in rejected])
+    docs = mongo.documents_by_id(ctx, FLIGHTSTATUS, [doc_id for _reason, doc_id in rejected])
     for reason, doc_id in rejected:
         doc = docs.get(doc_id)
         if doc is None:  # replaced by a concurrent load_to_mongo of this partition: that run cleans it again
@@ -691,7 +692,6 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     """
 
     from aerolake.quarantine import replace_quarantine
-    from aerolake.stages import CleanZoneWriter, iter_documents, iter_projected
 
     part = ctx.partition
     counts: dict[str, dict[str, int]] = {}
@@ -704,7 +704,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     for endpoint, (cleaner, entity, table_name) in cleaners.items():
         rejects = Rejects()
         rows: list[dict[str, Any]] = []
-        for docs in iter_documents(ctx, endpoint):
+        for docs in mongo.iter_documents(ctx, endpoint):
             rows.extend(cleaner(docs, rejects))
         frame = _frame(rows, table_name)
         key = list(TABLES_BY_NAME[table_name].key)
@@ -732,7 +732,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     # the loop (the in-process path still builds a dict per record, and pandas many small objects); the loop
     # makes next to no cyclic garbage: each chunk is freed by reference counting before the next is read.
     with gc_paused():
-        for rows in iter_projected(ctx, FLIGHTSTATUS, FLIGHT_PATHS):
+        for rows in mongo.iter_projected(ctx, FLIGHTSTATUS, FLIGHT_PATHS):
             unique, chunk_duplicates = _clean_flight_chunk(rows, airport_tz, fill_rows, seen, rejected)
             duplicates += chunk_duplicates
             writer.write(unique)
