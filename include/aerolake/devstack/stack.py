@@ -30,6 +30,7 @@ process). ``down`` stops exactly the processes ``up`` recorded; ``up`` again res
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -38,7 +39,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +152,6 @@ def isolated_config(state_dir: Path, name: str, **changes: Any) -> StackConfig:
 def drop_data(cfg: StackConfig) -> None:
     """Drop what a stopped stack kept outside its state directory: its MySQL and metadata databases, and its
     Redis database's keys."""
-    import psycopg2
     import redis
 
     from aerolake.connections import MySqlConfig
@@ -160,17 +160,9 @@ def drop_data(cfg: StackConfig) -> None:
     mysql = MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)
     with connection(mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.mysql_database)}")
-    url = urlsplit(cfg.postgres_url)
-    name = url.path.lstrip("/")
-    pg = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
-                          password=url.password, dbname="postgres")
-    try:
-        pg.autocommit = True
-        with pg.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')  # a name from our own config, not user data
-    finally:
-        pg.close()
+    with _postgres_admin(cfg) as (cur, name):
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')  # a name from our own config, not user data
     redis.Redis.from_url(cfg.redis_url).flushdb()
 
 
@@ -347,24 +339,30 @@ def _check_output(argv: list[str], env: Mapping[str, str], what: str, stdin: str
     return out.stdout
 
 
-def ensure_metadata_database(cfg: StackConfig) -> bool:
-    """Create the PostgreSQL database of Airflow's metadata if it is missing; True if created."""
+@contextlib.contextmanager
+def _postgres_admin(cfg: StackConfig) -> Iterator[tuple[Any, str]]:
+    """(an autocommit cursor on the server's ``postgres`` database, the name of the stack's metadata database)."""
     import psycopg2
 
     url = urlsplit(cfg.postgres_url)
-    name = url.path.lstrip("/")
     conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
                             password=url.password, dbname="postgres")
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone():
-                return False
-            cur.execute(f'CREATE DATABASE "{name}"')  # a name from our own config, not user data
-            return True
+            yield cur, url.path.lstrip("/")
     finally:
         conn.close()
+
+
+def ensure_metadata_database(cfg: StackConfig) -> bool:
+    """Create the PostgreSQL database of Airflow's metadata if it is missing; True if created."""
+    with _postgres_admin(cfg) as (cur, name):
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone():
+            return False
+        cur.execute(f'CREATE DATABASE "{name}"')  # a name from our own config, not user data
+        return True
 
 
 _CREATE_ADMIN = """
