@@ -15,12 +15,11 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aerolake.connections import MySqlConfig
 from aerolake.schema import Table
+from aerolake.sql import MIGRATIONS_DIR, SQL_DIR, quote_identifier, sql_text  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,23 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(os.environ.get("AEROLAKE_SQL_DIR", Path(__file__).resolve().parent / "sql"))  # shipped in the wheel
-MIGRATIONS_DIR = SQL_DIR / "migrations"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _MIGRATION_LOCK = "aerolake_migrations"
-
-
-def quote_identifier(name: str) -> str:
-    """Backtick-quote an identifier after checking it is a plain name (never user data)."""
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"not a valid SQL identifier: {name!r}")
-    return f"`{name}`"
-
-
-@cache
-def sql_text(relative: str) -> str:
-    """The text of ``aerolake/sql/<relative>``."""
-    return (SQL_DIR / relative).read_text()
 
 
 def connect(cfg: MySqlConfig, *, database: bool = True, autocommit: bool = False) -> pymysql.Connection:

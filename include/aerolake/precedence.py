@@ -26,7 +26,7 @@ when the freshest observation lacks a detail, the known value kept is the one th
 
 from __future__ import annotations
 
-from aerolake.mysql import quote_identifier as q
+from aerolake.sql import quote_identifier as q
 
 #: Lufthansa Group airlines (IATA): mainline, regional and leisure members and their wet-lease operators.
 LUFTHANSA_GROUP = ("LH", "LX", "OS", "SN", "EW", "4Y", "EN", "WK", "CL", "2L", "4U", "DE")

@@ -29,7 +29,7 @@ def test_the_wheel_ships_the_sql_and_its_aerolake_migrate_works(tmp_path: Path) 
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (tmp_path / "dist").glob("aerolake-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    sql = sorted(n for n in names if n.startswith("aerolake/sql/"))
+    sql = sorted(n for n in names if n.startswith("aerolake/sql/") and n.endswith(".sql"))
     assert "aerolake/sql/migrations/0001_create_reference_tables.sql" in sql, sql
     on_disk = sorted(str(p.relative_to(ROOT / "include")) for p in (ROOT / "include" / "aerolake" / "sql").rglob("*.sql"))
     assert sql == on_disk

@@ -1,9 +1,10 @@
-"""The import rules of the package, read from the source (no import is executed): sources and stores never
-reach back into the pipeline, and only the DAG layer imports Airflow."""
+"""The import rules of the package, read from the source (no import is executed, imports inside functions
+count): no import cycle outside the mock API, and sources and stores never reach back into the pipeline."""
 
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,81 @@ PACKAGE = Path(__file__).resolve().parents[2] / "include" / "aerolake"
 PIPELINE = ("aerolake.stages", "aerolake.dagfactory", "aerolake.orchestration")
 
 
+@cache
+def module_names() -> frozenset[str]:
+    names = set()
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return frozenset(names)
+
+
 def imports_of(path: Path) -> set[str]:
-    """Every module ``path`` imports, at any level (inside functions too)."""
+    """The modules ``path`` imports: ``from pkg import mod`` is ``pkg.mod`` when that is a module, else ``pkg``."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in module_names() else node.module)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """aerolake module -> the aerolake modules it imports."""
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        graph[name] = (imports_of(path) & module_names()) - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
     return found
 
 
 def modules(folder: str) -> list[Path]:
     return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def test_no_import_cycle_outside_the_mock_api() -> None:
+    found = [c for c in cycles(import_graph()) if not all(m.startswith("aerolake.mockapi") for m in c)]
+    assert found == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 @pytest.mark.parametrize("path", [*modules("sources"), *modules("stores")], ids=lambda p: p.stem)
@@ -35,10 +97,10 @@ def test_sources_and_stores_never_import_the_pipeline(path: Path) -> None:
     assert bad == [], f"{path.relative_to(PACKAGE)} imports {bad}"
 
 
-def test_the_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+def test_the_rules_see_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from aerolake.stages import iter_documents\n")
-    assert "aerolake.stages" in imports_of(module)
+    module.write_text("def f():\n    from aerolake.stages import iter_documents\n    from aerolake import stages\n")
+    assert imports_of(module) == {"aerolake.stages"}
 
 
 def test_stores_do_not_import_sources() -> None:
