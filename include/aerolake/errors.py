@@ -5,9 +5,17 @@ timeout, a 5xx, a lost worker. Retrying a bad credential, an exhausted budget, a
 failed quality gate or a misconfigured store calls budgeted APIs again and keeps the run looking busy for
 minutes before it fails the same way. Such errors derive from :class:`PermanentError`, and the DAG layer fails
 the task at once with the message (:func:`retry_can_help`).
+
+Every exception of the pipeline lives here, so what a failure means (and whether a retry helps) is read in one
+place. The servers of the local stack and the web API keep their own protocol errors.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import requests
 
 
 class PermanentError(RuntimeError):
@@ -32,11 +40,54 @@ class IncompleteRead(PermanentError):
     query in full): cleaning what arrived would publish a partial partition as if it were whole."""
 
 
+class CannotServe(PermanentError):
+    """The API cannot serve this partition any more (a live API asked for the past) and the lake has nothing."""
+
+
+class QuotaExceeded(PermanentError):
+    """The source's request budget cannot pay for the calls a run needs; nothing was called for them."""
+
+
+class QualityCheckFailed(PermanentError):
+    """One or more checks failed; the message names them."""
+
+
+class ApiError(RuntimeError):
+    """An API answered in a way no retry can fix (bad credentials, quota exhausted, bad request)."""
+
+    def __init__(self, message: str, status: int | None = None, retryable: bool = False,
+                 response: requests.Response | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.response = response
+
+
+class RetryableError(ApiError):
+    """A transient failure: retried with backoff; raised only once the attempts are used up."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None,
+                 response: requests.Response | None = None):
+        super().__init__(message, status, retryable=True, response=response)
+        self.retry_after = retry_after
+
+
+class MalformedBody(RetryableError):
+    """A 200 answer whose body is not valid JSON (a truncated response)."""
+
+
+class DeliveryFailed(RuntimeError):
+    """Some Kafka messages were not acknowledged by the brokers; ``failed`` of ``attempted`` (a retry
+    publishes exactly those)."""
+
+    def __init__(self, message: str, failed: int, attempted: int):
+        super().__init__(message)
+        self.failed, self.attempted = failed, attempted
+
+
 def retry_can_help(exc: BaseException) -> bool:
     """False for errors no retry can cure: :class:`PermanentError`, and API answers marked not retryable
-    (``aerolake.http.ApiError(retryable=False)``: bad credentials, exhausted quota, a refused request)."""
-    from aerolake.http import ApiError
-
+    (:class:`ApiError` with ``retryable=False``: bad credentials, exhausted quota, a refused request)."""
     if isinstance(exc, PermanentError):
         return False
     return not isinstance(exc, ApiError) or exc.retryable

@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from aerolake.errors import ApiError, RetryableError
+
 log = logging.getLogger(__name__)
 
 SECRET_PARAMS = frozenset({"api_key", "access_key", "client_secret", "key", "token", "password"})
@@ -43,26 +45,6 @@ def redact_urllib3_logs() -> None:
     logger = logging.getLogger("urllib3.connectionpool")
     if not any(isinstance(f, RedactKeysInUrls) for f in logger.filters):
         logger.addFilter(RedactKeysInUrls())
-
-
-class ApiError(RuntimeError):
-    """An API answered in a way no retry can fix (bad credentials, quota exhausted, bad request)."""
-
-    def __init__(self, message: str, status: int | None = None, retryable: bool = False,
-                 response: requests.Response | None = None):
-        super().__init__(message)
-        self.status = status
-        self.retryable = retryable
-        self.response = response
-
-
-class RetryableError(ApiError):
-    """A transient failure: retried with backoff; raised only once the attempts are used up."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None,
-                 response: requests.Response | None = None):
-        super().__init__(message, status, retryable=True, response=response)
-        self.retry_after = retry_after
 
 
 def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -12,15 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aerolake.connections import MySqlConfig
-from aerolake.errors import PermanentError
+from aerolake.errors import QualityCheckFailed  # noqa: F401 - re-exported
 from aerolake.mysql import connection, quote_identifier, sql_text
 from aerolake.runs import RunInfo
 
 log = logging.getLogger(__name__)
-
-
-class QualityCheckFailed(PermanentError):
-    """One or more checks failed; the message names them."""
 
 
 @dataclass(frozen=True)

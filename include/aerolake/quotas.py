@@ -24,15 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from aerolake.connections import MySqlConfig
-from aerolake.errors import PermanentError
+from aerolake.errors import QuotaExceeded
 from aerolake.mysql import connection
 from aerolake.settings import Budget, Settings, utcnow
 
 log = logging.getLogger(__name__)
-
-
-class QuotaExceeded(PermanentError):
-    """The source's request budget cannot pay for the calls a run needs; nothing was called for them."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aerolake import lake, quality, runs
 from aerolake.cleaning import encode_keys, gc_paused
 from aerolake.connections import LazyDatabase, MySqlConfig, mongo_database, mysql_config, s3_client
-from aerolake.errors import MissingInput, PermanentError
+from aerolake.errors import CannotServe, MissingInput
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
@@ -104,9 +104,6 @@ def _utcnow() -> datetime:
 
 
 # -- 1. extract_to_s3 -------------------------------------------------------------------------------------
-class CannotServe(PermanentError):
-    """The API cannot serve this partition any more (a live API asked for the past) and the lake has nothing."""
-
 
 def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = None,
                   now: datetime | None = None) -> dict[str, dict[str, Any]]:

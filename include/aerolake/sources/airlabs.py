@@ -54,6 +54,7 @@ from aerolake.cleaning import (
     valid_timezones,
 )
 from aerolake.connections import ApiCredentials, api_key_credentials
+from aerolake.errors import MalformedBody
 from aerolake.gapfill import airport_from_gazetteer, country_rows, gazetteer_timezone
 from aerolake.gapfill import frame as _frame
 from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy
@@ -94,10 +95,6 @@ _ERROR_HINTS = {
     "wrong_params": "the API rejected the request's parameters (a bug in the fetch plan)",
     "unknown_method": "the API does not know this method; check the connection's host (the base URL)",
 }
-
-
-class MalformedBody(RetryableError):
-    """A 200 answer whose body is not valid JSON (a truncated response)."""
 
 
 def _error_of(payload: Any) -> tuple[str, str] | None:

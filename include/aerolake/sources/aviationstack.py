@@ -45,6 +45,7 @@ from aerolake.cleaning import (
     text_or_none,
 )
 from aerolake.connections import ApiCredentials, api_key_credentials
+from aerolake.errors import MalformedBody
 from aerolake.gapfill import airport_from_gazetteer, country_rows, gazetteer_timezone
 from aerolake.gapfill import frame as _frame
 from aerolake.http import (
@@ -103,10 +104,6 @@ ERROR_CODES: dict[str, tuple[bool, str]] = {
 #: Aviation Stack ``flight_status`` -> the contract's status (anything else becomes ``unknown``)
 STATUS_MAP = {s: s for s in ("scheduled", "active", "landed", "cancelled", "incident", "diverted")}
 _ICAO24 = re.compile(r"^[0-9a-f]{6}$")
-
-
-class MalformedBody(RetryableError):
-    """A 200 answer whose body is not valid JSON (a truncated response)."""
 
 
 # -- client -----------------------------------------------------------------------------------------------

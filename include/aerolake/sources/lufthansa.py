@@ -37,6 +37,7 @@ from aerolake.cleaning import (
     valid_timezones,
 )
 from aerolake.connections import ApiCredentials, lufthansa_credentials
+from aerolake.errors import MalformedBody
 from aerolake.gapfill import airport_from_gazetteer, country_rows
 from aerolake.gapfill import frame as _frame
 from aerolake.http import ApiError, HttpClient, Page, Request, RetryableError, RetryPolicy, offset_pages
@@ -82,10 +83,6 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-class MalformedBody(RetryableError):
-    """A 200 answer whose body is not valid JSON (a truncated response)."""
 
 
 class LufthansaClient:

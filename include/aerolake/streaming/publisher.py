@@ -25,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aerolake.connections import MySqlConfig
+from aerolake.errors import DeliveryFailed
 from aerolake.mysql import connection, migrate, sql_text
 from aerolake.streaming.connections import KafkaTarget, kafka_topic, resolve_target
 from aerolake.streaming.records import fingerprint, flight_records, message_key
@@ -38,14 +39,6 @@ log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 600
 LEDGER_BATCH = 5000
-
-
-class DeliveryFailed(RuntimeError):
-    """Some messages were not acknowledged by the brokers; ``failed`` of ``attempted``."""
-
-    def __init__(self, message: str, failed: int, attempted: int):
-        super().__init__(message)
-        self.failed, self.attempted = failed, attempted
 
 
 @dataclass
