@@ -19,10 +19,10 @@ import pendulum
 from airflow.sdk import Asset, Param, chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from aerolake.core.flow import STAGES, STREAMING
+
 log = logging.getLogger(__name__)
 
-STAGES = ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality")
-STREAMING = ("write_curated", "publish_to_kafka")
 
 DEFAULT_ARGS = {
     "owner": "aerolake",

@@ -47,13 +47,14 @@ from aerolake.api.models import (
 from aerolake.api.nearest import AirportIndex
 from aerolake.api.ratelimit import SlidingWindowLimiter
 from aerolake.connections import MySqlConfig
+from aerolake.core.flow import STAGES
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
-STAGE_ORDER = ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality")
+STAGE_ORDER = STAGES
 COUNT_COLUMNS = ("fetched", "api_calls", "staged", "cleaned", "loaded", "quarantined", "duplicates")
 
 T = TypeVar("T")

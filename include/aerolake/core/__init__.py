@@ -1,0 +1,1 @@
+"""What every layer shares and nothing else: the facts of the pipeline's flow (``flow``)."""
