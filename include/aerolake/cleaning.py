@@ -90,6 +90,18 @@ def text_or_none(value: Any, max_len: int | None = None) -> str | None:
     return text[:max_len] if max_len else text
 
 
+def upper_code(value: Any) -> str | None:
+    """A code (airline, airport, aircraft, ICAO 24-bit address) as text in upper case, or None when blank."""
+    text = text_or_none(value)
+    return text.upper() if text else None
+
+
+def audit(source: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The audit columns of a row cleaned from the Mongo document ``doc``: its source, and its partition's
+    ``fetched_at`` as ``updated_at`` (what "freshest observation wins" compares)."""
+    return {"source": source, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
+
+
 def float_or_none(value: Any) -> float | None:
     if value is None or isinstance(value, dict | list | bool):
         return None

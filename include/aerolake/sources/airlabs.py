@@ -49,8 +49,10 @@ from aerolake.cleaning import (
     COUNTRY_CODE,
     ICAO_AIRPORT,
     Rejects,
+    audit,
     float_or_none,
     text_or_none,
+    upper_code,
     valid_timezones,
 )
 from aerolake.connections import ApiCredentials, api_key_credentials
@@ -235,17 +237,12 @@ def normalize_flight_number(value: Any) -> str | None:
     return (digits.lstrip("0") or "0") + text[len(digits):] if digits.isdigit() else text
 
 
-def _code(value: Any) -> str | None:
-    text = text_or_none(value)
-    return text.upper() if text else None
-
-
 def flight_identity(airline_iata: Any, airline_icao: Any, number: Any, flight_iata: Any = None
                     ) -> tuple[str | None, str | None]:
     """(airline code, flight number): IATA airline else ICAO; the number, else taken from ``flight_iata``."""
-    airline = _code(airline_iata) or _code(airline_icao)
+    airline = upper_code(airline_iata) or upper_code(airline_icao)
     flight = normalize_flight_number(number)
-    iata = _code(flight_iata)
+    iata = upper_code(flight_iata)
     if flight is None and iata and airline and iata.startswith(airline):
         flight = normalize_flight_number(iata[len(airline):])
     return airline, flight
@@ -254,21 +251,21 @@ def flight_identity(airline_iata: Any, airline_icao: Any, number: Any, flight_ia
 def natural_key(endpoint: str, record: dict[str, Any]) -> str | None:
     """The record's key within its partition, or None when a key field is missing (then quarantined)."""
     if endpoint == FLIGHTS:
-        hex_code, updated = _code(record.get("hex")), record.get("updated")
+        hex_code, updated = upper_code(record.get("hex")), record.get("updated")
         if not hex_code or updated in (None, ""):
             return None
         return f"{hex_code.lower()}|{updated}"
     if endpoint == SCHEDULES:
         airline, number = flight_identity(record.get("airline_iata"), record.get("airline_icao"),
                                           record.get("flight_number"), record.get("flight_iata"))
-        origin, local = _code(record.get("dep_iata")), text_or_none(record.get("dep_time"))
+        origin, local = upper_code(record.get("dep_iata")), text_or_none(record.get("dep_time"))
         if not airline or not number or not origin or not local:
             return None
         return f"{airline}{number}|{origin}|{local[:10]}"
     if endpoint == AIRPORTS:
-        return _code(record.get("iata_code")) or _code(record.get("icao_code"))
+        return upper_code(record.get("iata_code")) or upper_code(record.get("icao_code"))
     if endpoint == AIRLINES:
-        return _code(record.get("iata_code")) or _code(record.get("icao_code"))
+        return upper_code(record.get("iata_code")) or upper_code(record.get("icao_code"))
     raise ValueError(f"airlabs has no endpoint {endpoint!r}")
 
 
@@ -350,7 +347,7 @@ _SHORT = 10
 
 def _aircraft_code(value: Any) -> str | None:
     """The IATA type for a known ICAO designator; an unknown designator is kept as sent (4 characters)."""
-    code = _code(value)
+    code = upper_code(value)
     if code is None:
         return None
     return AIRCRAFT_IATA.get(code) or (code if re.fullmatch(r"[A-Z0-9]{2,4}", code) else None)
@@ -364,7 +361,7 @@ def _name(value: Any, max_len: int) -> str | None:
 
 def _registration(value: Any) -> str | None:
     """"D-AIXY" -> "DAIXY" (as Lufthansa prints it: one spelling per airframe across sources)."""
-    text = _code(value)
+    text = upper_code(value)
     return text.replace("-", "").replace(" ", "")[:_SHORT] or None if text else None
 
 
@@ -378,10 +375,6 @@ def _utc(value: Any) -> datetime | None:
         return None
 
 
-def _audit(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"source": SOURCE, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
-
-
 def _reject(rejects: Rejects, reason: str, doc: dict[str, Any]) -> None:
     rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
 
@@ -390,7 +383,7 @@ def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
     """``airports`` rows; no IATA code (the table's key) or an impossible position -> quarantine."""
     rows = []
     for doc in docs:
-        code = _code(doc.get("iata_code"))
+        code = upper_code(doc.get("iata_code"))
         if not code or not AIRPORT_CODE.match(code):
             _reject(rejects, f"no usable IATA code (iata_code {doc.get('iata_code')!r}); the airports table is keyed "
                              "by IATA", doc)
@@ -400,12 +393,12 @@ def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
         if reason:
             _reject(rejects, reason, doc)
             continue
-        icao, country = _code(doc.get("icao_code")), _code(doc.get("country_code"))
+        icao, country = upper_code(doc.get("icao_code")), upper_code(doc.get("country_code"))
         rows.append({"airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
                      "name": _name(doc.get("name"), 120), "city_code": None,
                      "country_code": country if country and COUNTRY_CODE.match(country) else None,
                      "latitude": lat, "longitude": lon, "timezone": gazetteer_timezone(code),
-                     "location_type": "Airport", **_audit(doc)})
+                     "location_type": "Airport", **audit(SOURCE, doc)})
     return rows
 
 
@@ -413,14 +406,14 @@ def clean_airlines(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
     """``airlines`` rows keyed by IATA, else ICAO code; ``"empty"`` names are NULL."""
     rows = []
     for doc in docs:
-        iata, icao = _code(doc.get("iata_code")), _code(doc.get("icao_code"))
+        iata, icao = upper_code(doc.get("iata_code")), upper_code(doc.get("icao_code"))
         icao = icao if icao and re.fullmatch(r"[A-Z]{3}", icao) else None
         code = iata or icao
         if not code or not AIRLINE_CODE.match(code):
             _reject(rejects, f"invalid airline code (iata_code {doc.get('iata_code')!r}, icao_code "
                              f"{doc.get('icao_code')!r})", doc)
             continue
-        rows.append({"airline_code": code, "icao_code": icao, "name": _name(doc.get("name"), 100), **_audit(doc)})
+        rows.append({"airline_code": code, "icao_code": icao, "name": _name(doc.get("name"), 100), **audit(SOURCE, doc)})
     return rows
 
 
@@ -498,7 +491,7 @@ def normalize_schedule(doc: dict[str, Any], airport_tz: dict[str, str | None]
         raise Reject(f"missing or invalid airline code (airline_iata {doc.get('airline_iata')!r})")
     if not number or len(number) > 5:
         raise Reject(f"missing or invalid flight_number {doc.get('flight_number')!r}")
-    dep, arr = _code(doc.get("dep_iata")), _code(doc.get("arr_iata"))
+    dep, arr = upper_code(doc.get("dep_iata")), upper_code(doc.get("arr_iata"))
     for label, code in (("dep_iata", dep), ("arr_iata", arr)):
         if not code or not AIRPORT_CODE.match(code):
             raise Reject(f"missing or invalid {label} {doc.get(label)!r}")
@@ -534,13 +527,13 @@ def normalize_schedule(doc: dict[str, Any], airport_tz: dict[str, str | None]
         "arr_delay_min": _delay(doc.get("arr_delayed"), arr_times["actual"] or arr_times["estimated"],
                                 arr_times["scheduled"]),
         "aircraft_code": _aircraft_code(doc.get("aircraft_icao")), "registration": _registration(doc.get("reg_number")),
-        **_audit(doc),
+        **audit(SOURCE, doc),
     }
     if not cs_airline:
         return flight, None
     codeshare = {"marketing_airline_code": airline, "marketing_flight_number": number,
                  "departure_date": departure_date, "dep_airport": dep, "airline_code": cs_airline,
-                 "flight_number": cs_number, **_audit(doc)}
+                 "flight_number": cs_number, **audit(SOURCE, doc)}
     return flight, codeshare
 
 
@@ -558,7 +551,7 @@ def normalize_position(doc: dict[str, Any]) -> dict[str, Any]:
         raise Reject(reason)
     airline, number = flight_identity(doc.get("airline_iata"), doc.get("airline_icao"), doc.get("flight_number"),
                                       doc.get("flight_iata"))
-    dep, arr = _code(doc.get("dep_iata")), _code(doc.get("arr_iata"))
+    dep, arr = upper_code(doc.get("dep_iata")), upper_code(doc.get("arr_iata"))
     status = str(doc.get("status") or "").strip().lower()
     return {
         "icao24": icao24, "observed_at": datetime.fromtimestamp(int(updated), UTC).replace(tzinfo=None),
@@ -571,7 +564,7 @@ def normalize_position(doc: dict[str, Any]) -> dict[str, Any]:
         "heading": float_or_none(doc.get("dir")), "speed_kmh": float_or_none(doc.get("speed")),
         "vertical_speed": float_or_none(doc.get("v_speed")),
         "on_ground": True if status in ("landed", "scheduled") else (False if status == "en-route" else None),
-        **_audit(doc),
+        **audit(SOURCE, doc),
     }
 
 
@@ -693,7 +686,7 @@ def clean_partition(ctx: Any) -> dict[str, dict[str, int]]:
     fills: dict[str, dict[str, Any]] = {}
     for doc in (*schedule_docs, *position_docs):
         for field in ("dep_iata", "arr_iata"):
-            code = _code(doc.get(field))
+            code = upper_code(doc.get(field))
             if code and AIRPORT_CODE.match(code) and code not in airport_tz and code not in fills:
                 row = airport_from_gazetteer(code, (doc.get("_lake") or {}).get("fetched_at"))
                 if row is not None:

@@ -41,8 +41,10 @@ from aerolake.cleaning import (
     AIRPORT_CODE,
     ICAO_AIRLINE,
     Rejects,
+    audit,
     float_or_none,
     text_or_none,
+    upper_code,
 )
 from aerolake.connections import ApiCredentials, api_key_credentials
 from aerolake.errors import MalformedBody
@@ -261,21 +263,16 @@ def _block(record: dict[str, Any], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _code(value: Any) -> str | None:
-    text = text_or_none(value)
-    return text.upper() if text else None
-
-
 def airline_code(airline: dict[str, Any]) -> str | None:
     """IATA, else ICAO (the contract's airline key)."""
-    return _code(airline.get("iata")) or _code(airline.get("icao"))
+    return upper_code(airline.get("iata")) or upper_code(airline.get("icao"))
 
 
 def natural_key(endpoint: str, record: dict[str, Any]) -> str | None:
     """``{airline}{number}|{dep_iata}|{flight_date}``: a codeshare listing has its own (marketing) key."""
     airline = airline_code(_block(record, "airline"))
     number = text_or_none(_block(record, "flight").get("number"))
-    dep = _code(_block(record, "departure").get("iata"))
+    dep = upper_code(_block(record, "departure").get("iata"))
     day = text_or_none(record.get("flight_date")) or (text_or_none(_block(record, "departure").get("scheduled"))
                                                        or "")[:10] or None
     if not airline or not number or not dep or not day:
@@ -326,10 +323,6 @@ def _minutes_between(start: datetime | None, end: datetime | None) -> int | None
     return None if start is None or end is None else math.floor((end - start).total_seconds() / 60)
 
 
-def _audit(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"source": SOURCE, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
-
-
 def _registration(value: Any) -> str | None:
     text = text_or_none(value)
     if not text:
@@ -350,7 +343,7 @@ def flight_row(doc: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"missing or invalid flight.number {flight.get('number')!r}"
     zones = {}
     for end, block in (("departure", dep), ("arrival", arr)):
-        airport = _code(block.get("iata"))
+        airport = upper_code(block.get("iata"))
         if not airport or not AIRPORT_CODE.match(airport):
             return None, f"missing or invalid {end}.iata {block.get('iata')!r}"
         zones[end] = gazetteer_timezone(airport)
@@ -363,11 +356,11 @@ def flight_row(doc: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
     if scheduled_utc is None or scheduled_local is None:
         return None, f"missing or unparseable departure.scheduled {dep.get('scheduled')!r}"
     aircraft = _block(doc, "aircraft")
-    aircraft_code = _code(aircraft.get("iata"))
+    aircraft_code = upper_code(aircraft.get("iata"))
     row = {
         "airline_code": code, "flight_number": number,
         "departure_date": scheduled_local.date(),  # the local date at the origin
-        "dep_airport": _code(dep.get("iata")), "arr_airport": _code(arr.get("iata")),
+        "dep_airport": upper_code(dep.get("iata")), "arr_airport": upper_code(arr.get("iata")),
         "operating_airline_code": None, "operating_flight_number": None,  # Aviation Stack does not say
         **{f"{kind}_{end}": times[f"{kind}_{end}"][0] for end in ("departure", "arrival")
            for kind in ("scheduled", "estimated", "actual")},
@@ -376,7 +369,7 @@ def flight_row(doc: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         "status": STATUS_MAP.get((text_or_none(doc.get("flight_status")) or "").lower(), "unknown"),
         "aircraft_code": aircraft_code if aircraft_code and AIRCRAFT_CODE.match(aircraft_code) else None,
         "registration": _registration(aircraft.get("registration")),
-        **_audit(doc),
+        **audit(SOURCE, doc),
     }
     row["dep_delay_min"] = _delay(row["scheduled_departure"], row["actual_departure"] or row["estimated_departure"],
                                   dep.get("delay"))
@@ -405,26 +398,26 @@ def codeshare_row(doc: dict[str, Any], icao_to_iata: dict[str, str]) -> tuple[di
     number = normalize_flight_number(raw_number) if raw_number else None
     if not number or len(number) > 5:
         return None, f"codeshare: missing or invalid flight.number {flight.get('number')!r}"
-    operating = _code(shared.get("airline_iata"))
+    operating = upper_code(shared.get("airline_iata"))
     if not operating:
-        icao = _code(shared.get("airline_icao"))
+        icao = upper_code(shared.get("airline_icao"))
         operating = icao_to_iata.get(icao, icao) if icao else None
     op_raw = text_or_none(shared.get("flight_number"))
     if op_raw is None:  # "lh400" -> "400"
-        iata = _code(shared.get("flight_iata")) or ""
+        iata = upper_code(shared.get("flight_iata")) or ""
         op_raw = iata[len(operating):] if operating and iata.startswith(operating) else None
     op_number = normalize_flight_number(op_raw) if op_raw else None
     if not operating or not AIRLINE_CODE.match(operating) or not op_number or len(op_number) > 5:
         return None, ("codeshare: flight.codeshared names no valid operating airline and flight number "
                       f"({shared.get('airline_iata')!r}, {shared.get('flight_number')!r})")
-    airport = _code(dep.get("iata"))
+    airport = upper_code(dep.get("iata"))
     if not airport or not AIRPORT_CODE.match(airport):
         return None, f"codeshare: missing or invalid departure.iata {dep.get('iata')!r}"
     _, local = parse_time(dep.get("scheduled"), gazetteer_timezone(airport))
     if local is None:
         return None, f"codeshare: missing or unparseable departure.scheduled {dep.get('scheduled')!r}"
     return {"marketing_airline_code": code, "marketing_flight_number": number, "departure_date": local.date(),
-            "dep_airport": airport, "airline_code": operating, "flight_number": op_number, **_audit(doc)}, None
+            "dep_airport": airport, "airline_code": operating, "flight_number": op_number, **audit(SOURCE, doc)}, None
 
 
 def position_row(doc: dict[str, Any], flight: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -451,7 +444,7 @@ def position_row(doc: dict[str, Any], flight: dict[str, Any]) -> tuple[dict[str,
         "latitude": lat, "longitude": lon, "altitude_m": float_or_none(live.get("altitude")),
         "heading": float_or_none(live.get("direction")), "speed_kmh": float_or_none(live.get("speed_horizontal")),
         "vertical_speed": float_or_none(live.get("speed_vertical")),
-        "on_ground": ground if isinstance(ground, bool) else None, **_audit(doc),
+        "on_ground": ground if isinstance(ground, bool) else None, **audit(SOURCE, doc),
     }, None
 
 
@@ -463,13 +456,13 @@ def airline_rows(docs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         code = airline_code(airline)
         if not code or not AIRLINE_CODE.match(code):
             continue
-        icao = _code(airline.get("icao"))
+        icao = upper_code(airline.get("icao"))
         name = text_or_none(airline.get("name"), 100)
         name = None if name is None or name.lower() == "empty" else name
         known = rows.get(code)
         if known is None or (known["name"] is None and name is not None):
             rows[code] = {"airline_code": code, "icao_code": icao if icao and ICAO_AIRLINE.match(icao) else None,
-                          "name": name, **_audit(doc)}
+                          "name": name, **audit(SOURCE, doc)}
     return rows
 
 
@@ -513,7 +506,7 @@ def clean_documents(docs: list[dict[str, Any]]) -> dict[str, Any]:
             else:
                 positions[(position["icao24"], position["observed_at"])] = position
 
-    icao_to_iata = {_code(_block(d, "airline").get("icao")): row_code for d in operating_docs
+    icao_to_iata = {upper_code(_block(d, "airline").get("icao")): row_code for d in operating_docs
                     if (row_code := airline_code(_block(d, "airline"))) and _block(d, "airline").get("icao")}
     codeshares: dict[tuple, dict[str, Any]] = {}
     for doc in listings:

@@ -27,12 +27,14 @@ from aerolake.cleaning import (
     ICAO_AIRPORT,
     Rejects,
     airportsdata_iata,
+    audit,
     float_or_none,
     gc_paused,
     local_to_utc,
     map_distinct,
     parse_distinct,
     text_or_none,
+    upper_code,
     utc_to_local_date,
     valid_timezones,
 )
@@ -350,15 +352,6 @@ def _position(record: dict[str, Any]) -> tuple[float | None, float | None]:
     return float_or_none(coordinate.get("Latitude")), float_or_none(coordinate.get("Longitude"))
 
 
-def _code(value: Any) -> str | None:
-    text = text_or_none(value)
-    return text.upper() if text else None
-
-
-def _audit(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"source": SOURCE, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
-
-
 def _check_position(lat: float | None, lon: float | None) -> str | None:
     if lat is not None and not -90 <= lat <= 90:
         return f"latitude {lat} out of range [-90, 90]"
@@ -370,11 +363,11 @@ def _check_position(lat: float | None, lon: float | None) -> str | None:
 def clean_countries(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
     rows = []
     for doc in docs:
-        code = _code(doc.get("CountryCode"))
+        code = upper_code(doc.get("CountryCode"))
         if not code or not COUNTRY_CODE.match(code):
             rejects.add(f"invalid country code {doc.get('CountryCode')!r}", doc, doc.get("_key"), doc.get("_lake"))
             continue
-        rows.append({"country_code": code, "name": _name(doc), **_audit(doc)})
+        rows.append({"country_code": code, "name": _name(doc), **audit(SOURCE, doc)})
     return rows
 
 
@@ -382,7 +375,7 @@ def _location_reason(doc: dict[str, Any], code_field: str, kind: str) -> tuple[s
     """Validate a located reference (city or airport): its code, country, time zone and position.
 
     Returns the reject reason (None when valid) and the parsed values."""
-    values = {"code": _code(doc.get(code_field)), "country": _code(doc.get("CountryCode")),
+    values = {"code": upper_code(doc.get(code_field)), "country": upper_code(doc.get("CountryCode")),
               "tz": text_or_none(doc.get("TimeZoneId"))}
     values["lat"], values["lon"] = _position(doc)
     if not values["code"] or not AIRPORT_CODE.match(values["code"]):
@@ -402,7 +395,7 @@ def clean_cities(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]
             rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
             continue
         rows.append({"city_code": v["code"], "country_code": v["country"], "name": _name(doc),
-                     "latitude": v["lat"], "longitude": v["lon"], "timezone": v["tz"], **_audit(doc)})
+                     "latitude": v["lat"], "longitude": v["lon"], "timezone": v["tz"], **audit(SOURCE, doc)})
     return rows
 
 
@@ -413,13 +406,13 @@ def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
         if reason:
             rejects.add(reason, doc, doc.get("_key"), doc.get("_lake"))
             continue
-        code, city = v["code"], _code(doc.get("CityCode"))
+        code, city = v["code"], upper_code(doc.get("CityCode"))
         icao = (airportsdata_iata().get(code) or {}).get("icao") or None
         rows.append({
             "airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
             "name": _name(doc), "city_code": city if city and AIRPORT_CODE.match(city) else None,
             "country_code": v["country"], "latitude": v["lat"], "longitude": v["lon"], "timezone": v["tz"],
-            "location_type": text_or_none(doc.get("LocationType"), 20), **_audit(doc),
+            "location_type": text_or_none(doc.get("LocationType"), 20), **audit(SOURCE, doc),
         })
     return rows
 
@@ -427,26 +420,26 @@ def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
 def clean_airlines(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
     rows = []
     for doc in docs:
-        code = _code(doc.get("AirlineID"))
+        code = upper_code(doc.get("AirlineID"))
         if not code or not AIRLINE_CODE.match(code):
             rejects.add(f"invalid airline code {doc.get('AirlineID')!r}", doc, doc.get("_key"), doc.get("_lake"))
             continue
-        icao = _code(doc.get("AirlineID_ICAO"))
+        icao = upper_code(doc.get("AirlineID_ICAO"))
         rows.append({"airline_code": code, "icao_code": icao if icao and ICAO_AIRLINE.match(icao) else None,
-                     "name": _name(doc), **_audit(doc)})
+                     "name": _name(doc), **audit(SOURCE, doc)})
     return rows
 
 
 def clean_aircraft(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any]]:
     rows = []
     for doc in docs:
-        code = _code(doc.get("AircraftCode"))
+        code = upper_code(doc.get("AircraftCode"))
         if not code or not AIRCRAFT_CODE.match(code):
             rejects.add(f"invalid aircraft code {doc.get('AircraftCode')!r}", doc, doc.get("_key"),
                         doc.get("_lake"))
             continue
         rows.append({"aircraft_code": code, "name": _name(doc),
-                     "airline_equip_code": _equip_code(doc.get("AirlineEquipCode")), **_audit(doc)})
+                     "airline_equip_code": _equip_code(doc.get("AirlineEquipCode")), **audit(SOURCE, doc)})
     return rows
 
 
