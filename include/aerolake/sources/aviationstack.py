@@ -600,7 +600,7 @@ PUBLISH: tuple[tuple[str, str, str, bool], ...] = (
 _ENTITY_TABLE = {entity: table for entity, table, _endpoint, _fill in PUBLISH}
 
 QUALITY: list[Check] = [
-    Check("row_count", "flights", "aviationstack_loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
+    Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
     *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "aviationstack_orphan_codeshares", "==", 0),
