@@ -90,6 +90,21 @@ def text_or_none(value: Any, max_len: int | None = None) -> str | None:
     return text[:max_len] if max_len else text
 
 
+#: leading zeros of a flight number (a regex for vectorized cleaning; :func:`normalize_flight_number` is the
+#: same rule for one value): "0400" -> "400", "0400A" -> "400A", "000" -> "0"
+FLIGHT_NUMBER_LEADING_ZEROS = (r"^0+([0-9])", r"\1")
+
+
+def normalize_flight_number(value: Any) -> str | None:
+    """"0400", 400, " 400 " -> "400"; "400A" stays (upper case); blank -> None."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    text = text.upper()
+    digits = text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return (digits.lstrip("0") or "0") + text[len(digits):] if digits.isdigit() else text
+
+
 def upper_code(value: Any) -> str | None:
     """A code (airline, airport, aircraft, ICAO 24-bit address) as text in upper case, or None when blank."""
     text = text_or_none(value)

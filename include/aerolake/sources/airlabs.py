@@ -51,6 +51,7 @@ from aerolake.cleaning import (
     Rejects,
     audit,
     float_or_none,
+    normalize_flight_number,
     text_or_none,
     upper_code,
     valid_timezones,
@@ -225,16 +226,6 @@ def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None
     if not isinstance(payload, dict) or not isinstance(payload.get("response"), list):
         return [], None
     return [r for r in payload["response"] if isinstance(r, dict)], None
-
-
-def normalize_flight_number(value: Any) -> str | None:
-    """"0400", 400, " 400 " -> "400"; "400A" stays; blank -> None."""
-    text = text_or_none(value)
-    if text is None:
-        return None
-    text = text.upper()
-    digits = text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    return (digits.lstrip("0") or "0") + text[len(digits):] if digits.isdigit() else text
 
 
 def flight_identity(airline_iata: Any, airline_icao: Any, number: Any, flight_iata: Any = None

@@ -43,6 +43,7 @@ from aerolake.cleaning import (
     Rejects,
     audit,
     float_or_none,
+    normalize_flight_number,
     text_or_none,
     upper_code,
 )
@@ -69,7 +70,6 @@ from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.settings import AVIATIONSTACK_CONN_ID, Settings
-from aerolake.sources.lufthansa import normalize_flight_number
 from aerolake.stores import mongo
 from aerolake.stores.clean_zone import CleanZoneWriter
 

@@ -23,6 +23,7 @@ from aerolake.cleaning import (
     AIRLINE_CODE,
     AIRPORT_CODE,
     COUNTRY_CODE,
+    FLIGHT_NUMBER_LEADING_ZEROS,
     ICAO_AIRLINE,
     ICAO_AIRPORT,
     Rejects,
@@ -32,6 +33,7 @@ from aerolake.cleaning import (
     gc_paused,
     local_to_utc,
     map_distinct,
+    normalize_flight_number,
     parse_distinct,
     text_or_none,
     upper_code,
@@ -288,14 +290,6 @@ def natural_key(endpoint: str, record: dict[str, Any]) -> str | None:
     return str(value).strip().upper() or None
 
 
-def normalize_flight_number(value: Any) -> str:
-    """400, "400", "0400" -> "400"; "400A" stays "400A"."""
-    text = str(value).strip().upper()
-    digits = text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    suffix = text[len(digits):]
-    return (digits.lstrip("0") or "0") + suffix if digits.isdigit() else text
-
-
 # -- the fetch plan for one day ---------------------------------------------------------------------------
 def day_plan(day: date, hubs: tuple[str, ...], lang: str = "en") -> dict[str, list[Request]]:
     """Every request for one day: the references, then departures and arrivals of each hub in 4-hour
@@ -497,7 +491,7 @@ def flight_frame(rows: pa.Table, start: int = 0) -> pd.DataFrame:
         if name in _UPPER:
             text = pc.utf8_upper(text)
         if name in _NUMBERS:
-            text = pc.replace_substring_regex(text, r"^0+([0-9])", r"\1")
+            text = pc.replace_substring_regex(text, *FLIGHT_NUMBER_LEADING_ZEROS)
         if name in _SHORT_TEXTS:
             text = pc.utf8_slice_codeunits(text, 0, 10)
         text = pc.if_else(pc.equal(text, ""), None, text)
