@@ -32,6 +32,7 @@ from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
 from aerolake.schema import TABLES
 from aerolake.settings import Settings, load_settings, utcnow
+from aerolake.sources.base import Source
 from aerolake.stores.clean_zone import CleanZoneWriter
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
 
@@ -46,8 +47,8 @@ log = logging.getLogger(__name__)
 MONGO_BATCH = 5000
 
 
-def source_module(name: str) -> ModuleType:
-    """The module implementing source ``name`` (client, plan, normalizers)."""
+def source_module(name: str) -> Source:
+    """The module implementing source ``name`` (:class:`aerolake.sources.base.Source`)."""
     import importlib
 
     from aerolake.sources import SOURCES
@@ -134,7 +135,7 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
                 refetched.add(endpoint)
     if not pending:
         return results
-    reason = src.servable(part, now or utcnow()) if hasattr(src, "servable") else None
+    reason = src.servable(part, now or utcnow())
     if reason:
         raise CannotServe(f"{part.source} {part.key}: the lake has no complete raw partition for "
                           f"{', '.join(pending)} to replay, and the API cannot serve it: {reason}")

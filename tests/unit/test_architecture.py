@@ -106,3 +106,16 @@ def test_the_rules_see_an_import_inside_a_function(tmp_path: Path) -> None:
 def test_stores_do_not_import_sources() -> None:
     for path in modules("stores"):
         assert not any(name.startswith("aerolake.sources") for name in imports_of(path)), path
+
+
+def test_every_source_module_implements_the_source_protocol() -> None:
+    import importlib
+
+    from aerolake.sources import SOURCES
+    from aerolake.sources.base import Source
+
+    for name in SOURCES:
+        module = importlib.import_module(f"aerolake.sources.{name}")
+        assert isinstance(module, Source), name
+        assert name == module.SOURCE
+    assert not isinstance(object(), Source)

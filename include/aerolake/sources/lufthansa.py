@@ -586,6 +586,12 @@ def partition_plan(partition: Partition, settings: Settings) -> dict[str, list[R
     return day_plan(date.fromisoformat(partition.dt), settings.lufthansa_hubs)
 
 
+def servable(partition: Partition, now: datetime) -> str | None:
+    """Always None: the Lufthansa API says itself (HTTP 400) which days it cannot serve, and the extract then
+    adds :func:`cannot_serve_hint`."""
+    return None
+
+
 def cannot_serve_hint(partition: Partition) -> str:
     return ("The Lufthansa API serves flight status only from yesterday to five days ahead, and the lake has no "
             f"complete raw partition for {partition.dt} to replay; a past date can only be rebuilt from the lake.")
