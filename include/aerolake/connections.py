@@ -1,6 +1,6 @@
 """Clients for the stores and APIs, from Airflow Connections or the offline defaults.
 
-Each function looks up its connection id (DESIGN.md) through ``airflow.sdk.BaseHook`` — which reads
+Each function looks up its connection id (docs/architecture.md) through ``airflow.sdk.BaseHook`` — which reads
 ``AIRFLOW_CONN_<ID>`` variables, secrets backends and the metadata DB — and falls back to the embedded
 offline default when the connection is not defined: the mock API server, a local S3 (moto server),
 in-process MongoDB (mongomock) and MariaDB/MySQL on 127.0.0.1:3306.

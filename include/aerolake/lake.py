@@ -1,6 +1,6 @@
 """The S3 data lake: layout, raw pages, manifests, quarantine and the clean zone.
 
-Layout (DESIGN.md)::
+Layout (docs/architecture.md)::
 
     raw/source={source}/endpoint={endpoint}/dt={YYYY-MM-DD}/[snapshot={HHMM}/]part-{NNNNN}.json.gz
     raw/.../_manifest.json

@@ -1,4 +1,4 @@
-"""Settings read from the environment, with the offline defaults of DESIGN.md.
+"""Settings read from the environment, with the offline defaults of docs/architecture.md.
 
 Everything here is cheap to import: no network, no database, no Airflow import.
 """
@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-#: Connection ids (the contract of DESIGN.md).
+#: Connection ids (the contract of docs/architecture.md).
 LUFTHANSA_CONN_ID = "lufthansa_api"
 AIRLABS_CONN_ID = "airlabs_api"
 AVIATIONSTACK_CONN_ID = "aviationstack_api"

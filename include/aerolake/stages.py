@@ -83,7 +83,7 @@ class StageContext:
     @classmethod
     def from_connections(cls, run: RunInfo, settings: Settings | None = None, *,
                          in_process_ok: bool = True) -> StageContext:
-        """Clients from the Airflow connections of DESIGN.md, or the offline defaults. MongoDB is opened on
+        """Clients from the Airflow connections of docs/architecture.md, or the offline defaults. MongoDB is opened on
         first use; ``in_process_ok=False`` (the run's tasks in separate processes) refuses mongomock there."""
         settings = settings or load_settings()
         mongo = LazyDatabase(partial(mongo_database, settings, in_process_ok=in_process_ok))

@@ -1,4 +1,4 @@
-"""The stages of every lakehouse DAG, in order: the task ids of DESIGN.md, and the ``last_stage`` values of
+"""The stages of every lakehouse DAG, in order: the task ids of docs/architecture.md, and the ``last_stage`` values of
 ``pipeline_runs``. Light on purpose: DAG files import it at parse time."""
 
 from __future__ import annotations

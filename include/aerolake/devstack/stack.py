@@ -188,7 +188,7 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
 
 
 def connections(cfg: StackConfig) -> dict[str, str]:
-    """The ``AIRFLOW_CONN_*`` of the stack: the connection ids of DESIGN.md, pointed at its services."""
+    """The ``AIRFLOW_CONN_*`` of the stack: the connection ids of docs/architecture.md, pointed at its services."""
     from aerolake.connections import OFFLINE_API_KEY, OFFLINE_CLIENT_ID, OFFLINE_CLIENT_SECRET
 
     mock = cfg.url(cfg.mockapi_port)
