@@ -1,4 +1,4 @@
-"""Settings read from the environment, with the offline defaults of docs/architecture.md.
+"""Settings read from the environment, with the offline defaults (README.md, Configuration).
 
 Everything here is cheap to import: no network, no database, no Airflow import.
 """

@@ -21,7 +21,7 @@ free plan's 1,000 calls a month therefore cover about 4 snapshots a day (1000 / 
 schedule of ``airlabs_lakehouse`` needs a paid plan or a wider interval; the request budget
 (:mod:`aerolake.quotas`) stops a run before it would overspend.
 
-The API's quirks handled here (of the real API, as aerolake/mockapi reproduces them): errors come as ``{"error": {"code", "message"}}`` bodies, often
+The real API's quirks handled here (aerolake/mockapi reproduces them): errors come as ``{"error": {"code", "message"}}`` bodies, often
 with HTTP 200, so every answer is read; ``not_found`` is an empty answer; ``minute_limit_exceeded`` and
 ``hour_limit_exceeded`` are retried after a pause, ``month_limit_exceeded``, ``unknown_api_key``,
 ``expired_api_key``, ``wrong_params`` and ``unknown_method`` stop the run at once. The success envelope echoes

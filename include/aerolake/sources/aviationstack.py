@@ -12,7 +12,7 @@ by its departure airport and date, every flight leaving the hubs is in the depar
 into the hubs are the departures of other airports (Lufthansa's hub arrivals and Airlabs' schedules cover
 them). What is lost is the ``live`` position of inbound flights: accepted for the quota.
 
-**Quirks handled** (of the real API, as aerolake/mockapi reproduces them): times carry "+00:00" but are the airport's local clock time
+**The real API's quirks handled** (aerolake/mockapi reproduces them): times carry "+00:00" but are the airport's local clock time
 (converted with the airport's IANA zone; a time with another offset is taken as a true offset); codeshare
 listings (``flight.codeshared``, often lower case) become ``flight_codeshares`` rows pointing at the
 operating flight, never extra flights; ``"name": "empty"`` airlines and null ``aircraft``, ``live``,
