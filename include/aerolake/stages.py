@@ -49,13 +49,9 @@ MONGO_BATCH = 5000
 
 def source_module(name: str) -> Source:
     """The module implementing source ``name`` (:class:`aerolake.sources.base.Source`)."""
-    import importlib
+    from aerolake.sources import source
 
-    from aerolake.sources import SOURCES
-
-    if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; known: {sorted(SOURCES)}")
-    return importlib.import_module(f"aerolake.sources.{name}")
+    return source(name)
 
 
 @dataclass

@@ -109,13 +109,19 @@ def test_stores_do_not_import_sources() -> None:
 
 
 def test_every_source_module_implements_the_source_protocol() -> None:
-    import importlib
-
-    from aerolake.sources import SOURCES
+    from aerolake.sources import SOURCES, source
     from aerolake.sources.base import Source
 
     for name in SOURCES:
-        module = importlib.import_module(f"aerolake.sources.{name}")
+        module = source(name)
         assert isinstance(module, Source), name
+        assert module.__name__ == f"aerolake.sources.{name}"
         assert name == module.SOURCE
     assert not isinstance(object(), Source)
+
+
+def test_an_unknown_source_is_refused_by_name() -> None:
+    from aerolake.sources import source
+
+    with pytest.raises(ValueError, match="unknown source 'opensky'; known: \\['airlabs', 'aviationstack', 'lufthansa'\\]"):
+        source("opensky")
