@@ -23,7 +23,6 @@ from aerolake.core.flow import STAGES, STREAMING
 
 log = logging.getLogger(__name__)
 
-
 DEFAULT_ARGS = {
     "owner": "aerolake",
     "retries": 2,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aerolake import lake, quality, runs
 from aerolake.cleaning import encode_keys, gc_paused
@@ -38,9 +38,6 @@ from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, 
 
 __all__ = ["CLEAN_CHUNK", "CleanZoneWriter", "StageContext", "check_quality", "clean", "documents_by_id",
            "extract_to_s3", "iter_documents", "iter_projected", "load_to_mongo", "load_to_mysql"]
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,13 @@ def test_an_isolated_stack_has_its_own_ports_and_databases_and_drop_data_removes
     assert devstack.StackConfig.load(tmp_path) == cfg
 
     assert devstack.ensure_metadata_database(cfg) is True
-    with connection(devstack_mysql(cfg), database=False, autocommit=True) as conn, conn.cursor() as cur:
+    with connection(cfg.mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {cfg.mysql_database}")
     broker = redis.Redis.from_url(cfg.redis_url)
     broker.set("aerolake-cfgtest", "1")
 
     devstack.drop_data(cfg)
-    with connection(devstack_mysql(cfg), database=False, autocommit=True) as conn, conn.cursor() as cur:
+    with connection(cfg.mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE %s", (cfg.mysql_database,))
         assert cur.fetchall() == ()
     pg = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
@@ -39,8 +39,3 @@ def test_an_isolated_stack_has_its_own_ports_and_databases_and_drop_data_removes
     pg.close()
     assert broker.get("aerolake-cfgtest") is None
 
-
-def devstack_mysql(cfg: devstack.StackConfig):
-    from aerolake.connections import MySqlConfig
-
-    return MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)

@@ -136,10 +136,6 @@ class Stack:
                         raise
                     time.sleep(2)
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> Path:
-        return (self.cfg.state_dir / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-                / f"task_id={task_id}" / f"attempt={try_number}.log")
-
     # ---- the mock API and MySQL ------------------------------------------------------------------------
     def mock(self, method: str, path: str, body: Any = None) -> Any:
         return _call(method, f"{self.cfg.url(self.cfg.mockapi_port)}/_mock/{path}", body)
@@ -192,10 +188,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                                    task_heartbeat_timeout=20)
     cfg.save()  # as a user would write stack.json before the first `make up STACK_DIR=...`
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AEROLAKE_"))} | STACK_ENV
-    mysql = MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)
     started = time.monotonic()
     try:
-        handle = Stack(cfg, {}, env, mysql)
+        handle = Stack(cfg, {}, env, cfg.mysql)
         handle.up()
         print(f"make up: {time.monotonic() - started:.0f} s")
         handle.keys = devstack.load_secrets(cfg)

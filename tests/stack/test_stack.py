@@ -52,6 +52,14 @@ def assert_loaded(stack, run_id: str, day: str) -> None:
     assert count > 0, day
 
 
+def log_in(stack, tab) -> None:
+    """The UI's login form (FAB), as the admin ``make up`` printed."""
+    tab.goto(f"{stack.url}/")
+    tab.locator("input[name=username]").fill(stack.cfg.admin_user)
+    tab.locator("input[name=password]").fill(stack.keys["admin_password"])
+    tab.locator("[type=submit]").first.click()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def dags_parsed(stack) -> None:
     stack.wait_for_dags([LH, AL, "aviationstack_lakehouse"])
@@ -71,10 +79,7 @@ def test_make_up_starts_every_service_on_celery_and_postgres(stack) -> None:
 
 
 def test_a_person_logs_in_unpauses_and_triggers_with_refetch_in_the_ui(stack, page) -> None:  # noqa: F811
-    page.goto(f"{stack.url}/")
-    page.locator("input[name=username]").fill(stack.cfg.admin_user)
-    page.locator("input[name=password]").fill(stack.keys["admin_password"])
-    page.locator("[type=submit]").first.click()
+    log_in(stack, page)
     page.goto(f"{stack.url}/dags/{LH}")
     page.get_by_test_id("toggle-pause").click()  # unpause: the scheduler then runs yesterday's interval on its own (the next test waits for it)
     deadline = time.monotonic() + 30
@@ -243,10 +248,7 @@ def test_a_worker_killed_during_load_to_mysql_rolls_back_and_the_retry_converges
 
 
 def test_the_plugin_pages_show_the_stack_s_data_inside_the_ui(stack, page) -> None:  # noqa: F811
-    page.goto(f"{stack.url}/")
-    page.locator("input[name=username]").fill(stack.cfg.admin_user)
-    page.locator("input[name=password]").fill(stack.keys["admin_password"])
-    page.locator("[type=submit]").first.click()
+    log_in(stack, page)
     page.wait_for_load_state()
     page.get_by_role("button", name="Plugins").click()
     page.get_by_role("menuitem", name="aerolake").click()

@@ -113,6 +113,13 @@ class StackConfig:
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
 
+    @property
+    def mysql(self) -> Any:
+        """The :class:`aerolake.connections.MySqlConfig` of the stack's database (the machine's root account)."""
+        from aerolake.connections import MySqlConfig
+
+        return MySqlConfig(self.mysql_host, self.mysql_port, "root", "", self.mysql_database)
+
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """``count`` distinct ports nobody listens on now (held open together while chosen)."""
@@ -154,11 +161,9 @@ def drop_data(cfg: StackConfig) -> None:
     Redis database's keys."""
     import redis
 
-    from aerolake.connections import MySqlConfig
     from aerolake.mysql import connection, quote_identifier
 
-    mysql = MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database)
-    with connection(mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
+    with connection(cfg.mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.mysql_database)}")
     with _postgres_admin(cfg) as (cur, name):
         cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
@@ -391,7 +396,6 @@ def _s3(cfg: StackConfig) -> Any:
 
 def initialize(cfg: StackConfig, env: Mapping[str, str], keys: Mapping[str, str]) -> None:
     """compose's ``airflow-init`` and ``kafka-init``: metadata DB, admin user, pools, MySQL schema, topic."""
-    from aerolake.connections import MySqlConfig
     from aerolake.mysql import migrate
 
     created = ensure_metadata_database(cfg)
@@ -405,7 +409,7 @@ def initialize(cfg: StackConfig, env: Mapping[str, str], keys: Mapping[str, str]
                             "airflow pools import")
         admin.result()
         pools.result()
-    applied = migrate(MySqlConfig(cfg.mysql_host, cfg.mysql_port, "root", "", cfg.mysql_database))
+    applied = migrate(cfg.mysql)
     created_topic = broker.create_topic(f"{cfg.host}:{cfg.kafka_port}", cfg.kafka_topic)
     print(f"  MySQL {cfg.mysql_database}: migrations {applied or 'up to date'}; pools imported; admin ready; "
           f"topic {cfg.kafka_topic} {'created' if created_topic else 'exists'}")
