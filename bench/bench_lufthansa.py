@@ -351,12 +351,13 @@ def preread_documents(ctx: Any) -> dict[str, Any]:
     import pyarrow as pa
 
     from aerolake import stages
-    from aerolake.sources.lufthansa import FLIGHT_PATHS, FLIGHTSTATUS
+    from aerolake.sources.lufthansa.normalize import FLIGHT_PATHS
+    from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
 
     return {endpoint: (pa.concat_tables(stages.iter_projected(ctx, endpoint, FLIGHT_PATHS))
                        if endpoint == FLIGHTSTATUS else
                        [doc for chunk in stages.iter_documents(ctx, endpoint) for doc in chunk])
-            for endpoint in ctx.source.ENDPOINTS}
+            for endpoint in ctx.source.SPEC.endpoints}
 
 
 @contextlib.contextmanager
@@ -387,7 +388,7 @@ def documents_from_memory(docs: dict[str, Any]) -> Iterator[dict[str, int]]:
 # -- the pipeline -----------------------------------------------------------------------------------------
 def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Process | None = None) -> dict[str, Any]:
     from aerolake import stages
-    from aerolake.sources.lufthansa import FLIGHTSTATUS
+    from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
 
     out: dict[str, Any] = {}
     with measure(sampler, out, "extract_to_s3") as rec:
@@ -462,7 +463,7 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
     with measure(sampler, out, "diag_mongo_count_documents", **mongo) as rec:
         # what clean's guard against an empty MongoDB partition costs (a scan per endpoint on the fakes)
         rec["endpoints"] = {e: ctx.collection(e).count_documents(ctx.partition_filter())
-                            for e in ctx.source.ENDPOINTS}
+                            for e in ctx.source.SPEC.endpoints}
         rec["rows"] = rec["endpoints"][FLIGHTSTATUS]
     with measure(sampler, out, "diag_clean_docs_in_memory", **mongo) as rec, documents_from_memory(docs) as used:
         result = stages.clean(ctx)

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from types import ModuleType
 from typing import Any
 
 from aerolake import lake, quality, runs
@@ -26,6 +25,7 @@ from aerolake.errors import CannotServe, MissingInput
 from aerolake.http import ApiError
 from aerolake.lake import Partition
 from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
+from aerolake.pipeline.clean import clean_partition
 from aerolake.quarantine import COLLECTION as QUARANTINE_COLLECTION
 from aerolake.quarantine import replace_quarantine
 from aerolake.quotas import QuotaLedger, budget_of
@@ -70,7 +70,7 @@ class StageContext:
         return self.settings.bucket
 
     @property
-    def source(self) -> ModuleType:
+    def source(self) -> Source:
         return source_module(self.partition.source)
 
     @classmethod
@@ -202,7 +202,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
     started = _utcnow()
     part = ctx.partition
     results = {}
-    for endpoint in ctx.source.ENDPOINTS:
+    for endpoint in ctx.source.SPEC.endpoints:
         manifest = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
         if manifest is None:
             raise MissingInput(
@@ -297,9 +297,9 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
 def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
     """Normalize, type, validate and dedupe the partition into the clean zone; rejects go to quarantine."""
     started = _utcnow()
-    for endpoint in ctx.source.ENDPOINTS:
+    for endpoint in ctx.source.SPEC.endpoints:
         _require_staged(ctx, endpoint)
-    results = ctx.source.clean_partition(ctx)
+    results = clean_partition(ctx, ctx.source)
     for endpoint, counts in results.items():
         ctx.record("clean", endpoint, counts, started)
     return results
@@ -335,7 +335,7 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     results: dict[str, dict[str, int]] = {}
     with connection(ctx.mysql) as conn:
         try:
-            for entity, table_name, endpoint, fill_only in ctx.source.PUBLISH:
+            for entity, table_name, endpoint, fill_only in ctx.source.SPEC.publish:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
                 staging, rows = stage_frames(conn, table, iter_clean_tables(ctx, entity))
@@ -345,7 +345,7 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                          time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
-            if {"flights", "flight_positions"} & {table for _e, table, _p, _f in ctx.source.PUBLISH}:
+            if {"flights", "flight_positions"} & {table for _e, table, _p, _f in ctx.source.SPEC.publish}:
                 linked = link_positions_to_flights(conn, ctx.partition.dt)
                 log.info("%s %s: %d positions linked to their flights", ctx.partition.source, ctx.partition.key,
                          linked)
@@ -369,7 +369,7 @@ def link_positions_to_flights(conn: Any, dt: str) -> int:
 # -- 5. check_quality -------------------------------------------------------------------------------------
 def check_quality(ctx: StageContext) -> list[quality.CheckResult]:
     """Run the partition's checks, store them in ``data_quality_results``, fail naming any failed check."""
-    results = quality.run_checks(ctx.mysql, ctx.run, ctx.source.QUALITY)
+    results = quality.run_checks(ctx.mysql, ctx.run, list(ctx.source.SPEC.quality))
     failed = [r for r in results if not r.passed]
     for r in results:
         log.info("quality %-40s %-16s %s observed=%s threshold=%s %s", r.check_name, r.table_name,

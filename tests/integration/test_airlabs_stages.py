@@ -23,6 +23,7 @@ from aerolake.runs import RunInfo, run_counts
 from aerolake.schema import DATA_TABLES
 from aerolake.settings import Settings
 from aerolake.sources import airlabs
+from aerolake.sources.airlabs.normalize import AIRCRAFT_IATA
 
 ALL_TABLES = [t.name for t in DATA_TABLES]
 NOW = datetime(2026, 3, 1, 12, 5)
@@ -63,7 +64,7 @@ def test_a_snapshot_lands_flights_codeshares_and_positions_and_counts_balance(ap
     # lake: one manifest per endpoint; the references are not fetched outside the day's first snapshot
     assert results["extract_to_s3"]["airports"] == {"fetched": 0, "api_calls": 0, "skipped": False}
     assert results["extract_to_s3"]["schedules"]["api_calls"] == 4 == results["extract_to_s3"]["flights"]["api_calls"]
-    for endpoint in airlabs.ENDPOINTS:
+    for endpoint in airlabs.SPEC.endpoints:
         manifest = lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, endpoint)
         assert manifest["snapshot"] == "1200" and "api_key" not in json.dumps(manifest)
         for key in lake.list_keys(ctx.s3, ctx.bucket, ctx.partition.raw_prefix(endpoint)):
@@ -104,7 +105,7 @@ def test_a_snapshot_lands_flights_codeshares_and_positions_and_counts_balance(ap
 
     # all quality checks stored and passed
     stored = query(ctx.mysql, "SELECT check_name, passed FROM data_quality_results WHERE run_id = 'run-1'")
-    assert len(stored) == len(airlabs.QUALITY) and all(passed for _, passed in stored)
+    assert len(stored) == len(airlabs.SPEC.quality) and all(passed for _, passed in stored)
 
 
 def test_row_values_match_the_raw_records(api, make_ctx):
@@ -143,7 +144,7 @@ def test_row_values_match_the_raw_records(api, make_ctx):
                 (pos["hex"].lower(), pos["updated"]))
     assert got == ((pos["lat"], pos["lng"], float(pos["alt"]), pos["dir"], float(pos["speed"]), pos["airline_iata"],
                     pos["flight_number"], pos["dep_iata"], pos["arr_iata"], pos["reg_number"].replace("-", ""),
-                    airlabs.AIRCRAFT_IATA[pos["aircraft_icao"]], int(pos["status"] != "en-route"), "airlabs"),)
+                    AIRCRAFT_IATA[pos["aircraft_icao"]], int(pos["status"] != "en-route"), "airlabs"),)
     # the flights' airports came from airportsdata (no reference snapshot yet), with their countries
     assert query(ctx.mysql, "SELECT source, timezone FROM airports WHERE airport_code = 'MUC'") == (
         ("airportsdata", "Europe/Berlin"),)

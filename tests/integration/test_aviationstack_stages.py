@@ -160,7 +160,7 @@ def test_full_run_lands_flights_codeshares_positions_and_balances(api: MockApi, 
 
     # quality: stored, all passed
     stored = query(ctx.mysql, "SELECT check_name, passed FROM data_quality_results WHERE run_id = 'run-1'")
-    assert len(stored) == len(aviationstack.QUALITY) and all(passed for _, passed in stored)
+    assert len(stored) == len(aviationstack.SPEC.quality) and all(passed for _, passed in stored)
 
 
 def test_a_second_load_leaves_mysql_identical_without_calling_the_api(api: MockApi, make_ctx) -> None:

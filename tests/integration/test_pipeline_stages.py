@@ -10,6 +10,7 @@ from stage_support import query
 from stage_support import run_stages as run_all
 
 from aerolake import lake, stages
+from aerolake.cleaning import normalize_flight_number
 from aerolake.http import ApiError
 from aerolake.mysql import table_checksums
 from aerolake.quality import QualityCheckFailed
@@ -34,7 +35,7 @@ def test_full_run_lands_every_record_and_counts_balance(mock_api, make_ctx):
     results = run_all(ctx)
 
     # lake: one manifest per endpoint, every part stored as received (sha256 over the decompressed bytes)
-    for endpoint in lufthansa.ENDPOINTS:
+    for endpoint in lufthansa.SPEC.endpoints:
         manifest = lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, endpoint)
         assert manifest["pages"] == len(manifest["parts"]) > 0
         keys = lake.list_keys(ctx.s3, ctx.bucket, ctx.partition.raw_prefix(endpoint))
@@ -68,7 +69,7 @@ def test_flight_values_match_the_raw_record_exactly(mock_api, make_ctx):
     run_all(ctx)
     record = next(r for r in raw_flights(ctx) if "ActualTimeUTC" in r["Departure"])
     carrier, dep, arr = record["MarketingCarrier"], record["Departure"], record["Arrival"]
-    number = lufthansa.normalize_flight_number(carrier["FlightNumber"])
+    number = normalize_flight_number(carrier["FlightNumber"])
     row = query(ctx.mysql,
                 "SELECT arr_airport, DATE_FORMAT(scheduled_departure, '%%Y-%%m-%%dT%%H:%%iZ'), "
                 "DATE_FORMAT(actual_departure, '%%Y-%%m-%%dT%%H:%%iZ'), DATE_FORMAT(scheduled_arrival, "
@@ -294,9 +295,9 @@ def test_clean_accepts_a_partition_whose_every_record_was_quarantined_at_staging
                               s3, mongo, migrated_mysql)
     body = json.dumps({"pagination": {"limit": 100, "offset": 0, "count": 1, "total": 1},
                        "data": [{"flight_date": "2026-03-01", "flight": {}, "departure": {}}]}).encode()
-    key = part.part_key(aviationstack.FLIGHTS, 0)
+    key = part.part_key(aviationstack.SPEC.endpoints[0], 0)
     lake.put_bytes(s3, "aerolake-test", key, lake.gzip_bytes(body), "application/gzip")
-    lake.write_manifest(s3, "aerolake-test", part, aviationstack.FLIGHTS, {
+    lake.write_manifest(s3, "aerolake-test", part, aviationstack.SPEC.endpoints[0], {
         "source": "aviationstack", "endpoint": "flights", "dt": "2026-03-01", "snapshot": None,
         "fetched_at": "2026-03-01T12:00:00Z", "run_id": "run-1", "api_base": "http://mock",
         "parts": [{"key": key, "sha256": lake.sha256_hex(body), "bytes": len(body), "status": 200,

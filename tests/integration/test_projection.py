@@ -28,15 +28,15 @@ from aerolake.lake import Partition
 from aerolake.projection import FieldPaths, as_text, text_expression
 from aerolake.runs import RunInfo
 from aerolake.settings import Settings
-from aerolake.sources.lufthansa import (
+from aerolake.sources.lufthansa.client import extract_records
+from aerolake.sources.lufthansa.normalize import (
     FLIGHT_FIELDS,
     FLIGHT_PATHS,
-    FLIGHTSTATUS,
-    extract_records,
     flight_frame,
     flight_table,
     natural_key,
 )
+from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
 from aerolake.stores import mongo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lufthansa"
@@ -180,19 +180,22 @@ def test_iter_projected_over_the_wire_equals_the_in_process_path(wire_mongo) -> 
 
 def test_rejected_rows_reach_quarantine_as_whole_documents() -> None:
     from aerolake.cleaning import Rejects
-    from aerolake.sources.lufthansa import _quarantine_flights
+    from aerolake.pipeline.clean import PartitionClean
+    from aerolake.sources.lufthansa.normalize import _quarantine_flights
+    from aerolake.sources.lufthansa.spec import SPEC
 
     docs = flight_docs()
     db = mongomock.MongoClient()["projection"]
     db[f"lufthansa_{FLIGHTSTATUS}"].insert_many(copy.deepcopy(docs))
     rejects = Rejects()
-    _quarantine_flights(context(db), [("bad airport", docs[5]["_id"]), ("bad number", docs[2]["_id"])], rejects)
+    run = PartitionClean(context(db), SPEC)
+    _quarantine_flights(run, [("bad airport", docs[5]["_id"]), ("bad number", docs[2]["_id"])], rejects)
     assert [(item["reason"], item["key"]) for item in rejects.items] == [
         ("bad airport", docs[5]["_key"]), ("bad number", docs[2]["_key"])]
     assert rejects.items[0]["record"] == decode_keys(docs[5])  # the raw record, as the lake has it
     assert rejects.items[0]["record"]["Departure"] == docs[5]["Departure"]
     with pytest.raises(RuntimeError, match="left MongoDB while it was cleaned"):
-        _quarantine_flights(context(db), [("bad", "gone|0")], Rejects())
+        _quarantine_flights(run, [("bad", "gone|0")], Rejects())
 
 
 def test_pymongoarrow_matches_the_locked_pyarrow() -> None:

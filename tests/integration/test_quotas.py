@@ -96,12 +96,12 @@ def test_a_budget_exhausted_mid_fetch_leaves_no_manifest_and_the_rerun_completes
     made = mock_api.stats()["total"]
     assert made == planned  # exactly the calls the budget paid for (the token request is a call too)
     manifests = [k for k in lake.list_keys(ctx.s3, ctx.bucket, "raw/") if k.endswith("_manifest.json")]
-    incomplete = [e for e in lufthansa.ENDPOINTS if lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, e) is None]
-    assert incomplete and len(manifests) == len(lufthansa.ENDPOINTS) - len(incomplete)
+    incomplete = [e for e in lufthansa.SPEC.endpoints if lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, e) is None]
+    assert incomplete and len(manifests) == len(lufthansa.SPEC.endpoints) - len(incomplete)
 
     _with_budget(monkeypatch, Budget(per_day=10_000))
     results = stages.extract_to_s3(ctx)
-    assert all(lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, e) for e in lufthansa.ENDPOINTS)
+    assert all(lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, e) for e in lufthansa.SPEC.endpoints)
     assert {e for e, r in results.items() if not r["skipped"]} == set(incomplete)
 
 

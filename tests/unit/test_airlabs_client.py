@@ -21,9 +21,9 @@ from aerolake.connections import OFFLINE_API_KEY, ApiCredentials
 from aerolake.http import ApiError, RetryPolicy
 from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.settings import Settings
+from aerolake.settings import AIRLABS_CONN_ID, Settings
 from aerolake.sources import airlabs
-from aerolake.sources.airlabs import AirlabsClient, extract_records
+from aerolake.sources.airlabs.client import AirlabsClient, extract_records
 
 KEY = "5e0c9a1d-7b2f-4c3e-9d8a-airlabs-never-log-me"
 NOW = "2026-03-01T12:05:00Z"
@@ -119,7 +119,7 @@ def test_fatal_answers_of_the_mock_stop_at_once(start_api, caplog, knobs, key, c
     client = client_for(api.airlabs_url, key=key)
     with pytest.raises(ApiError) as err:
         walk(client, "schedules", {"dep_iata": "FRA"}, page_size=500)
-    assert code in str(err.value) and airlabs.AIRLABS_CONN_ID in str(err.value)
+    assert code in str(err.value) and AIRLABS_CONN_ID in str(err.value)
     assert not err.value.retryable and client.http.calls == 1
     assert api.stats()["status_counts"] == {("200" if as_200 else ("401" if "key" in code else "429")): 1}
     assert_no_key(caplog, err.value)
@@ -297,7 +297,7 @@ def test_the_before_request_hook_is_charged_for_every_call_retries_included(star
 def test_the_plan_asks_eight_calls_per_snapshot_and_the_references_once_a_day() -> None:
     settings = Settings(airlabs_hubs=("FRA", "MUC"))
     plan = airlabs.partition_plan(Partition("airlabs", "2026-03-01", "1200"), settings)
-    assert list(plan) == list(airlabs.ENDPOINTS)
+    assert list(plan) == list(airlabs.SPEC.endpoints)
     assert (plan["airports"], plan["airlines"]) == ([], [])
     assert [(r.path, r.params, r.page_size) for r in plan["schedules"]] == [
         ("schedules", {"dep_iata": "FRA"}, 500), ("schedules", {"arr_iata": "FRA"}, 500),

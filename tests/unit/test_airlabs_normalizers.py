@@ -13,25 +13,21 @@ from typing import Any
 
 import pytest
 
-from aerolake.cleaning import Rejects
+from aerolake.cleaning import Rejects, normalize_flight_number
 from aerolake.schema import FLIGHT_CODESHARES, FLIGHT_POSITIONS, FLIGHTS, conform
-from aerolake.sources import airlabs
-from aerolake.sources.airlabs import (
-    AIRLINES,
-    AIRPORTS,
-    SCHEDULES,
+from aerolake.sources.airlabs.client import extract_records
+from aerolake.sources.airlabs.normalize import (
     clean_airlines,
     clean_airports,
     clean_positions,
     clean_schedules,
-    extract_records,
     flight_identity,
     missing_key_reason,
     natural_key,
-    normalize_flight_number,
 )
+from aerolake.sources.airlabs.spec import AIRLINES, AIRPORTS, SCHEDULES
+from aerolake.sources.airlabs.spec import FLIGHTS as POSITIONS_ENDPOINT  # /flights: the positions
 
-POSITIONS_ENDPOINT = airlabs.FLIGHTS
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "airlabs"
 FETCHED_AT = "2026-03-01T12:06:00Z"
 TZ = {"FRA": "Europe/Berlin", "MUC": "Europe/Berlin", "JFK": "America/New_York", "ZRH": "Europe/Zurich",

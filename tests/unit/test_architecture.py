@@ -11,7 +11,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "include" / "aerolake"
 #: the pipeline and the DAG layer: what a source or a store must not import
-PIPELINE = ("aerolake.stages", "aerolake.dagfactory", "aerolake.orchestration")
+PIPELINE = ("aerolake.stages", "aerolake.pipeline", "aerolake.dagfactory", "aerolake.orchestration")
+SOURCES_DIR = PACKAGE / "sources"
 
 
 @cache
@@ -110,14 +111,32 @@ def test_stores_do_not_import_sources() -> None:
 
 def test_every_source_module_implements_the_source_protocol() -> None:
     from aerolake.sources import SOURCES, source
-    from aerolake.sources.base import Source
+    from aerolake.sources.base import Source, SourceSpec
 
     for name in SOURCES:
         module = source(name)
         assert isinstance(module, Source), name
         assert module.__name__ == f"aerolake.sources.{name}"
-        assert name == module.SOURCE
+        assert isinstance(module.SPEC, SourceSpec) and module.SPEC.name == name
+        package = SOURCES_DIR / name
+        assert sorted(p.name for p in package.glob("*.py")) == [
+            "__init__.py", "client.py", "normalize.py", "plan.py", "spec.py"], name
     assert not isinstance(object(), Source)
+
+
+def test_every_spec_publishes_what_it_cleans() -> None:
+    """A reference endpoint is one of the source's endpoints and its entity is published; every publication
+    counts under an endpoint of the source or a fill of the clean skeleton."""
+    from aerolake.sources import SOURCES, source
+
+    for name in SOURCES:
+        spec = source(name).SPEC
+        entities = {p.entity for p in spec.publish}
+        for endpoint, entity in spec.references:
+            assert endpoint in spec.endpoints and entity in entities, (name, endpoint, entity)
+        for p in spec.publish:
+            assert p.endpoint in spec.endpoints or p.endpoint.endswith("_fill") or p.endpoint == "positions", (name, p)
+        assert spec.tables == tuple(dict.fromkeys(p.table for p in spec.publish))
 
 
 def test_an_unknown_source_is_refused_by_name() -> None:

@@ -22,15 +22,10 @@ from aerolake.http import ApiError, RetryPolicy
 from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
 from aerolake.settings import Settings
-from aerolake.sources.aviationstack import (
-    FLIGHTS,
-    PAGE_SIZE,
-    AviationstackClient,
-    extract_records,
-    make_client,
-    natural_key,
-    partition_plan,
-)
+from aerolake.sources.aviationstack.client import AviationstackClient, extract_records, make_client
+from aerolake.sources.aviationstack.normalize import natural_key
+from aerolake.sources.aviationstack.plan import PAGE_SIZE, partition_plan
+from aerolake.sources.aviationstack.spec import FLIGHTS
 
 KEY = "as-key-5b2e91d4-never-log-me"
 DAY = "2026-03-01"
@@ -321,7 +316,7 @@ def test_malformed_pages_without_a_known_total_stop_the_walk() -> None:
 
 
 def test_servable_is_what_extract_asks_before_calling() -> None:
-    from aerolake.sources.aviationstack import servable
+    from aerolake.sources.aviationstack.plan import servable
 
     assert servable(Partition("aviationstack", DAY), datetime(2026, 3, 2, 1)) is None
     assert "only" in servable(Partition("aviationstack", DAY), datetime(2026, 3, 5))

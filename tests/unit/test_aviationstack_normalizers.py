@@ -17,17 +17,10 @@ import pytest
 from aerolake.cleaning import encode_keys
 from aerolake.lake import Partition
 from aerolake.schema import FLIGHT_CODESHARES, FLIGHT_POSITIONS, FLIGHTS, conform
-from aerolake.sources.aviationstack import (
-    FLIGHTS as ENDPOINT,
-)
-from aerolake.sources.aviationstack import (
-    airport_fill_rows,
-    clean_documents,
-    extract_records,
-    natural_key,
-    parse_time,
-    servable,
-)
+from aerolake.sources.aviationstack.client import extract_records
+from aerolake.sources.aviationstack.normalize import clean_documents, natural_key, parse_time
+from aerolake.sources.aviationstack.plan import servable
+from aerolake.sources.aviationstack.spec import FLIGHTS as ENDPOINT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aviationstack"
 FETCHED_AT = "2026-03-01T12:00:00Z"
@@ -265,7 +258,15 @@ def test_airlines_fill_without_placeholder_names(cleaned: dict[str, Any]) -> Non
 
 
 def test_airports_fill_from_airportsdata(cleaned: dict[str, Any]) -> None:
-    rows = airport_fill_rows(cleaned["flights"], FETCHED_AT)
+    from types import SimpleNamespace
+
+    from aerolake.pipeline.clean import PartitionClean
+    from aerolake.sources.aviationstack.spec import SPEC
+
+    run = PartitionClean(SimpleNamespace(partition=Partition("aviationstack", "2026-03-01")), SPEC)
+    for code in sorted({f[end] for f in cleaned["flights"] for end in ("dep_airport", "arr_airport")}):
+        assert run.airport_zone(code, FETCHED_AT)[0]
+    rows = run.airport_fills
     assert [r["airport_code"] for r in rows] == ["DUB", "FRA", "HER", "IST", "JFK", "ORD", "PMI", "VIE", "ZRH"]
     fra = rows[1]
     assert (fra["timezone"], fra["country_code"], fra["source"]) == ("Europe/Berlin", "DE", "airportsdata")

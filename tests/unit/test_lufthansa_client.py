@@ -16,18 +16,11 @@ from typing import Any
 import pytest
 
 from aerolake.connections import ApiCredentials
-from aerolake.http import ApiError, RetryPolicy
+from aerolake.http import ApiError, Page, RetryPolicy
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.sources.lufthansa import (
-    FLIGHTSTATUS,
-    FLIGHTSTATUS_PAGE_SIZE,
-    REFERENCE_ENDPOINTS,
-    REFERENCE_PAGE_SIZE,
-    LufthansaClient,
-    Page,
-    day_plan,
-    extract_records,
-)
+from aerolake.sources.lufthansa.client import LufthansaClient, extract_records
+from aerolake.sources.lufthansa.plan import FLIGHTSTATUS_PAGE_SIZE, REFERENCE_PAGE_SIZE, day_plan
+from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS
 
 CLIENT_ID = "aerolake-test"
 CLIENT_SECRET = "lh-secret-93c1d7a0-never-log-me"

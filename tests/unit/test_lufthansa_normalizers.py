@@ -14,24 +14,30 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from aerolake.cleaning import Rejects, decode_keys, encode_keys, float_or_none, local_to_utc, text_or_none
-from aerolake.sources.lufthansa import (
+from aerolake.cleaning import (
+    Rejects,
+    decode_keys,
+    encode_keys,
+    float_or_none,
+    local_to_utc,
+    normalize_flight_number,
+    text_or_none,
+)
+from aerolake.sources.lufthansa.client import as_list, extract_records
+from aerolake.sources.lufthansa.normalize import (
     FLIGHT_FIELDS,
-    FLIGHTSTATUS,
     STATUS_MAP,
-    as_list,
     clean_aircraft,
     clean_airlines,
     clean_airports,
     clean_cities,
     clean_countries,
     clean_flights,
-    extract_records,
     flight_frame,
     flight_table,
     natural_key,
-    normalize_flight_number,
 )
+from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lufthansa"
 FETCHED_AT = "2026-03-02T06:00:00Z"

@@ -1,8 +1,7 @@
-"""One module per source: its client (auth, paging, retries, rate limit) and its normalizer.
+"""One package per source: its spec, fetch plan, client and normalizers (see :mod:`aerolake.sources.base`).
 
-A source module ``aerolake.sources.<name>`` is what the five stages of :mod:`aerolake.stages` call: it
-implements :class:`aerolake.sources.base.Source` (its name, endpoints, fetch plan, client, record keys, the
-clean step, what it publishes and its quality checks), and imports nothing of the pipeline.
+A source package ``aerolake.sources.<name>`` is what the five stages of :mod:`aerolake.stages` call: it
+implements :class:`aerolake.sources.base.Source`, and imports nothing of the pipeline.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aerolake.sources.base import Source
 
-#: The sources the pipeline knows; each is the module of the same name in this package (see :func:`source`).
+#: The sources the pipeline knows; each is the package of the same name in this package (see :func:`source`).
 SOURCES = ("lufthansa", "airlabs", "aviationstack")
 
 
@@ -21,7 +20,7 @@ def source(name: str) -> Source:
     a string): each pulls in its client and pandas, which the DAG files must not pay for at parse time."""
     from aerolake.sources import airlabs, aviationstack, lufthansa
 
-    modules = {module.SOURCE: module for module in (lufthansa, airlabs, aviationstack)}
+    modules = {module.SPEC.name: module for module in (lufthansa, airlabs, aviationstack)}
     if name not in modules:
         raise ValueError(f"unknown source {name!r}; known: {sorted(modules)}")
     return modules[name]

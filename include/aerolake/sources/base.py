@@ -1,29 +1,115 @@
-"""What the pipeline asks of a source: the :class:`Source` protocol every module of this package implements
-(``tests/unit/test_architecture.py`` checks each against it), in the order the stages use it."""
+"""What the pipeline asks of a source: its :class:`SourceSpec` (data) and the :class:`Source` protocol (pure
+functions and a client), in the order the stages use them. ``tests/unit/test_architecture.py`` checks every
+source against both.
+
+A source is a package ``aerolake.sources.<name>``:
+
+``spec.py``
+    the :class:`SourceSpec`: its endpoints, which of them are references, what it publishes, its checks;
+``plan.py``
+    which requests fetch one partition, and whether the live API can still serve it;
+``client.py``
+    the HTTP client (auth, paging, the API's error answers) and the records of one answer;
+``normalize.py``
+    natural keys, and the normalizers: Mongo documents -> rows of the MySQL model, or rejects with a reason.
+
+It never imports the pipeline: the clean stage hands its normalizer a :class:`CleanRun`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from aerolake.cleaning import Rejects
 from aerolake.lake import Partition
 from aerolake.settings import Settings
 
-#: ``(clean-zone entity, MySQL table, pipeline_runs endpoint, fill gaps only)``, in foreign-key order
-Publication = tuple[str, str, str, bool]
+
+class Publication(NamedTuple):
+    """One clean-zone entity that ``load_to_mysql`` merges into a table."""
+
+    entity: str  # the clean zone's ``entity=``
+    table: str  # the MySQL table
+    endpoint: str  # the ``pipeline_runs`` endpoint its loaded rows count under
+    fill_only: bool  # insert rows MySQL lacks, never update (gap fills, thin references)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What a source fetches and publishes: the one home of these facts (the stages, the DAG's Assets and
+    the web API read them here)."""
+
+    name: str  # the lake's ``source=`` and MongoDB's collection prefix
+    endpoints: tuple[str, ...]  # of one partition, in fetch order (the lake's ``endpoint=``)
+    #: ``(endpoint, entity)``: references the clean stage cleans first, whole, deduplicated on the table's key
+    references: tuple[tuple[str, str], ...]
+    publish: tuple[Publication, ...]  # in foreign-key order
+    quality: tuple[Any, ...]  # :class:`aerolake.quality.Check`, run after the load
+
+    def table_of(self, entity: str) -> str:
+        """The MySQL table of clean-zone ``entity``."""
+        for publication in self.publish:
+            if publication.entity == entity:
+                return publication.table
+        raise KeyError(f"{self.name} publishes no entity {entity!r}")
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables it writes, each once, in foreign-key order (the DAG's Assets)."""
+        return tuple(dict.fromkeys(p.table for p in self.publish))
+
+
+class CleanRun(Protocol):
+    """The clean stage of one partition as a source's normalizer sees it (:mod:`aerolake.pipeline.clean`)."""
+
+    partition: Partition
+    #: cleaned reference rows by entity (a pandas frame each), once the reference step is done
+    references: dict[str, Any]
+    #: when the filled countries were observed (default: the partition's countries, else its airport fills)
+    fill_time: Any
+
+    def documents(self, endpoint: str) -> list[dict[str, Any]]:
+        """Every staged document of ``endpoint``, in staging order."""
+
+    def chunks(self, endpoint: str) -> Iterator[list[dict[str, Any]]]:
+        """The staged documents in chunks (bounded memory)."""
+
+    def projected(self, endpoint: str, paths: Any) -> Iterator[Any]:
+        """The staged documents flattened to ``paths`` (:class:`aerolake.projection.FieldPaths`), as Arrow
+        tables of text, one per chunk (MongoDB does the projection)."""
+
+    def documents_by_id(self, endpoint: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        """Whole documents by ``_id`` (a rejected row goes to quarantine whole)."""
+
+    def airport_zone(self, code: str, updated_at: Any) -> tuple[bool, str | None]:
+        """(known, IANA zone) of airport ``code``: from the references, else filled from the gazetteer
+        (the fill is published, stamped ``updated_at``); unknown to both -> ``(False, None)``."""
+
+    def zones(self) -> dict[str, str | None]:
+        """Every airport known so far and its zone (None: known without a zone)."""
+
+    def rejects(self, endpoint: str) -> Rejects:
+        """Where the records of ``endpoint`` refused at cleaning go (quarantine)."""
+
+    def write(self, entity: str, frame: Any) -> None:
+        """Append rows to ``entity``'s clean-zone object (call again for the next chunk)."""
+
+    def written(self, entity: str) -> int:
+        """The rows of ``entity`` written so far."""
+
+    def count(self, endpoint: str, cleaned: int, duplicates: int = 0) -> None:
+        """Record ``endpoint``'s result; its quarantine is then the rows given to :meth:`rejects`."""
+
+    def fill(self, endpoint: str, entity: str, frame: Any) -> None:
+        """Write gap-filling rows of ``entity``, counted under ``endpoint`` (``cleaned`` only)."""
 
 
 @runtime_checkable
 class Source(Protocol):
-    #: the lake's ``source=`` and Mongo's collection prefix
-    SOURCE: str
-    #: the endpoints of one partition, in order (the lake's ``endpoint=``, Mongo's collection suffix)
-    ENDPOINTS: tuple[str, ...]
-    #: what ``load_to_mysql`` publishes, in foreign-key order
-    PUBLISH: tuple[Publication, ...]
-    #: the :class:`aerolake.quality.Check` list run after the load
-    QUALITY: list[Any]
+    SPEC: SourceSpec
 
     # -- extract_to_s3
     def partition_plan(self, partition: Partition, settings: Settings) -> dict[str, list[Any]]:
@@ -50,5 +136,10 @@ class Source(Protocol):
         """Why the record has no key."""
 
     # -- clean
-    def clean_partition(self, ctx: Any) -> dict[str, dict[str, int]]:
-        """Clean the partition's Mongo documents into the clean zone; counts per endpoint."""
+    def clean_reference(self, endpoint: str, docs: Iterable[dict[str, Any]], rejects: Rejects
+                        ) -> list[dict[str, Any]]:
+        """Rows of one reference endpoint (:attr:`SourceSpec.references`); refused documents to ``rejects``."""
+
+    def clean_observations(self, run: CleanRun) -> None:
+        """Clean every other endpoint (flights, schedules, positions) once the references are done: write its
+        entities and count each endpoint with :class:`CleanRun`."""

@@ -1,0 +1,1 @@
+"""The pipeline's shared steps, which every source goes through (the stages themselves: :mod:`aerolake.stages`)."""

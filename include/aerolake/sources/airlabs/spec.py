@@ -1,0 +1,42 @@
+"""Airlabs v9: what one partition (a snapshot) fetches and publishes."""
+
+from __future__ import annotations
+
+from aerolake.quality import Check, unique_key_checks
+from aerolake.schema import AIRLINES as AIRLINES_T
+from aerolake.schema import AIRPORTS as AIRPORTS_T
+from aerolake.schema import COUNTRIES as COUNTRIES_T
+from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
+from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
+from aerolake.schema import FLIGHTS as FLIGHTS_T
+from aerolake.sources.base import Publication, SourceSpec
+
+SOURCE = "airlabs"
+FLIGHTS, SCHEDULES, AIRPORTS, AIRLINES = "flights", "schedules", "airports", "airlines"
+ENDPOINTS: tuple[str, ...] = (AIRPORTS, AIRLINES, SCHEDULES, FLIGHTS)
+
+
+#: Airlabs' airports and airlines only fill gaps: it has no time zones or cities, so its rows never overwrite a
+#: richer source's
+PUBLISH = tuple(Publication(*p) for p in (
+    ("countries_fill", "countries", "countries_fill", True),
+    ("airports", "airports", AIRPORTS, True),
+    ("airports_fill", "airports", "airports_fill", True),
+    ("airlines", "airlines", AIRLINES, True),
+    ("flights", "flights", SCHEDULES, False),
+    ("flight_codeshares", "flight_codeshares", SCHEDULES, False),
+    ("flight_positions", "flight_positions", FLIGHTS, False),
+))
+
+QUALITY = (
+    Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": SCHEDULES}),
+    *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
+    Check("orphan_airports", "flights", "airlabs_count_orphan_flight_airports", "==", 0),
+    Check("orphan_codeshares", "flight_codeshares", "airlabs_count_orphan_codeshares", "==", 0),
+    Check("share_unknown_status", "flights", "airlabs_share_of_unknown_status", "<=", 0.05),
+    Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
+    Check("quarantine_rate", "pipeline_runs", "airlabs_quarantine_rate_of_run", "<=", 0.05),
+)
+
+SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=((AIRPORTS, "airports"), (AIRLINES, "airlines")),
+                  publish=PUBLISH, quality=QUALITY)

@@ -1,0 +1,43 @@
+"""Aviation Stack v1: what one partition (a day) fetches and publishes."""
+
+from __future__ import annotations
+
+from aerolake.quality import Check, unique_key_checks
+from aerolake.schema import AIRLINES as AIRLINES_T
+from aerolake.schema import AIRPORTS as AIRPORTS_T
+from aerolake.schema import COUNTRIES as COUNTRIES_T
+from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
+from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
+from aerolake.schema import FLIGHTS as FLIGHTS_T
+from aerolake.sources.base import Publication, SourceSpec
+
+SOURCE = "aviationstack"
+FLIGHTS = "flights"
+ENDPOINTS: tuple[str, ...] = (FLIGHTS,)
+#: the pipeline_runs endpoint of the positions taken from the flights' ``live`` blocks (no fetched count of
+#: its own: its records are the flights endpoint's)
+POSITIONS = "positions"
+
+
+PUBLISH = tuple(Publication(*p) for p in (
+    ("countries_fill", "countries", "countries_fill", True),
+    ("airports_fill", "airports", "airports_fill", True),
+    ("airlines_fill", "airlines", "airlines_fill", True),
+    ("flights", "flights", FLIGHTS, False),
+    ("flight_codeshares", "flight_codeshares", FLIGHTS, False),
+    ("flight_positions", "flight_positions", POSITIONS, False),
+))
+
+QUALITY = (
+    Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
+    *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
+    Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
+    Check("orphan_codeshares", "flight_codeshares", "aviationstack_orphan_codeshares", "==", 0),
+    Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
+          identifiers={"column": "scheduled_arrival"}),
+    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05),
+    Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
+    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05),
+)
+
+SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=(), publish=PUBLISH, quality=QUALITY)

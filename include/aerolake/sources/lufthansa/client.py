@@ -1,0 +1,217 @@
+"""lufthansa client."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from aerolake.connections import ApiCredentials, lufthansa_credentials
+from aerolake.errors import MalformedBody
+from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, offset_pages
+from aerolake.settings import Settings
+
+if TYPE_CHECKING:
+    pass
+from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS, SOURCE
+
+log = logging.getLogger(__name__)
+
+def as_list(value: Any) -> list[Any]:
+    """The dict-or-list quirk: None -> [], a lone object -> [object], a list -> itself."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class LufthansaClient:
+    """OAuth2 client-credentials client. The token is cached, refreshed before expiry and on a 401."""
+
+    def __init__(
+        self,
+        credentials: ApiCredentials,
+        *,
+        calls_per_second: float | None = 5.0,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        refresh_margin: float = 300.0,
+        before_request: Callable[[], None] | None = None,
+    ):
+        self.credentials = credentials
+        self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry, timeout=timeout,
+                               sleep=sleep, seed=0, before_request=before_request)
+        self._clock = clock
+        self._refresh_margin = refresh_margin
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.token_fetches = 0
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL, safe to record (it carries no credentials)."""
+        return self.credentials.base_url
+
+    # -- auth -------------------------------------------------------------------------------------------
+    def _fetch_token(self) -> None:
+        def classify(response: requests.Response) -> None:
+            if response.status_code in (400, 401):
+                raise ApiError(
+                    f"lufthansa: token request rejected with HTTP {response.status_code}; check the client id "
+                    "and secret of connection lufthansa_api", response.status_code)
+            _raise_for_gateway(response)
+
+        response = self.http.send(
+            "POST", f"{self.credentials.base_url}/oauth/token",
+            data={"client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret,
+                  "grant_type": "client_credentials"},
+            classify=classify,
+        )
+        body = response.json()
+        expires_in = float(body.get("expires_in") or 0)
+        self._token = body["access_token"]
+        # refresh early: a margin of five minutes, or a tenth of a short lifetime
+        margin = min(self._refresh_margin, expires_in / 10)
+        self._expires_at = self._clock() + expires_in - margin
+        self.token_fetches += 1
+        log.info("lufthansa: new access token, valid for %.0f s", expires_in)
+
+    def _headers(self) -> dict[str, str]:
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at:
+                self._fetch_token()
+            return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+
+    def _invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    # -- calls ------------------------------------------------------------------------------------------
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Page:
+        """One call. 404 ``ResourceNotFound`` is a valid empty answer; malformed bodies are retried and, if
+        still malformed, returned as such (``malformed=True``) for the pipeline to quarantine."""
+        url = f"{self.credentials.base_url}/{path}"
+        params = dict(params or {})
+        try:
+            response = self.http.send("GET", url, params=params, headers=self._headers,
+                                      classify=_classify_data_answer, on_unauthorized=self._invalidate)
+        except ApiError as exc:
+            if isinstance(exc.__cause__, MalformedBody) and exc.response is not None:
+                log.error("lufthansa: %s still malformed after retries; kept as received for quarantine", path)
+                return Page(path, params, exc.response.status_code, exc.response.content, malformed=True)
+            raise
+        page = Page(path, params, response.status_code, response.content, payload=response.json())
+        return page
+
+    def iter_pages(self, path: str, params: dict[str, Any], page_size: int,
+                   extract: Callable[[Any], tuple[list[dict], int | None]]) -> Iterator[Page]:
+        """Every page of a listing, following ``offset``/``limit`` until ``TotalCount`` is reached.
+
+        A page still malformed after retries is yielded as such (it goes to quarantine) and the walk goes on
+        at the next offset; if the listing's size is still unknown after a few malformed pages in a row, the
+        walk fails rather than guess where the listing ends.
+        """
+        return offset_pages(self.get, path, params, page_size, extract, name=SOURCE,
+                            last_page=lambda page: page.status == 404 or _has_next_link(page.payload) is False)
+
+
+def _raise_for_gateway(response: requests.Response) -> None:
+    if response.status_code == 403:
+        text = response.text[:200]
+        if "Over" in text and ("Limit" in text or "Rate" in text):
+            raise RetryableError(f"lufthansa: rate limited (403 {text.strip()})", 403)
+        raise ApiError(f"lufthansa: forbidden (403 {text.strip()}); check the API plan of the client id", 403)
+
+
+def _classify_data_answer(response: requests.Response) -> None:
+    status = response.status_code
+    _raise_for_gateway(response)
+    if status == 401:
+        raise ApiError("lufthansa: 401 Not Authorized even with a fresh token; check connection lufthansa_api",
+                       401)
+    if status >= 500:
+        raise RetryableError(f"lufthansa: HTTP {status}", status, retry_after=_retry_after(response),
+                             response=response)
+    if status == 404:
+        if _is_not_found(response):
+            return
+        raise ApiError(f"lufthansa: 404 for {response.url.split('?')[0]}", 404)
+    if status != 200:
+        raise ApiError(f"lufthansa: HTTP {status}: {_processing_error(response)}", status)
+    try:
+        json.loads(response.content)
+    except ValueError as exc:
+        raise MalformedBody(f"lufthansa: malformed JSON body ({len(response.content)} bytes)", status,
+                            response=response) from exc
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds when the server sent a number (an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+def _is_not_found(response: requests.Response) -> bool:
+    try:
+        err = as_list(response.json()["ProcessingErrors"]["ProcessingError"])[0]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
+    return err.get("Type") == "ResourceNotFound"
+
+
+def _processing_error(response: requests.Response) -> str:
+    try:
+        err = as_list(response.json()["ProcessingErrors"]["ProcessingError"])[0]
+        return f"{err.get('Type')} {err.get('Code')}: {err.get('Description')}"
+    except (ValueError, KeyError, TypeError, IndexError):
+        return response.text[:200]
+
+
+def _has_next_link(payload: Any) -> bool | None:
+    meta = _meta(payload)
+    if meta is None:
+        return None
+    return any(link.get("@Rel") == "next" for link in as_list(meta.get("Link")))
+
+
+def _meta(payload: Any) -> dict | None:
+    if not isinstance(payload, dict) or not payload:
+        return None
+    resource = next(iter(payload.values()))
+    return resource.get("Meta") if isinstance(resource, dict) else None
+
+
+# -- record extraction from a page ------------------------------------------------------------------------
+def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None]:
+    """The records of one page body and the listing's ``TotalCount`` (None when absent)."""
+    if not isinstance(payload, dict):
+        return [], None
+    if endpoint == FLIGHTSTATUS:
+        resource = payload.get("FlightStatusResource") or {}
+        records = as_list((resource.get("Flights") or {}).get("Flight"))
+    else:
+        _, resource_key, collection_key, record_key = REFERENCE_ENDPOINTS[endpoint]
+        resource = payload.get(resource_key) or {}
+        records = as_list((resource.get(collection_key) or {}).get(record_key))
+    meta = resource.get("Meta") if isinstance(resource, dict) else None
+    total = meta.get("TotalCount") if isinstance(meta, dict) else None
+    try:
+        total = int(total) if total is not None else None
+    except (TypeError, ValueError):
+        total = None
+    return [r for r in records if isinstance(r, dict)], total
+
+
+# -- what the stages need from this source ---------------------------------------------------------------
+def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> LufthansaClient:
+    return LufthansaClient(lufthansa_credentials(settings), calls_per_second=settings.lufthansa_calls_per_second,
+                           before_request=before_request)

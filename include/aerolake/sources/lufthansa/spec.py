@@ -1,0 +1,58 @@
+"""Lufthansa Open API: what one partition (a day) fetches and publishes."""
+
+from __future__ import annotations
+
+from aerolake.quality import Check, unique_key_checks
+from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
+from aerolake.schema import AIRLINES as AIRLINES_T
+from aerolake.schema import AIRPORTS as AIRPORTS_T
+from aerolake.schema import CITIES as CITIES_T
+from aerolake.schema import COUNTRIES as COUNTRIES_T
+from aerolake.schema import FLIGHTS as FLIGHTS_T
+from aerolake.sources.base import Publication, SourceSpec
+
+SOURCE = "lufthansa"
+
+#: endpoint name in the lake -> (API path, resource key, collection key, record key)
+REFERENCE_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
+    "countries": ("references/countries", "CountryResource", "Countries", "Country"),
+    "cities": ("references/cities", "CityResource", "Cities", "City"),
+    "airports": ("references/airports", "AirportResource", "Airports", "Airport"),
+    "airlines": ("references/airlines", "AirlineResource", "Airlines", "Airline"),
+    "aircraft": ("references/aircraft", "AircraftResource", "AircraftSummaries", "AircraftSummary"),
+}
+FLIGHTSTATUS = "flightstatus"
+ENDPOINTS: tuple[str, ...] = (*REFERENCE_ENDPOINTS, FLIGHTSTATUS)
+
+
+PUBLISH = tuple(Publication(*p) for p in (
+    ("countries", "countries", "countries", False),
+    ("countries_fill", "countries", "countries_fill", True),
+    ("cities", "cities", "cities", False),
+    ("airports", "airports", "airports", False),
+    ("airports_fill", "airports", "airports_fill", True),
+    ("airlines", "airlines", "airlines", False),
+    ("aircraft_types", "aircraft_types", "aircraft", False),
+    ("flights", "flights", FLIGHTSTATUS, False),
+))
+
+QUALITY = (
+    Check("row_count", "flights", "count_flights_of_partition", ">=", 1),
+    *unique_key_checks(COUNTRIES_T, CITIES_T, AIRPORTS_T, AIRLINES_T, AIRCRAFT_T, FLIGHTS_T),
+    Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
+    Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
+          identifiers={"column": "scheduled_arrival"}),
+    Check("null_rate_arr_airport", "flights", "null_rate_of_column", "==", 0, identifiers={"column": "arr_airport"}),
+    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05),
+    Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
+    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05),
+)
+
+SPEC = SourceSpec(
+    name=SOURCE,
+    endpoints=ENDPOINTS,
+    references=(("countries", "countries"), ("cities", "cities"), ("airports", "airports"), ("airlines", "airlines"),
+                ("aircraft", "aircraft_types")),
+    publish=PUBLISH,
+    quality=QUALITY,
+)
