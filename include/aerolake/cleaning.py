@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -201,6 +201,54 @@ def parse_distinct(text: pd.Series, **to_datetime: Any) -> pd.Series:
     codes, uniques = pd.factorize(text)
     parsed = pd.to_datetime(uniques, errors="coerce", cache=False, **to_datetime)
     return pd.Series(parsed.take(codes, allow_fill=True, fill_value=pd.NaT), index=text.index, name=text.name)
+
+
+def per_distinct(function: Callable[..., Any], *columns: Sequence[Any]) -> list[Any]:
+    """``function(*row)`` for every row of ``columns``, computed once per distinct row.
+
+    The columnar normalizers apply the scalar rules of this module (``text_or_none``, ``upper_code``, …) this
+    way: a partition's codes, times and zones repeat across its records, so each distinct value costs one
+    call, and the result is exactly the scalar rule's. Values equal under ``==`` share one result (``400``
+    and ``400.0`` clean alike), except booleans (``True`` is not ``1``); an unhashable value (an object or
+    an array where a scalar belongs) is computed in place.
+    """
+    if len(columns) == 1 and set(map(type, columns[0])) <= _FACTORIZABLE:  # hashed in C, once per value
+        import numpy as np
+        import pandas as pd
+
+        codes, uniques = pd.factorize(np.asarray(columns[0], dtype=object))  # None: code -1, the last result
+        results = np.empty(len(uniques) + 1, dtype=object)
+        results[:] = [*(function(u) for u in uniques), function(None) if (codes < 0).any() else None]
+        return results.take(codes).tolist()
+    cache: dict[Any, Any] = {}
+    out: list[Any] = []
+    append = out.append
+    if len(columns) == 1:
+        for value in columns[0]:
+            cls = value.__class__
+            if cls is dict or cls is list:
+                append(function(value))
+                continue
+            key = (bool, value) if cls is bool else value
+            result = cache.get(key, _MISSING)
+            if result is _MISSING:
+                result = cache[key] = function(value)
+            append(result)
+        return out
+    for row in zip(*columns, strict=True):
+        if any(v.__class__ is dict or v.__class__ is list for v in row):
+            append(function(*row))
+            continue
+        key = tuple((bool, v) if v.__class__ is bool else v for v in row)
+        result = cache.get(key, _MISSING)
+        if result is _MISSING:
+            result = cache[key] = function(*row)
+        append(result)
+    return out
+
+
+_MISSING = object()
+_FACTORIZABLE = frozenset({str, int, float, type(None)})
 
 
 @contextmanager

@@ -58,6 +58,21 @@ def staged(endpoint: str, raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any
     return docs, missing, duplicates
 
 
+def rows_of(frame: Any) -> list[dict[str, Any]]:
+    """A normalizer's frame as rows of plain Python values (None for every kind of missing)."""
+    import numpy as np
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if value is None or value is pd.NaT or (not isinstance(value, str | date) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        return value.item() if isinstance(value, np.generic) else value
+
+    return [{k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
 def by(rows: list[dict[str, Any]], *fields: str) -> dict[Any, dict[str, Any]]:
     """Rows by one field's value, or by a tuple of several fields' values."""
     return {(r[fields[0]] if len(fields) == 1 else tuple(r[f] for f in fields)): r for r in rows}
@@ -109,6 +124,7 @@ def test_schedules_become_flights_codeshares_and_quarantined_records() -> None:
     assert (len(docs), missing, duplicates) == (9, 1, 0)
     rejects = Rejects()
     flights, codeshares, dupes = clean_schedules(docs, TZ, rejects)
+    flights, codeshares = rows_of(flights), rows_of(codeshares)
 
     flights_by_key = by(flights, "airline_code", "flight_number", "dep_airport")
     assert set(flights_by_key) == {("LH", "400", "FRA"), ("CL", "1010", "FRA"), ("GEC", "8160", "FRA"),
@@ -166,6 +182,7 @@ def test_a_codeshare_also_reported_as_a_flight_and_a_repeated_codeshare_are_not_
     again = {**share_doc, "_key": "y"}
     rejects = Rejects()
     flights, codeshares, duplicates = clean_schedules([flight_doc, share_doc, again, clash], TZ, rejects)
+    flights, codeshares = rows_of(flights), rows_of(codeshares)
     assert (len(flights), len(codeshares), duplicates) == (1, 1, 1)
     assert [r["reason"] for r in rejects.items] == [
         "codeshare LH400 is also a flight of this partition; kept as the flight"]
@@ -183,6 +200,7 @@ def test_a_schedule_without_arrival_airport_or_departure_time_is_quarantined_wit
     ]
     rejects = Rejects()
     flights, codeshares, _ = clean_schedules(broken, TZ, rejects)
+    flights, codeshares = rows_of(flights), rows_of(codeshares)
     assert (flights, codeshares) == ([], [])
     assert [r["reason"].split(" (")[0].split(" '")[0] for r in rejects.items] == [
         "missing or invalid arr_iata None",
@@ -199,6 +217,7 @@ def test_positions_keep_units_and_identity_and_quarantine_what_cannot_be_placed(
     assert (len(docs), missing, duplicates) == (6, 1, 1)  # no hex: no key; the repeated observation: a duplicate
     rejects = Rejects()
     rows, dupes = clean_positions(docs, rejects)
+    rows = rows_of(rows)
     assert dupes == 0
     assert sorted(r["reason"] for r in rejects.items) == ["latitude 123.4 out of range [-90, 90]",
                                                           "missing position (lat/lng null)"]
@@ -227,6 +246,7 @@ def test_a_position_with_a_bad_hex_or_no_time_is_quarantined() -> None:
     docs, _, _ = staged(POSITIONS_ENDPOINT, records("flights_page.json", POSITIONS_ENDPOINT))
     rejects = Rejects()
     rows, _ = clean_positions([{**docs[0], "hex": "XYZ123"}, {**docs[0], "updated": None}], rejects)
+    rows = rows_of(rows)
     assert rows == []
     assert [r["reason"] for r in rejects.items] == [
         "missing or invalid hex 'XYZ123': a position needs the aircraft's 24-bit address",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,11 +18,12 @@ from aerolake.cleaning import (
     audit,
     float_or_none,
     normalize_flight_number,
+    parse_distinct,
+    per_distinct,
     text_or_none,
     upper_code,
     valid_timezones,
 )
-from aerolake.gapfill import frame as _frame
 from aerolake.gapfill import gazetteer_timezone
 from aerolake.sources.airlabs.spec import AIRLINES, AIRPORTS, FLIGHTS, SCHEDULES, SOURCE
 from aerolake.sources.base import CleanRun
@@ -166,8 +167,23 @@ def _position_reason(lat: float | None, lon: float | None, allow_missing: bool =
     return None
 
 
-class Reject(ValueError):
-    """A record the normalizer refuses; the message is the quarantine reason."""
+class _Reasons:
+    """Per row, why it is rejected: the first failing check names it (later checks skip rejected rows)."""
+
+    def __init__(self, n: int):
+        self.reason: list[str | None] = [None] * n
+
+    def add(self, mask: Any, text: Callable[[int], str]) -> None:
+        import numpy as np
+
+        for i in np.flatnonzero(mask):
+            if self.reason[i] is None:
+                self.reason[i] = text(i)
+
+    def ok(self) -> Any:
+        import numpy as np
+
+        return np.array([r is None for r in self.reason], dtype=bool)
 
 
 def _local_date(local_text: str | None, utc: datetime | None, tz: str | None) -> date | None:
@@ -193,180 +209,280 @@ def _local_to_utc(local_text: str | None, tz: str | None) -> datetime | None:
     return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
 
 
-def _times(doc: dict[str, Any], side: str, tz: str | None) -> dict[str, datetime | None]:
-    """Scheduled, estimated and actual UTC times of one side; UTC as sent, else the local time converted."""
-    out = {}
-    for kind, field in (("scheduled", "time"), ("estimated", "estimated"), ("actual", "actual")):
-        utc = _utc(doc.get(f"{side}_{field}_utc"))
-        if utc is None:
-            ts = doc.get(f"{side}_{field}_ts")
-            utc = datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) if isinstance(ts, int | float) else None
-        if utc is None:
-            utc = _local_to_utc(doc.get(f"{side}_{field}"), tz)
-        out[kind] = utc
-    return out
+def _minutes(values: list[Any]) -> Any:
+    """:func:`_utc` of a column, vectorized (pandas parses the format as ``strptime`` does)."""
+    import pandas as pd
+
+    text = pd.Series([v.strip()[:16] or None if v.__class__ is str else None for v in values], dtype=object)
+    return parse_distinct(text, format="%Y-%m-%d %H:%M").astype("datetime64[us]")
 
 
-def _delay(reported: Any, reference: datetime | None, scheduled: datetime | None) -> int | None:
-    value = float_or_none(reported)
-    if value is not None:
-        return int(value)
-    if reference is None or scheduled is None:
-        return None
-    return int((reference - scheduled).total_seconds() // 60)
+def _moments(utc_text: list[Any], ts: list[Any], local_text: list[Any], tz: list[str | None]) -> Any:
+    """UTC times (naive): the ``*_utc`` text as sent, else the ``*_ts`` epoch, else the local time converted
+    with the airport's zone."""
+    import numpy as np
+
+    utc = _minutes(utc_text)
+    for i in np.flatnonzero(utc.isna().to_numpy()):
+        if isinstance(ts[i], int | float):
+            utc.iat[i] = datetime.fromtimestamp(ts[i], UTC).replace(tzinfo=None)
+    rest = [i for i in np.flatnonzero(utc.isna().to_numpy()) if local_text[i] is not None]
+    if rest:
+        local = per_distinct(_local_to_utc, [local_text[i] for i in rest], [tz[i] for i in rest])
+        for i, value in zip(rest, local, strict=True):
+            if value is not None:
+                utc.iat[i] = value
+    return utc
 
 
-def normalize_schedule(doc: dict[str, Any], airport_tz: dict[str, str | None]
-                       ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """A schedules record -> (``flights`` row, ``flight_codeshares`` row or None); raises :class:`Reject`.
+def _date_of(local_text: Any) -> date | None:
+    text = text_or_none(local_text)
+    if text and len(text) >= 10:
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+    return None
 
-    A record with ``cs_*`` fields is the marketing view of another carrier's flight: it becomes the codeshare
-    row (and the flight row returned is only its identity, not published); otherwise it is a flight.
-    ``airport_tz`` maps every known airport to its zone (None: known, zone unknown).
+
+def _status(value: Any) -> str:
+    return STATUS_MAP.get(str(value or "").strip().lower(), "unknown")
+
+
+def _short_text(value: Any) -> str | None:
+    return text_or_none(value, _SHORT)
+
+
+_KINDS = (("scheduled", "time"), ("estimated", "estimated"), ("actual", "actual"))
+_EVENT = {"dep": "departure", "arr": "arrival"}
+
+
+def _columns(docs: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The documents' ``fields`` as columns (None where a document lacks one)."""
+    rows = [tuple(map(doc.get, fields)) for doc in docs]
+    return dict(zip(fields, map(list, zip(*rows, strict=True)) if rows else ([] for _ in fields), strict=True))
+
+
+def _identity(c: dict[str, list[Any]], iata: str, icao: str | None, number: str, flight_iata: str
+              ) -> tuple[Any, Any]:
+    """Columns (airline, flight number) of :func:`flight_identity`, computed per distinct value."""
+    import numpy as np
+
+    airline = per_distinct(upper_code, c[iata])
+    if icao is not None:
+        by_icao = per_distinct(upper_code, c[icao])
+        airline = [a or b for a, b in zip(airline, by_icao, strict=True)]
+    flight = per_distinct(normalize_flight_number, c[number])
+    missing = [i for i, f in enumerate(flight) if f is None and airline[i]]
+    if missing:  # the number, else taken from flight_iata ("LX1071" -> "1071")
+        rest = per_distinct(lambda a, code: flight_identity(a, None, None, code)[1],
+                            [airline[i] for i in missing], [c[flight_iata][i] for i in missing])
+        for i, value in zip(missing, rest, strict=True):
+            flight[i] = value
+    return np.array(airline, dtype=object), np.array(flight, dtype=object)
+
+
+def _valid(values: Any, pattern: re.Pattern[str]) -> Any:
+    import numpy as np
+
+    return np.array(per_distinct(lambda v: bool(v) and pattern.match(v) is not None, values), dtype=bool)
+
+
+def _audit(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"source": SOURCE, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs]}
+
+
+def _delays(reported: list[Any], reference: Any, scheduled: Any) -> Any:
+    """Minutes late: the API's figure (truncated), else from the times (floored); Int64."""
+    import numpy as np
+    import pandas as pd
+
+    given = pd.array(per_distinct(float_or_none, reported), dtype="Float64")
+    computed = ((reference - scheduled).dt.total_seconds() // 60).astype("Int64")
+    return pd.Series(np.trunc(given), index=computed.index).astype("Int64").fillna(computed)
+
+
+SCHEDULE_FIELDS = ("airline_iata", "airline_icao", "flight_number", "flight_iata", "cs_airline_iata",
+                   "cs_flight_number", "cs_flight_iata", "dep_iata", "arr_iata", "status", "dep_delayed", "delayed",
+                   "arr_delayed", "aircraft_icao", "reg_number", "dep_terminal", "dep_gate", "arr_terminal", "arr_gate",
+                   *(f"{side}_{field}{suffix}" for side in _EVENT for _kind, field in _KINDS
+                     for suffix in ("", "_utc", "_ts")))
+
+
+def schedule_rows(docs: list[dict[str, Any]], airport_tz: dict[str, str | None]) -> tuple[Any, list[str | None]]:
+    """Schedules records as one frame of flight rows (with the codeshare operator, ``cs_airline_code`` and
+    ``cs_flight_number``, where the record is a marketing listing), and per record why it is rejected (None:
+    kept). Columnar: each scalar rule runs once per distinct value.
+
+    A record with ``cs_*`` fields is the marketing view of another carrier's flight; a record naming itself
+    as its operator is simply a flight. ``airport_tz`` maps every known airport to its zone (None: known, zone
+    unknown).
     """
-    airline, number = flight_identity(doc.get("airline_iata"), doc.get("airline_icao"), doc.get("flight_number"),
-                                      doc.get("flight_iata"))
-    if not airline or not AIRLINE_CODE.match(airline):
-        raise Reject(f"missing or invalid airline code (airline_iata {doc.get('airline_iata')!r})")
-    if not number or len(number) > 5:
-        raise Reject(f"missing or invalid flight_number {doc.get('flight_number')!r}")
-    dep, arr = upper_code(doc.get("dep_iata")), upper_code(doc.get("arr_iata"))
-    for label, code in (("dep_iata", dep), ("arr_iata", arr)):
-        if not code or not AIRPORT_CODE.match(code):
-            raise Reject(f"missing or invalid {label} {doc.get(label)!r}")
-        if code not in airport_tz:
-            raise Reject(f"unknown airport {code} (not in the Airlabs airports nor airportsdata)")
-    dep_times = _times(doc, "dep", airport_tz[dep])
-    arr_times = _times(doc, "arr", airport_tz[arr])
-    if dep_times["scheduled"] is None:
-        raise Reject("missing or unparseable dep_time_utc/dep_time: no scheduled departure")
-    departure_date = _local_date(text_or_none(doc.get("dep_time")), dep_times["scheduled"], airport_tz[dep])
-    if departure_date is None:
-        raise Reject(f"cannot determine the local departure date (no dep_time, zone {airport_tz[dep]!r})")
-    cs_airline, cs_number = flight_identity(doc.get("cs_airline_iata"), None, doc.get("cs_flight_number"),
-                                            doc.get("cs_flight_iata"))
-    if cs_airline or cs_number:
-        if not cs_airline or not AIRLINE_CODE.match(cs_airline) or not cs_number or len(cs_number) > 5:
-            raise Reject(f"invalid codeshare operator (cs_airline_iata {doc.get('cs_airline_iata')!r}, "
-                         f"cs_flight_number {doc.get('cs_flight_number')!r})")
-        if (cs_airline, cs_number) == (airline, number):
-            cs_airline = cs_number = None  # a record naming itself as its operator is simply a flight
-    flight = {
-        "airline_code": airline, "flight_number": number, "departure_date": departure_date, "dep_airport": dep,
-        "arr_airport": arr, "operating_airline_code": cs_airline or airline,
-        "operating_flight_number": cs_number or number,
-        "scheduled_departure": dep_times["scheduled"], "estimated_departure": dep_times["estimated"],
-        "actual_departure": dep_times["actual"], "scheduled_arrival": arr_times["scheduled"],
-        "estimated_arrival": arr_times["estimated"], "actual_arrival": arr_times["actual"],
-        **{name: text_or_none(doc.get(name), _SHORT) for name in ("dep_terminal", "dep_gate", "arr_terminal",
-                                                                    "arr_gate")},
-        "status": STATUS_MAP.get(str(doc.get("status") or "").strip().lower(), "unknown"),
-        "dep_delay_min": _delay(doc.get("dep_delayed") if doc.get("dep_delayed") is not None else doc.get("delayed"),
-                                dep_times["actual"] or dep_times["estimated"], dep_times["scheduled"]),
-        "arr_delay_min": _delay(doc.get("arr_delayed"), arr_times["actual"] or arr_times["estimated"],
-                                arr_times["scheduled"]),
-        "aircraft_code": _aircraft_code(doc.get("aircraft_icao")), "registration": _registration(doc.get("reg_number")),
-        **audit(SOURCE, doc),
-    }
-    if not cs_airline:
-        return flight, None
-    codeshare = {"marketing_airline_code": airline, "marketing_flight_number": number,
-                 "departure_date": departure_date, "dep_airport": dep, "airline_code": cs_airline,
-                 "flight_number": cs_number, **audit(SOURCE, doc)}
-    return flight, codeshare
+    import numpy as np
+    import pandas as pd
+
+    c = _columns(docs, SCHEDULE_FIELDS)
+    why = _Reasons(len(docs))
+    airline, number = _identity(c, "airline_iata", "airline_icao", "flight_number", "flight_iata")
+    why.add(~_valid(airline, AIRLINE_CODE),
+            lambda i: f"missing or invalid airline code (airline_iata {c['airline_iata'][i]!r})")
+    why.add(np.array([not n or len(n) > 5 for n in number]),
+            lambda i: f"missing or invalid flight_number {c['flight_number'][i]!r}")
+    rows: dict[str, Any] = {"airline_code": airline, "flight_number": number}
+    zones = {}
+    for side in _EVENT:
+        field = f"{side}_iata"
+        code = np.array(per_distinct(upper_code, c[field]), dtype=object)
+        valid = _valid(code, AIRPORT_CODE)
+        why.add(~valid, lambda i, field=field: f"missing or invalid {field} {c[field][i]!r}")
+        known = np.array([k in airport_tz for k in code], dtype=bool)
+        why.add(valid & ~known,
+                lambda i, code=code: f"unknown airport {code[i]} (not in the Airlabs airports nor airportsdata)")
+        zones[side] = [airport_tz.get(k) for k in code]
+        rows[f"{side}_airport"] = code
+        for kind, name in _KINDS:
+            column = f"{side}_{name}"
+            rows[f"{kind}_{_EVENT[side]}"] = _moments(c[f"{column}_utc"], c[f"{column}_ts"], c[column], zones[side])
+    why.add(rows["scheduled_departure"].isna().to_numpy(),
+            lambda i: "missing or unparseable dep_time_utc/dep_time: no scheduled departure")
+    # the local date of the local time the API gives, else of the UTC time in the airport's zone
+    departure_date = per_distinct(_date_of, c["dep_time"])
+    scheduled = rows["scheduled_departure"]
+    for i in [i for i, d in enumerate(departure_date) if d is None and not pd.isna(scheduled.iat[i])]:
+        departure_date[i] = _local_date(None, scheduled.iat[i].to_pydatetime(), zones["dep"][i])
+    why.add(np.array([d is None for d in departure_date]),
+            lambda i: f"cannot determine the local departure date (no dep_time, zone {zones['dep'][i]!r})")
+    rows["departure_date"] = departure_date
+
+    cs_airline, cs_number = _identity(c, "cs_airline_iata", None, "cs_flight_number", "cs_flight_iata")
+    shared = np.array([bool(a or n) for a, n in zip(cs_airline, cs_number, strict=True)])
+    why.add(shared & (~_valid(cs_airline, AIRLINE_CODE) | np.array([not n or len(n) > 5 for n in cs_number])),
+            lambda i: f"invalid codeshare operator (cs_airline_iata {c['cs_airline_iata'][i]!r}, "
+                      f"cs_flight_number {c['cs_flight_number'][i]!r})")
+    itself = shared & (cs_airline == airline) & (cs_number == number)
+    cs_airline[~shared | itself], cs_number[~shared | itself] = None, None
+    rows["cs_airline_code"], rows["cs_flight_number"] = cs_airline, cs_number
+    rows["operating_airline_code"] = np.where(cs_airline == None, airline, cs_airline)  # noqa: E711 (elementwise)
+    rows["operating_flight_number"] = np.where(cs_number == None, number, cs_number)  # noqa: E711
+    for name in ("dep_terminal", "dep_gate", "arr_terminal", "arr_gate"):
+        rows[name] = per_distinct(_short_text, c[name])
+    rows["status"] = per_distinct(_status, c["status"])
+    dep_reported = [d if d is not None else late for d, late in zip(c["dep_delayed"], c["delayed"], strict=True)]
+    rows["dep_delay_min"] = _delays(dep_reported, rows["actual_departure"].fillna(rows["estimated_departure"]),
+                                    rows["scheduled_departure"])
+    rows["arr_delay_min"] = _delays(c["arr_delayed"], rows["actual_arrival"].fillna(rows["estimated_arrival"]),
+                                    rows["scheduled_arrival"])
+    rows["aircraft_code"] = per_distinct(_aircraft_code, c["aircraft_icao"])
+    rows["registration"] = per_distinct(_registration, c["reg_number"])
+    rows.update(_audit(docs))
+    return pd.DataFrame(rows), why.reason
 
 
-def normalize_position(doc: dict[str, Any]) -> dict[str, Any]:
-    """A /flights record -> a ``flight_positions`` row (``flight_id`` left NULL); raises :class:`Reject`."""
-    icao24 = (text_or_none(doc.get("hex")) or "").lower()
-    if not _HEX.match(icao24):
-        raise Reject(f"missing or invalid hex {doc.get('hex')!r}: a position needs the aircraft's 24-bit address")
-    updated = float_or_none(doc.get("updated"))
-    if updated is None or updated <= 0:
-        raise Reject(f"missing or invalid updated {doc.get('updated')!r}: no observation time")
-    lat, lon = float_or_none(doc.get("lat")), float_or_none(doc.get("lng"))
-    reason = _position_reason(lat, lon)
-    if reason:
-        raise Reject(reason)
-    airline, number = flight_identity(doc.get("airline_iata"), doc.get("airline_icao"), doc.get("flight_number"),
-                                      doc.get("flight_iata"))
-    dep, arr = upper_code(doc.get("dep_iata")), upper_code(doc.get("arr_iata"))
-    status = str(doc.get("status") or "").strip().lower()
-    return {
-        "icao24": icao24, "observed_at": datetime.fromtimestamp(int(updated), UTC).replace(tzinfo=None),
-        "airline_code": airline if airline and AIRLINE_CODE.match(airline) else None,
-        "flight_number": number if number and len(number) <= 5 else None,
-        "dep_airport": dep if dep and AIRPORT_CODE.match(dep) else None,
-        "arr_airport": arr if arr and AIRPORT_CODE.match(arr) else None,
-        "registration": _registration(doc.get("reg_number")), "aircraft_code": _aircraft_code(doc.get("aircraft_icao")),
-        "latitude": lat, "longitude": lon, "altitude_m": float_or_none(doc.get("alt")),
-        "heading": float_or_none(doc.get("dir")), "speed_kmh": float_or_none(doc.get("speed")),
-        "vertical_speed": float_or_none(doc.get("v_speed")),
-        "on_ground": True if status in ("landed", "scheduled") else (False if status == "en-route" else None),
-        **audit(SOURCE, doc),
-    }
-
-
-def clean_schedules(docs: Iterable[dict], airport_tz: dict[str, str | None], rejects: Rejects
-                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-    """Flights and codeshares of the partition's schedule documents: (flights, codeshares, duplicates).
+def clean_schedules(docs: list[dict[str, Any]], airport_tz: dict[str, str | None], rejects: Rejects
+                    ) -> tuple[Any, Any, int]:
+    """Flights and codeshares of the partition's schedule documents: (flights, codeshares, duplicates), two
+    frames of the tables' load columns.
 
     Flights first; then each codeshare is kept only if its operating flight is among those flights (the table's
-    foreign key), else quarantined. Duplicates (the same natural key twice) are counted, not kept.
+    foreign key), else quarantined. Duplicates (the same natural key twice) are counted, not kept; a repeated
+    codeshare is a duplicate of the first one kept.
     """
-    flights: dict[tuple, dict[str, Any]] = {}
-    pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    duplicates = 0
-    for doc in docs:
-        try:
-            flight, codeshare = normalize_schedule(doc, airport_tz)
-        except Reject as exc:
-            _reject(rejects, str(exc), doc)
+    import numpy as np
+
+    rows, reason = schedule_rows(docs, airport_tz)
+    ok = np.array([r is None for r in reason], dtype=bool)
+    shared = rows["cs_airline_code"].notna().to_numpy()
+    key = ["airline_code", "flight_number", "departure_date", "dep_airport"]
+    candidates = rows[ok & ~shared]
+    repeated = candidates.duplicated(subset=key, keep="first")
+    flights = candidates[~repeated]
+
+    listings = rows[ok & shared]
+    marketing = listings[key].apply(tuple, axis=1) if len(listings) else listings.index.to_series()
+    operating = listings[["cs_airline_code", "cs_flight_number", "departure_date", "dep_airport"]].apply(
+        tuple, axis=1) if len(listings) else marketing
+    known = set(flights[key].itertuples(index=False, name=None))
+    is_flight = marketing.isin(known).to_numpy()
+    has_operator = operating.isin(known).to_numpy()
+    accepted = ~is_flight & has_operator
+    kept_before = listings.assign(_ok=accepted).groupby(key, sort=False)["_ok"].cumsum().to_numpy() - accepted
+    duplicate = kept_before > 0
+    keep = accepted & ~duplicate
+    late: dict[int, str] = {}
+    for i, (index, m, o) in enumerate(zip(listings.index, marketing, operating, strict=True)):
+        if duplicate[i] or keep[i]:
             continue
-        if codeshare is not None:
-            pending.append((codeshare, doc))
-            continue
-        key = (flight["airline_code"], flight["flight_number"], flight["departure_date"], flight["dep_airport"])
-        if key in flights:
-            duplicates += 1
-            continue
-        flights[key] = flight
-    codeshares: dict[tuple, dict[str, Any]] = {}
-    for codeshare, doc in pending:
-        key = (codeshare["marketing_airline_code"], codeshare["marketing_flight_number"],
-               codeshare["departure_date"], codeshare["dep_airport"])
-        if key in codeshares:
-            duplicates += 1
-            continue
-        if key in flights:  # the marketing number is also reported as an operating flight of its own
-            _reject(rejects, f"codeshare {key[0]}{key[1]} is also a flight of this partition; kept as the flight", doc)
-            continue
-        operating = (codeshare["airline_code"], codeshare["flight_number"], codeshare["departure_date"],
-                     codeshare["dep_airport"])
-        if operating not in flights:
-            _reject(rejects, f"codeshare operating flight {operating[0]}{operating[1]} from {operating[3]} on "
-                             f"{operating[2]} is not among the partition's flights", doc)
-            continue
-        codeshares[key] = codeshare
-    return list(flights.values()), list(codeshares.values()), duplicates
+        late[index] = (f"codeshare {m[0]}{m[1]} is also a flight of this partition; kept as the flight" if is_flight[i]
+                       else f"codeshare operating flight {o[0]}{o[1]} from {o[3]} on {o[2]} is not among the "
+                            "partition's flights")
+    for index in np.flatnonzero(~ok):
+        _reject(rejects, reason[index], docs[index])
+    for index, text in late.items():
+        _reject(rejects, text, docs[index])
+
+    codeshares = listings[keep].rename(columns={"airline_code": "marketing_airline_code",
+                                                "flight_number": "marketing_flight_number"})
+    codeshares = codeshares.assign(airline_code=codeshares["cs_airline_code"],
+                                   flight_number=codeshares["cs_flight_number"])
+    duplicates = int(repeated.sum()) + int(duplicate.sum())
+    return (_frame_of(flights, "flights"), _frame_of(codeshares, "flight_codeshares"), duplicates)
 
 
-def clean_positions(docs: Iterable[dict], rejects: Rejects) -> tuple[list[dict[str, Any]], int]:
-    """``flight_positions`` rows of the partition's /flights documents, and the duplicates dropped."""
-    rows: dict[tuple, dict[str, Any]] = {}
-    duplicates = 0
-    for doc in docs:
-        try:
-            row = normalize_position(doc)
-        except Reject as exc:
-            _reject(rejects, str(exc), doc)
-            continue
-        key = (row["icao24"], row["observed_at"])
-        if key in rows:
-            duplicates += 1
-            continue
-        rows[key] = row
-    return list(rows.values()), duplicates
+def _frame_of(rows: Any, table: str) -> Any:
+    """``rows`` with exactly ``table``'s load columns (as :func:`aerolake.gapfill.frame` gives for row dicts)."""
+    from aerolake.schema import TABLES
+
+    return rows.reindex(columns=TABLES[table].load_columns).reset_index(drop=True)
+
+
+POSITION_FIELDS = ("hex", "updated", "lat", "lng", "alt", "dir", "speed", "v_speed", "status", "airline_iata",
+                   "airline_icao", "flight_number", "flight_iata", "dep_iata", "arr_iata", "reg_number",
+                   "aircraft_icao")
+_ON_GROUND = {"landed": True, "scheduled": True, "en-route": False}
+
+
+def clean_positions(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, int]:
+    """``flight_positions`` rows (a frame) of the partition's /flights documents, and the duplicates dropped
+    (the same aircraft and observation time twice: the first is kept)."""
+    import numpy as np
+    import pandas as pd
+
+    c = _columns(docs, POSITION_FIELDS)
+    why = _Reasons(len(docs))
+    icao24 = per_distinct(lambda v: (text_or_none(v) or "").lower(), c["hex"])
+    why.add(~np.array(per_distinct(lambda v: _HEX.match(v) is not None, icao24), dtype=bool),
+            lambda i: f"missing or invalid hex {c['hex'][i]!r}: a position needs the aircraft's 24-bit address")
+    updated = per_distinct(float_or_none, c["updated"])
+    why.add(np.array([u is None or u <= 0 for u in updated]),
+            lambda i: f"missing or invalid updated {c['updated'][i]!r}: no observation time")
+    lat, lon = per_distinct(float_or_none, c["lat"]), per_distinct(float_or_none, c["lng"])
+    placed = per_distinct(_position_reason, lat, lon)
+    why.add(np.array([p is not None for p in placed]), lambda i: placed[i])
+    ok = why.ok()
+    for index in np.flatnonzero(~ok):
+        _reject(rejects, why.reason[index], docs[index])
+
+    airline, number = _identity(c, "airline_iata", "airline_icao", "flight_number", "flight_iata")
+    rows: dict[str, Any] = {
+        "icao24": icao24,
+        "observed_at": per_distinct(lambda u: datetime.fromtimestamp(int(u), UTC).replace(tzinfo=None)
+                                    if u is not None and u > 0 else None, updated),
+        "airline_code": np.where(_valid(airline, AIRLINE_CODE), airline, None),
+        "flight_number": [n if n and len(n) <= 5 else None for n in number],
+    }
+    for side in _EVENT:
+        code = np.array(per_distinct(upper_code, c[f"{side}_iata"]), dtype=object)
+        rows[f"{side}_airport"] = np.where(_valid(code, AIRPORT_CODE), code, None)
+    rows["registration"] = per_distinct(_registration, c["reg_number"])
+    rows["aircraft_code"] = per_distinct(_aircraft_code, c["aircraft_icao"])
+    rows["latitude"], rows["longitude"] = lat, lon
+    for name, field in (("altitude_m", "alt"), ("heading", "dir"), ("speed_kmh", "speed"), ("vertical_speed", "v_speed")):
+        rows[name] = per_distinct(float_or_none, c[field])
+    rows["on_ground"] = per_distinct(lambda v: _ON_GROUND.get(str(v or "").strip().lower()), c["status"])
+    rows.update(_audit(docs))
+    frame = pd.DataFrame(rows)[ok]
+    repeated = frame.duplicated(subset=["icao24", "observed_at"], keep="first")
+    return _frame_of(frame[~repeated], "flight_positions"), int(repeated.sum())
 
 
 def clean_reference(endpoint: str, docs: Iterable[dict[str, Any]], rejects: Rejects) -> list[dict[str, Any]]:
@@ -382,17 +498,23 @@ def clean_observations(run: CleanRun) -> None:
     airports = run.references["airports"]
     run.fill_time = next((d["_lake"]["fetched_at"] for d in (*schedule_docs, *position_docs) if d.get("_lake")),
                          airports["updated_at"].max() if len(airports) else None)
-    for doc in (*schedule_docs, *position_docs):
-        for field in ("dep_iata", "arr_iata"):
-            code = upper_code(doc.get(field))
-            if code and AIRPORT_CODE.match(code):
-                run.airport_zone(code, (doc.get("_lake") or {}).get("fetched_at"))
+    docs = [*schedule_docs, *position_docs]
+    codes = _columns(docs, ("dep_iata", "arr_iata"))
+    dep, arr = per_distinct(upper_code, codes["dep_iata"]), per_distinct(upper_code, codes["arr_iata"])
+    first_met: dict[str, int] = {}  # each code, in the order the documents name it
+    for i, pair in enumerate(zip(dep, arr, strict=True)):
+        for code in pair:
+            if code is not None and code not in first_met:
+                first_met[code] = i
+    for code, i in first_met.items():
+        if AIRPORT_CODE.match(code):
+            run.airport_zone(code, (docs[i].get("_lake") or {}).get("fetched_at"))
 
     flights, codeshares, duplicates = clean_schedules(schedule_docs, run.zones(), run.rejects(SCHEDULES))
-    run.write("flights", _frame(flights, "flights"))
-    run.write("flight_codeshares", _frame(codeshares, "flight_codeshares"))
+    run.write("flights", flights)
+    run.write("flight_codeshares", codeshares)
     run.count(SCHEDULES, len(flights) + len(codeshares), duplicates)
 
     positions, duplicates = clean_positions(position_docs, run.rejects(FLIGHTS))
-    run.write("flight_positions", _frame(positions, "flight_positions"))
+    run.write("flight_positions", positions)
     run.count(FLIGHTS, len(positions), duplicates)
