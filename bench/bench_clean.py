@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import secrets
@@ -106,6 +107,7 @@ def bench_source(name: str, flights_per_hub: int, repeat: int, mysql_database: s
                                 clean_observations=timed_observations)
         runs = []
         for _ in range(repeat):
+            gc.collect()  # each run starts from the same heap
             started, cpu = time.perf_counter(), time.process_time()
             counts = clean_partition(ctx, timed, run_class(ctx, src.SPEC))
             runs.append({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,

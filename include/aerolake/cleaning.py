@@ -212,27 +212,23 @@ def per_distinct(function: Callable[..., Any], *columns: Sequence[Any]) -> list[
     and ``400.0`` clean alike), except booleans (``True`` is not ``1``); an unhashable value (an object or
     an array where a scalar belongs) is computed in place.
     """
-    if len(columns) == 1 and set(map(type, columns[0])) <= _FACTORIZABLE:  # hashed in C, once per value
-        import numpy as np
-        import pandas as pd
+    import numpy as np
+    import pandas as pd
 
-        codes, uniques = pd.factorize(np.asarray(columns[0], dtype=object))  # None: code -1, the last result
+    plain = all(set(map(type, column)) <= _FACTORIZABLE for column in columns)
+    if plain and len(columns) == 1:  # hashed in C; None gets code -1: the last result
+        codes, uniques = pd.factorize(np.asarray(columns[0], dtype=object))
         results = np.empty(len(uniques) + 1, dtype=object)
         results[:] = [*(function(u) for u in uniques), function(None) if (codes < 0).any() else None]
         return results.take(codes).tolist()
     cache: dict[Any, Any] = {}
     out: list[Any] = []
     append = out.append
-    if len(columns) == 1:
-        for value in columns[0]:
-            cls = value.__class__
-            if cls is dict or cls is list:
-                append(function(value))
-                continue
-            key = (bool, value) if cls is bool else value
-            result = cache.get(key, _MISSING)
+    if plain:
+        for row in zip(*columns, strict=True):
+            result = cache.get(row, _MISSING)
             if result is _MISSING:
-                result = cache[key] = function(value)
+                result = cache[row] = function(*row)
             append(result)
         return out
     for row in zip(*columns, strict=True):
@@ -245,6 +241,41 @@ def per_distinct(function: Callable[..., Any], *columns: Sequence[Any]) -> list[
             result = cache[key] = function(*row)
         append(result)
     return out
+
+
+def columns_of(docs: Sequence[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The documents' ``fields`` as columns (None where a document lacks one)."""
+    rows = [tuple(map(doc.get, fields)) for doc in docs]
+    return dict(zip(fields, map(list, zip(*rows, strict=True)) if rows else ([] for _ in fields), strict=True))
+
+
+def matches(values: Sequence[Any], pattern: re.Pattern[str]) -> Any:
+    """Per value, whether it is text matching ``pattern`` (a boolean array)."""
+    import numpy as np
+
+    return np.array(per_distinct(lambda v: bool(v) and pattern.match(v) is not None, values), dtype=bool)
+
+
+class Reasons:
+    """Per row of a columnar normalizer, why it is rejected: the first failing check names it (a later check
+    skips rows already rejected)."""
+
+    def __init__(self, n: int):
+        self.reason: list[str | None] = [None] * n
+
+    def add(self, mask: Any, text: Callable[[int], str]) -> None:
+        """Reject the rows of boolean ``mask`` that have no reason yet with ``text(row)``."""
+        import numpy as np
+
+        for i in np.flatnonzero(mask):
+            if self.reason[i] is None:
+                self.reason[i] = text(i)
+
+    def ok(self) -> Any:
+        """The rows kept (a boolean array)."""
+        import numpy as np
+
+        return np.array([r is None for r in self.reason], dtype=bool)
 
 
 _MISSING = object()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from frames import rows_of
 
 from aerolake.cleaning import Rejects, normalize_flight_number
 from aerolake.schema import FLIGHT_CODESHARES, FLIGHT_POSITIONS, FLIGHTS, conform
@@ -56,21 +57,6 @@ def staged(endpoint: str, raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any
                                "fetched_at": FETCHED_AT},
                      **record})
     return docs, missing, duplicates
-
-
-def rows_of(frame: Any) -> list[dict[str, Any]]:
-    """A normalizer's frame as rows of plain Python values (None for every kind of missing)."""
-    import numpy as np
-    import pandas as pd
-
-    def plain(value: Any) -> Any:
-        if value is None or value is pd.NaT or (not isinstance(value, str | date) and pd.isna(value)):
-            return None
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
-        return value.item() if isinstance(value, np.generic) else value
-
-    return [{k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
 
 
 def by(rows: list[dict[str, Any]], *fields: str) -> dict[Any, dict[str, Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from frames import rows_of
 
 from aerolake.cleaning import encode_keys
 from aerolake.lake import Partition
@@ -45,10 +46,16 @@ def staged(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return docs
 
 
+def clean(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``clean_documents``, its frames as rows of plain values."""
+    result = clean_documents(docs)
+    return {**result, **{name: rows_of(result[name]) for name in ("flights", "codeshares", "positions")}}
+
+
 @pytest.fixture(scope="module")
 def cleaned() -> dict[str, Any]:
     records, _ = extract_records(ENDPOINT, page())
-    return clean_documents(staged(records))
+    return clean(staged(records))
 
 
 def by_flight(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -196,7 +203,7 @@ def test_codeshare_operating_airline_from_its_icao_code() -> None:
     listing = copy.deepcopy(records[1])
     listing["flight"]["codeshared"].update(airline_iata=None, flight_number=None, flight_iata=None)
     listing["flight"]["codeshared"]["flight_number"] = "400"
-    result = clean_documents(staged([records[0], listing]))
+    result = clean(staged([records[0], listing]))
     assert [(r["airline_code"], r["flight_number"]) for r in result["codeshares"]] == [("LH", "400")]
 
 
@@ -205,7 +212,7 @@ def test_codeshare_marketing_number_that_is_also_a_flight_is_quarantined() -> No
     listing = copy.deepcopy(records[1])
     listing["airline"] = {"name": "Lufthansa", "iata": "LH", "icao": "DLH"}
     listing["flight"]["number"] = "401"  # LH401 is an operating flight of the page
-    result = clean_documents(staged([records[0], records[13], listing]))
+    result = clean(staged([records[0], records[13], listing]))
     assert [i["reason"] for i in result["rejects"].items] == [
         "codeshare: marketing flight LH401 is also listed as an operating flight"]
 
@@ -213,7 +220,7 @@ def test_codeshare_marketing_number_that_is_also_a_flight_is_quarantined() -> No
 # -- positions --------------------------------------------------------------------------------------------
 def test_positions_from_live_blocks_with_the_flight_identity(cleaned: dict[str, Any]) -> None:
     assert cleaned["positions"] == [{
-        "icao24": "4b1901", "observed_at": datetime(2026, 3, 1, 10, 45), "flight_id": None, "airline_code": "LX",
+        "icao24": "4b1901", "observed_at": datetime(2026, 3, 1, 10, 45), "airline_code": "LX",
         "flight_number": "1071", "dep_airport": "FRA", "arr_airport": "ZRH", "registration": "HBJCA",
         "aircraft_code": "223", "latitude": 48.35, "longitude": 8.2, "altitude_m": 7620.0, "heading": 175.0,
         "speed_kmh": 720.5, "vertical_speed": -4.2, "on_ground": False, "source": "aviationstack",
@@ -232,7 +239,7 @@ def test_positions_of_codeshare_listings_are_not_counted_twice() -> None:
     listing["airline"] = {"name": "Air Canada", "iata": "AC", "icao": "ACA"}
     listing["flight"] = {"number": "5001", "iata": "AC5001", "icao": "ACA5001",
                          "codeshared": {"airline_iata": "lx", "flight_number": "1071"}}
-    result = clean_documents(staged([operating, listing]))
+    result = clean(staged([operating, listing]))
     assert len(result["positions"]) == 1 and result["position_duplicates"] == 0
     assert len(result["codeshares"]) == 1
 

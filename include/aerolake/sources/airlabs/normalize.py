@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,9 +14,12 @@ from aerolake.cleaning import (
     AIRPORT_CODE,
     COUNTRY_CODE,
     ICAO_AIRPORT,
+    Reasons,
     Rejects,
     audit,
+    columns_of,
     float_or_none,
+    matches,
     normalize_flight_number,
     parse_distinct,
     per_distinct,
@@ -167,25 +170,6 @@ def _position_reason(lat: float | None, lon: float | None, allow_missing: bool =
     return None
 
 
-class _Reasons:
-    """Per row, why it is rejected: the first failing check names it (later checks skip rejected rows)."""
-
-    def __init__(self, n: int):
-        self.reason: list[str | None] = [None] * n
-
-    def add(self, mask: Any, text: Callable[[int], str]) -> None:
-        import numpy as np
-
-        for i in np.flatnonzero(mask):
-            if self.reason[i] is None:
-                self.reason[i] = text(i)
-
-    def ok(self) -> Any:
-        import numpy as np
-
-        return np.array([r is None for r in self.reason], dtype=bool)
-
-
 def _local_date(local_text: str | None, utc: datetime | None, tz: str | None) -> date | None:
     """The local calendar date at the origin: from the local time the API gives, else from UTC and the zone."""
     if local_text and len(local_text) >= 10:
@@ -257,12 +241,6 @@ _KINDS = (("scheduled", "time"), ("estimated", "estimated"), ("actual", "actual"
 _EVENT = {"dep": "departure", "arr": "arrival"}
 
 
-def _columns(docs: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, list[Any]]:
-    """The documents' ``fields`` as columns (None where a document lacks one)."""
-    rows = [tuple(map(doc.get, fields)) for doc in docs]
-    return dict(zip(fields, map(list, zip(*rows, strict=True)) if rows else ([] for _ in fields), strict=True))
-
-
 def _identity(c: dict[str, list[Any]], iata: str, icao: str | None, number: str, flight_iata: str
               ) -> tuple[Any, Any]:
     """Columns (airline, flight number) of :func:`flight_identity`, computed per distinct value."""
@@ -280,12 +258,6 @@ def _identity(c: dict[str, list[Any]], iata: str, icao: str | None, number: str,
         for i, value in zip(missing, rest, strict=True):
             flight[i] = value
     return np.array(airline, dtype=object), np.array(flight, dtype=object)
-
-
-def _valid(values: Any, pattern: re.Pattern[str]) -> Any:
-    import numpy as np
-
-    return np.array(per_distinct(lambda v: bool(v) and pattern.match(v) is not None, values), dtype=bool)
 
 
 def _audit(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -321,19 +293,19 @@ def schedule_rows(docs: list[dict[str, Any]], airport_tz: dict[str, str | None])
     import numpy as np
     import pandas as pd
 
-    c = _columns(docs, SCHEDULE_FIELDS)
-    why = _Reasons(len(docs))
+    c = columns_of(docs, SCHEDULE_FIELDS)
+    why = Reasons(len(docs))
     airline, number = _identity(c, "airline_iata", "airline_icao", "flight_number", "flight_iata")
-    why.add(~_valid(airline, AIRLINE_CODE),
+    why.add(~matches(airline, AIRLINE_CODE),
             lambda i: f"missing or invalid airline code (airline_iata {c['airline_iata'][i]!r})")
-    why.add(np.array([not n or len(n) > 5 for n in number]),
+    why.add(np.array([not n or len(n) > 5 for n in number], dtype=bool),
             lambda i: f"missing or invalid flight_number {c['flight_number'][i]!r}")
     rows: dict[str, Any] = {"airline_code": airline, "flight_number": number}
     zones = {}
     for side in _EVENT:
         field = f"{side}_iata"
         code = np.array(per_distinct(upper_code, c[field]), dtype=object)
-        valid = _valid(code, AIRPORT_CODE)
+        valid = matches(code, AIRPORT_CODE)
         why.add(~valid, lambda i, field=field: f"missing or invalid {field} {c[field][i]!r}")
         known = np.array([k in airport_tz for k in code], dtype=bool)
         why.add(valid & ~known,
@@ -350,13 +322,13 @@ def schedule_rows(docs: list[dict[str, Any]], airport_tz: dict[str, str | None])
     scheduled = rows["scheduled_departure"]
     for i in [i for i, d in enumerate(departure_date) if d is None and not pd.isna(scheduled.iat[i])]:
         departure_date[i] = _local_date(None, scheduled.iat[i].to_pydatetime(), zones["dep"][i])
-    why.add(np.array([d is None for d in departure_date]),
+    why.add(np.array([d is None for d in departure_date], dtype=bool),
             lambda i: f"cannot determine the local departure date (no dep_time, zone {zones['dep'][i]!r})")
     rows["departure_date"] = departure_date
 
     cs_airline, cs_number = _identity(c, "cs_airline_iata", None, "cs_flight_number", "cs_flight_iata")
-    shared = np.array([bool(a or n) for a, n in zip(cs_airline, cs_number, strict=True)])
-    why.add(shared & (~_valid(cs_airline, AIRLINE_CODE) | np.array([not n or len(n) > 5 for n in cs_number])),
+    shared = np.array([bool(a or n) for a, n in zip(cs_airline, cs_number, strict=True)], dtype=bool)
+    why.add(shared & (~matches(cs_airline, AIRLINE_CODE) | np.array([not n or len(n) > 5 for n in cs_number], dtype=bool)),
             lambda i: f"invalid codeshare operator (cs_airline_iata {c['cs_airline_iata'][i]!r}, "
                       f"cs_flight_number {c['cs_flight_number'][i]!r})")
     itself = shared & (cs_airline == airline) & (cs_number == number)
@@ -447,17 +419,17 @@ def clean_positions(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, 
     import numpy as np
     import pandas as pd
 
-    c = _columns(docs, POSITION_FIELDS)
-    why = _Reasons(len(docs))
+    c = columns_of(docs, POSITION_FIELDS)
+    why = Reasons(len(docs))
     icao24 = per_distinct(lambda v: (text_or_none(v) or "").lower(), c["hex"])
     why.add(~np.array(per_distinct(lambda v: _HEX.match(v) is not None, icao24), dtype=bool),
             lambda i: f"missing or invalid hex {c['hex'][i]!r}: a position needs the aircraft's 24-bit address")
     updated = per_distinct(float_or_none, c["updated"])
-    why.add(np.array([u is None or u <= 0 for u in updated]),
+    why.add(np.array([u is None or u <= 0 for u in updated], dtype=bool),
             lambda i: f"missing or invalid updated {c['updated'][i]!r}: no observation time")
     lat, lon = per_distinct(float_or_none, c["lat"]), per_distinct(float_or_none, c["lng"])
     placed = per_distinct(_position_reason, lat, lon)
-    why.add(np.array([p is not None for p in placed]), lambda i: placed[i])
+    why.add(np.array([p is not None for p in placed], dtype=bool), lambda i: placed[i])
     ok = why.ok()
     for index in np.flatnonzero(~ok):
         _reject(rejects, why.reason[index], docs[index])
@@ -467,12 +439,12 @@ def clean_positions(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, 
         "icao24": icao24,
         "observed_at": per_distinct(lambda u: datetime.fromtimestamp(int(u), UTC).replace(tzinfo=None)
                                     if u is not None and u > 0 else None, updated),
-        "airline_code": np.where(_valid(airline, AIRLINE_CODE), airline, None),
+        "airline_code": np.where(matches(airline, AIRLINE_CODE), airline, None),
         "flight_number": [n if n and len(n) <= 5 else None for n in number],
     }
     for side in _EVENT:
         code = np.array(per_distinct(upper_code, c[f"{side}_iata"]), dtype=object)
-        rows[f"{side}_airport"] = np.where(_valid(code, AIRPORT_CODE), code, None)
+        rows[f"{side}_airport"] = np.where(matches(code, AIRPORT_CODE), code, None)
     rows["registration"] = per_distinct(_registration, c["reg_number"])
     rows["aircraft_code"] = per_distinct(_aircraft_code, c["aircraft_icao"])
     rows["latitude"], rows["longitude"] = lat, lon
@@ -499,7 +471,7 @@ def clean_observations(run: CleanRun) -> None:
     run.fill_time = next((d["_lake"]["fetched_at"] for d in (*schedule_docs, *position_docs) if d.get("_lake")),
                          airports["updated_at"].max() if len(airports) else None)
     docs = [*schedule_docs, *position_docs]
-    codes = _columns(docs, ("dep_iata", "arr_iata"))
+    codes = columns_of(docs, ("dep_iata", "arr_iata"))
     dep, arr = per_distinct(upper_code, codes["dep_iata"]), per_distinct(upper_code, codes["arr_iata"])
     first_met: dict[str, int] = {}  # each code, in the order the documents name it
     for i, pair in enumerate(zip(dep, arr, strict=True)):
@@ -511,10 +483,10 @@ def clean_observations(run: CleanRun) -> None:
             run.airport_zone(code, (docs[i].get("_lake") or {}).get("fetched_at"))
 
     flights, codeshares, duplicates = clean_schedules(schedule_docs, run.zones(), run.rejects(SCHEDULES))
+    positions, position_duplicates = clean_positions(position_docs, run.rejects(FLIGHTS))
     run.write("flights", flights)
     run.write("flight_codeshares", codeshares)
     run.count(SCHEDULES, len(flights) + len(codeshares), duplicates)
 
-    positions, duplicates = clean_positions(position_docs, run.rejects(FLIGHTS))
     run.write("flight_positions", positions)
-    run.count(FLIGHTS, len(positions), duplicates)
+    run.count(FLIGHTS, len(positions), position_duplicates)

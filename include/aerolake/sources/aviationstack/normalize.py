@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -16,10 +15,14 @@ from aerolake.cleaning import (
     AIRLINE_CODE,
     AIRPORT_CODE,
     ICAO_AIRLINE,
+    Reasons,
     Rejects,
     audit,
+    columns_of,
     float_or_none,
+    matches,
     normalize_flight_number,
+    per_distinct,
     text_or_none,
     upper_code,
 )
@@ -96,10 +99,6 @@ def parse_time(value: Any, tz: str | None) -> tuple[datetime | None, datetime | 
     return aware.astimezone(UTC).replace(tzinfo=None), local
 
 
-def _minutes_between(start: datetime | None, end: datetime | None) -> int | None:
-    return None if start is None or end is None else math.floor((end - start).total_seconds() / 60)
-
-
 def _registration(value: Any) -> str | None:
     text = text_or_none(value)
     if not text:
@@ -107,212 +106,315 @@ def _registration(value: Any) -> str | None:
     return text.replace("-", "").replace(" ", "").upper()[:10] or None
 
 
-def flight_row(doc: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """A ``flights`` row from one (operating) record, or the reason it is rejected."""
-    airline, flight = _block(doc, "airline"), _block(doc, "flight")
-    dep, arr = _block(doc, "departure"), _block(doc, "arrival")
-    code = airline_code(airline)
-    if not code or not AIRLINE_CODE.match(code):
-        return None, f"missing or invalid airline.iata/icao ({airline.get('iata')!r}/{airline.get('icao')!r})"
-    raw_number = text_or_none(flight.get("number"))
-    number = normalize_flight_number(raw_number) if raw_number else None
-    if not number or len(number) > 5:
-        return None, f"missing or invalid flight.number {flight.get('number')!r}"
-    zones = {}
-    for end, block in (("departure", dep), ("arrival", arr)):
-        airport = upper_code(block.get("iata"))
-        if not airport or not AIRPORT_CODE.match(airport):
-            return None, f"missing or invalid {end}.iata {block.get('iata')!r}"
-        zones[end] = gazetteer_timezone(airport)
-        if zones[end] is None:
-            return None, f"unknown airport {airport} (not in airportsdata, no timezone to convert its local times)"
-    times = {f"{kind}_{end}": parse_time(block.get(kind), zones[label])
-             for end, label, block in (("departure", "departure", dep), ("arrival", "arrival", arr))
-             for kind in ("scheduled", "estimated", "actual")}
-    scheduled_utc, scheduled_local = times["scheduled_departure"]
-    if scheduled_utc is None or scheduled_local is None:
-        return None, f"missing or unparseable departure.scheduled {dep.get('scheduled')!r}"
-    aircraft = _block(doc, "aircraft")
-    aircraft_code = upper_code(aircraft.get("iata"))
-    row = {
-        "airline_code": code, "flight_number": number,
-        "departure_date": scheduled_local.date(),  # the local date at the origin
-        "dep_airport": upper_code(dep.get("iata")), "arr_airport": upper_code(arr.get("iata")),
-        "operating_airline_code": None, "operating_flight_number": None,  # Aviation Stack does not say
-        **{f"{kind}_{end}": times[f"{kind}_{end}"][0] for end in ("departure", "arrival")
-           for kind in ("scheduled", "estimated", "actual")},
-        "dep_terminal": text_or_none(dep.get("terminal"), 10), "dep_gate": text_or_none(dep.get("gate"), 10),
-        "arr_terminal": text_or_none(arr.get("terminal"), 10), "arr_gate": text_or_none(arr.get("gate"), 10),
-        "status": STATUS_MAP.get((text_or_none(doc.get("flight_status")) or "").lower(), "unknown"),
-        "aircraft_code": aircraft_code if aircraft_code and AIRCRAFT_CODE.match(aircraft_code) else None,
-        "registration": _registration(aircraft.get("registration")),
-        **audit(SOURCE, doc),
-    }
-    row["dep_delay_min"] = _delay(row["scheduled_departure"], row["actual_departure"] or row["estimated_departure"],
-                                  dep.get("delay"))
-    row["arr_delay_min"] = _delay(row["scheduled_arrival"], row["actual_arrival"] or row["estimated_arrival"],
-                                  arr.get("delay"))
-    return row, None
+def _number(value: Any) -> str | None:
+    raw = text_or_none(value)
+    return normalize_flight_number(raw) if raw else None
 
 
-def _delay(scheduled: datetime | None, moved: datetime | None, reported: Any) -> int | None:
+def _status(value: Any) -> str:
+    return STATUS_MAP.get((text_or_none(value) or "").lower(), "unknown")
+
+
+def _short_text(value: Any) -> str | None:
+    return text_or_none(value, 10)
+
+
+def _airline_name(value: Any) -> str | None:
+    name = text_or_none(value, 100)
+    return None if name is None or name.lower() == "empty" else name
+
+
+_TIMES = ("scheduled", "estimated", "actual")
+_ENDS = ("departure", "arrival")
+class _Records:
+    """The partition's records as columns, each read on first use: ``self["departure.iata"]`` is every
+    record's ``departure.iata`` (None where a record lacks it or its block is not an object)."""
+
+    def __init__(self, docs: list[dict[str, Any]]):
+        self.docs = docs
+        self._blocks: dict[str, list[dict[str, Any]]] = {}
+        self._columns: dict[str, list[Any]] = {}
+
+    def block(self, name: str) -> list[dict[str, Any]]:
+        if name not in self._blocks:
+            self._blocks[name] = [_block(doc, name) for doc in self.docs]
+        return self._blocks[name]
+
+    def __getitem__(self, name: str) -> list[Any]:
+        column = self._columns.get(name)
+        if column is None:
+            block, _, field = name.rpartition(".")
+            column = self._columns[name] = [row.get(field) for row in (self.block(block) if block else self.docs)]
+        return column
+
+    def take(self, rows: Any) -> _Records:
+        """The records at positions ``rows``, in that order."""
+        return _Records([self.docs[int(i)] for i in rows])
+
+
+def _airline_codes(r: _Records) -> Any:
+    import numpy as np
+
+    by_iata, by_icao = per_distinct(upper_code, r["airline.iata"]), per_distinct(upper_code, r["airline.icao"])
+    return np.array([a or b for a, b in zip(by_iata, by_icao, strict=True)], dtype=object)
+
+
+def _times(values: list[Any], zones: list[str | None]) -> tuple[Any, Any]:
+    """:func:`parse_time` of a column, once per distinct value and zone: (UTC times, local clock times), two
+    datetime columns. (Converting per zone in pandas was slower: a day's flights name a few hundred zones.)"""
+    import pandas as pd
+
+    pairs = per_distinct(parse_time, values, zones)
+    utc = pd.to_datetime(pd.Series([utc for utc, _local in pairs], dtype=object)).astype("datetime64[us]")
+    local = pd.to_datetime(pd.Series([local for _utc, local in pairs], dtype=object)).astype("datetime64[us]")
+    return utc, local
+
+
+def _dates(local: Any) -> list[date | None]:
+    return [None if pd_na else t.date() for t, pd_na in zip(local, local.isna(), strict=True)]
+
+
+def _delays(scheduled: Any, moved: Any, reported: list[Any]) -> Any:
     """Minutes late (negative when early) from the times, as for Lufthansa; the API's ``delay`` otherwise."""
-    computed = _minutes_between(scheduled, moved)
-    if computed is not None:
-        return computed
-    value = float_or_none(reported)
-    return int(value) if value is not None else None
+    import numpy as np
+    import pandas as pd
+
+    computed = np.floor((moved - scheduled).dt.total_seconds() / 60).astype("Int64")
+    given = pd.array(per_distinct(float_or_none, reported), dtype="Float64")
+    return computed.fillna(pd.Series(np.trunc(given), index=computed.index).astype("Int64"))
 
 
-def codeshare_row(doc: dict[str, Any], icao_to_iata: dict[str, str]) -> tuple[dict[str, Any] | None, str | None]:
-    """A ``flight_codeshares`` row from a marketing listing (``flight.codeshared`` set), or the reason not."""
-    airline, flight, dep = _block(doc, "airline"), _block(doc, "flight"), _block(doc, "departure")
-    shared = _block(flight, "codeshared")
-    code = airline_code(airline)
-    if not code or not AIRLINE_CODE.match(code):
-        return None, f"codeshare: missing or invalid airline.iata/icao ({airline.get('iata')!r})"
-    raw_number = text_or_none(flight.get("number"))
-    number = normalize_flight_number(raw_number) if raw_number else None
-    if not number or len(number) > 5:
-        return None, f"codeshare: missing or invalid flight.number {flight.get('number')!r}"
-    operating = upper_code(shared.get("airline_iata"))
-    if not operating:
-        icao = upper_code(shared.get("airline_icao"))
-        operating = icao_to_iata.get(icao, icao) if icao else None
-    op_raw = text_or_none(shared.get("flight_number"))
-    if op_raw is None:  # "lh400" -> "400"
-        iata = upper_code(shared.get("flight_iata")) or ""
-        op_raw = iata[len(operating):] if operating and iata.startswith(operating) else None
-    op_number = normalize_flight_number(op_raw) if op_raw else None
-    if not operating or not AIRLINE_CODE.match(operating) or not op_number or len(op_number) > 5:
-        return None, ("codeshare: flight.codeshared names no valid operating airline and flight number "
-                      f"({shared.get('airline_iata')!r}, {shared.get('flight_number')!r})")
-    airport = upper_code(dep.get("iata"))
-    if not airport or not AIRPORT_CODE.match(airport):
-        return None, f"codeshare: missing or invalid departure.iata {dep.get('iata')!r}"
-    _, local = parse_time(dep.get("scheduled"), gazetteer_timezone(airport))
-    if local is None:
-        return None, f"codeshare: missing or unparseable departure.scheduled {dep.get('scheduled')!r}"
-    return {"marketing_airline_code": code, "marketing_flight_number": number, "departure_date": local.date(),
-            "dep_airport": airport, "airline_code": operating, "flight_number": op_number, **audit(SOURCE, doc)}, None
+def _audit(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"source": SOURCE, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs]}
 
 
-def position_row(doc: dict[str, Any], flight: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """A ``flight_positions`` row from the record's ``live`` block (with the flight's identity), or why not."""
-    live, aircraft = _block(doc, "live"), _block(doc, "aircraft")
-    icao24 = (text_or_none(aircraft.get("icao24")) or "").lower()
-    if not _ICAO24.match(icao24):
-        return None, f"live position without a valid aircraft.icao24 ({aircraft.get('icao24')!r})"
-    observed, _ = parse_time(live.get("updated"), "UTC")  # live.updated is a true UTC time
-    if observed is None:
-        return None, f"live position without a valid updated time ({live.get('updated')!r})"
-    lat, lon = float_or_none(live.get("latitude")), float_or_none(live.get("longitude"))
-    if lat is None or lon is None:
-        return None, "live position without latitude/longitude"
-    if not -90 <= lat <= 90:
-        return None, f"latitude {lat} out of range [-90, 90]"
-    if not -180 <= lon <= 180:
-        return None, f"longitude {lon} out of range [-180, 180]"
-    ground = live.get("is_ground")
-    return {
-        "icao24": icao24, "observed_at": observed, "flight_id": None,
-        **{k: flight[k] for k in ("airline_code", "flight_number", "dep_airport", "arr_airport", "registration",
-                                  "aircraft_code")},
-        "latitude": lat, "longitude": lon, "altitude_m": float_or_none(live.get("altitude")),
-        "heading": float_or_none(live.get("direction")), "speed_kmh": float_or_none(live.get("speed_horizontal")),
-        "vertical_speed": float_or_none(live.get("speed_vertical")),
-        "on_ground": ground if isinstance(ground, bool) else None, **audit(SOURCE, doc),
-    }, None
+def flight_rows(r: _Records) -> tuple[Any, list[str | None]]:
+    """Operating records as ``flights`` rows (a frame), and per record why it is rejected (None: kept)."""
+    import numpy as np
+    import pandas as pd
+
+    why = Reasons(len(r.docs))
+    code = _airline_codes(r)
+    why.add(~matches(code, AIRLINE_CODE), lambda i: "missing or invalid airline.iata/icao "
+            f"({r['airline.iata'][i]!r}/{r['airline.icao'][i]!r})")
+    number = per_distinct(_number, r["flight.number"])
+    why.add(np.array([not n or len(n) > 5 for n in number], dtype=bool),
+            lambda i: f"missing or invalid flight.number {r['flight.number'][i]!r}")
+    rows: dict[str, Any] = {"airline_code": code, "flight_number": number}
+    zones = {}
+    for end in _ENDS:
+        airport = np.array(per_distinct(upper_code, r[f"{end}.iata"]), dtype=object)
+        valid = matches(airport, AIRPORT_CODE)
+        why.add(~valid, lambda i, end=end: f"missing or invalid {end}.iata {r[f'{end}.iata'][i]!r}")
+        zones[end] = per_distinct(gazetteer_timezone, [a if v else None for a, v in zip(airport, valid, strict=True)])
+        why.add(valid & np.array([z is None for z in zones[end]], dtype=bool), lambda i, airport=airport: (
+            f"unknown airport {airport[i]} (not in airportsdata, no timezone to convert its local times)"))
+        rows[f"{end[:3]}_airport"] = airport
+    locals_ = {}
+    for end in _ENDS:
+        for kind in _TIMES:
+            rows[f"{kind}_{end}"], locals_[f"{kind}_{end}"] = _times(r[f"{end}.{kind}"], zones[end])
+    scheduled_local = locals_["scheduled_departure"]
+    why.add((rows["scheduled_departure"].isna() | scheduled_local.isna()).to_numpy(),
+            lambda i: f"missing or unparseable departure.scheduled {r['departure.scheduled'][i]!r}")
+    rows["departure_date"] = _dates(scheduled_local)  # the local date at the origin
+    rows["operating_airline_code"] = rows["operating_flight_number"] = None  # Aviation Stack does not say
+    for end in _ENDS:
+        for field in ("terminal", "gate"):
+            rows[f"{end[:3]}_{field}"] = per_distinct(_short_text, r[f"{end}.{field}"])
+    rows["status"] = per_distinct(_status, r["flight_status"])
+    aircraft = np.array(per_distinct(upper_code, r["aircraft.iata"]), dtype=object)
+    rows["aircraft_code"] = np.where(matches(aircraft, AIRCRAFT_CODE), aircraft, None)
+    rows["registration"] = per_distinct(_registration, r["aircraft.registration"])
+    rows.update(_audit(r.docs))
+    for end in _ENDS:
+        rows[f"{end[:3]}_delay_min"] = _delays(rows[f"scheduled_{end}"],
+                                               rows[f"actual_{end}"].fillna(rows[f"estimated_{end}"]),
+                                               r[f"{end}.delay"])
+    return pd.DataFrame(rows), why.reason
 
 
-def airline_rows(docs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``airlines`` rows (fill gaps only) for the carriers the records name; "empty" names are NULL."""
+def position_rows(r: _Records, flights: Any) -> tuple[Any, list[str | None]]:
+    """``flight_positions`` rows of the records' ``live`` blocks (``flights``: their flight rows, same order),
+    and per record why not (None: kept)."""
+    import numpy as np
+    import pandas as pd
+
+    why = Reasons(len(r.docs))
+    icao24 = per_distinct(lambda v: (text_or_none(v) or "").lower(), r["aircraft.icao24"])
+    why.add(~np.array([_ICAO24.match(v) is not None for v in icao24], dtype=bool),
+            lambda i: f"live position without a valid aircraft.icao24 ({r['aircraft.icao24'][i]!r})")
+    observed, _ = _times(r["live.updated"], ["UTC"] * len(r.docs))  # live.updated is a true UTC time
+    why.add(observed.isna().to_numpy(),
+            lambda i: f"live position without a valid updated time ({r['live.updated'][i]!r})")
+    lat, lon = per_distinct(float_or_none, r["live.latitude"]), per_distinct(float_or_none, r["live.longitude"])
+    why.add(np.array([a is None or b is None for a, b in zip(lat, lon, strict=True)], dtype=bool),
+            lambda i: "live position without latitude/longitude")
+    why.add(np.array([a is not None and not -90 <= a <= 90 for a in lat], dtype=bool),
+            lambda i: f"latitude {lat[i]} out of range [-90, 90]")
+    why.add(np.array([b is not None and not -180 <= b <= 180 for b in lon], dtype=bool),
+            lambda i: f"longitude {lon[i]} out of range [-180, 180]")
+    rows: dict[str, Any] = {"icao24": icao24, "observed_at": observed, "flight_id": None}
+    for name in ("airline_code", "flight_number", "dep_airport", "arr_airport", "registration", "aircraft_code"):
+        rows[name] = flights[name].to_numpy()
+    rows["latitude"], rows["longitude"] = lat, lon
+    for name, field in (("altitude_m", "altitude"), ("heading", "direction"), ("speed_kmh", "speed_horizontal"),
+                        ("vertical_speed", "speed_vertical")):
+        rows[name] = per_distinct(float_or_none, r[f"live.{field}"])
+    rows["on_ground"] = [g if isinstance(g, bool) else None for g in r["live.is_ground"]]
+    rows.update(_audit(r.docs))
+    return pd.DataFrame(rows), why.reason
+
+
+def codeshare_rows(r: _Records, icao_to_iata: dict[str, str]) -> tuple[Any, list[str | None]]:
+    """Marketing listings (``flight.codeshared`` set) as ``flight_codeshares`` rows, and per listing why not."""
+    import numpy as np
+    import pandas as pd
+
+    why = Reasons(len(r.docs))
+    code = _airline_codes(r)
+    why.add(~matches(code, AIRLINE_CODE),
+            lambda i: f"codeshare: missing or invalid airline.iata/icao ({r['airline.iata'][i]!r})")
+    number = per_distinct(_number, r["flight.number"])
+    why.add(np.array([not n or len(n) > 5 for n in number], dtype=bool),
+            lambda i: f"codeshare: missing or invalid flight.number {r['flight.number'][i]!r}")
+    shared = [_block(flight, "codeshared") for flight in r.block("flight")]
+    c = columns_of(shared, ("airline_iata", "airline_icao", "flight_number", "flight_iata"))
+    operating = per_distinct(upper_code, c["airline_iata"])
+    by_icao = per_distinct(upper_code, c["airline_icao"])
+    operating = [op or (icao_to_iata.get(icao, icao) if icao else None)
+                 for op, icao in zip(operating, by_icao, strict=True)]
+    op_number = per_distinct(_operating_number, operating, c["flight_number"], c["flight_iata"])
+    why.add(~matches(operating, AIRLINE_CODE) | np.array([not n or len(n) > 5 for n in op_number], dtype=bool), lambda i: (
+        "codeshare: flight.codeshared names no valid operating airline and flight number "
+        f"({c['airline_iata'][i]!r}, {c['flight_number'][i]!r})"))
+    airport = np.array(per_distinct(upper_code, r["departure.iata"]), dtype=object)
+    valid = matches(airport, AIRPORT_CODE)
+    why.add(~valid, lambda i: f"codeshare: missing or invalid departure.iata {r['departure.iata'][i]!r}")
+    zones = per_distinct(gazetteer_timezone, [a if v else None for a, v in zip(airport, valid, strict=True)])
+    _utc, local = _times(r["departure.scheduled"], zones)
+    why.add(local.isna().to_numpy(),
+            lambda i: f"codeshare: missing or unparseable departure.scheduled {r['departure.scheduled'][i]!r}")
+    rows = {"marketing_airline_code": code, "marketing_flight_number": number,
+            "departure_date": _dates(local), "dep_airport": airport,
+            "airline_code": operating, "flight_number": op_number, **_audit(r.docs)}
+    return pd.DataFrame(rows), why.reason
+
+
+def _operating_number(operating: str | None, number: Any, flight_iata: Any) -> str | None:
+    """The operating flight's number: ``flight_number``, else ``flight_iata`` without the airline ("lh400")."""
+    raw = text_or_none(number)
+    if raw is None:
+        iata = upper_code(flight_iata) or ""
+        raw = iata[len(operating):] if operating and iata.startswith(operating) else None
+    return normalize_flight_number(raw) if raw else None
+
+
+def _airline_rows(r: _Records) -> dict[str, dict[str, Any]]:
+    """``airlines`` rows (fill gaps only) for the carriers the records name; "empty" names are NULL. A
+    carrier's row is its first record with a name, else its first record."""
+    import numpy as np
+
+    docs = r.docs
+    code = _airline_codes(r)
+    valid = matches(code, AIRLINE_CODE)
+    icao = per_distinct(upper_code, r["airline.icao"])
+    name = per_distinct(_airline_name, r["airline.name"])
     rows: dict[str, dict[str, Any]] = {}
-    for doc in docs:
-        airline = _block(doc, "airline")
-        code = airline_code(airline)
-        if not code or not AIRLINE_CODE.match(code):
-            continue
-        icao = upper_code(airline.get("icao"))
-        name = text_or_none(airline.get("name"), 100)
-        name = None if name is None or name.lower() == "empty" else name
-        known = rows.get(code)
-        if known is None or (known["name"] is None and name is not None):
-            rows[code] = {"airline_code": code, "icao_code": icao if icao and ICAO_AIRLINE.match(icao) else None,
-                          "name": name, **audit(SOURCE, doc)}
+    for i in np.flatnonzero(valid):
+        known = rows.get(code[i])
+        if known is None or (known["name"] is None and name[i] is not None):
+            rows[code[i]] = {"airline_code": code[i],
+                             "icao_code": icao[i] if icao[i] and ICAO_AIRLINE.match(icao[i]) else None,
+                             "name": name[i], **audit(SOURCE, docs[i])}
     return rows
 
 
-def _flight_key(row: dict[str, Any]) -> tuple[str, str, date, str]:
-    return row["airline_code"], row["flight_number"], row["departure_date"], row["dep_airport"]
+_KEY = ["airline_code", "flight_number", "departure_date", "dep_airport"]
 
 
 def clean_documents(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """Every cleaned entity of a partition's documents, with rejects and duplicate counts.
 
-    Returns ``flights``, ``codeshares``, ``positions`` (row lists), ``airlines`` (rows by code),
-    ``rejects`` / ``position_rejects`` (:class:`Rejects`) and ``duplicates`` / ``position_duplicates``.
-    Each document ends as exactly one of: flight, codeshare, reject, duplicate (the count balance).
+    Returns ``flights``, ``codeshares``, ``positions`` (frames of the tables' load columns), ``airlines``
+    (rows by code), ``rejects`` / ``position_rejects`` (:class:`Rejects`) and ``duplicates`` /
+    ``position_duplicates``. Each document ends as exactly one of: flight, codeshare, reject, duplicate (the
+    count balance); a kept flight's ``live`` block is a position, a rejected or a duplicate one.
     """
-    rejects, position_rejects = Rejects(), Rejects()
-    flights: dict[tuple, dict[str, Any]] = {}
-    positions: dict[tuple, dict[str, Any]] = {}
-    listings: list[dict[str, Any]] = []
-    duplicates = position_duplicates = 0
-    operating_docs = []
-    for doc in docs:
-        if _block(_block(doc, "flight"), "codeshared"):
-            listings.append(doc)
-            continue
-        row, reason = flight_row(doc)
-        if row is None:
-            rejects.add(reason or "rejected", doc, doc.get("_key"), doc.get("_lake"))
-            continue
-        key = _flight_key(row)
-        if key in flights:
-            duplicates += 1
-            continue
-        flights[key] = row
-        operating_docs.append(doc)
-        if doc.get("live") is not None:
-            position, why = position_row(doc, row)
-            if position is None:
-                position_rejects.add(why or "rejected", doc, doc.get("_key"), doc.get("_lake"))
-            elif (position["icao24"], position["observed_at"]) in positions:
-                position_duplicates += 1
-            else:
-                positions[(position["icao24"], position["observed_at"])] = position
+    import numpy as np
 
-    icao_to_iata = {upper_code(_block(d, "airline").get("icao")): row_code for d in operating_docs
-                    if (row_code := airline_code(_block(d, "airline"))) and _block(d, "airline").get("icao")}
-    codeshares: dict[tuple, dict[str, Any]] = {}
-    for doc in listings:
-        row, reason = codeshare_row(doc, icao_to_iata)
-        if row is not None:
-            operating = (row["airline_code"], row["flight_number"], row["departure_date"], row["dep_airport"])
-            marketing = (row["marketing_airline_code"], row["marketing_flight_number"], row["departure_date"],
-                         row["dep_airport"])
+    rejects, position_rejects = Rejects(), Rejects()
+    every = _Records(docs)
+    listing = np.array([bool(_block(flight, "codeshared")) for flight in every.block("flight")], dtype=bool)
+    operating_at = np.flatnonzero(~listing)
+    flights, reason = flight_rows(every.take(operating_at))
+    ok = np.array([x is None for x in reason], dtype=bool)
+    repeated = flights[ok].duplicated(subset=_KEY, keep="first").to_numpy()
+    kept = np.flatnonzero(ok)[~repeated]  # rows of `flights`
+    for i in np.flatnonzero(~ok):
+        doc = docs[operating_at[i]]
+        rejects.add(reason[i], doc, doc.get("_key"), doc.get("_lake"))
+    flights = flights.iloc[kept].reset_index(drop=True)
+    operating = every.take(operating_at[kept])
+    operating_docs = operating.docs
+
+    live = [i for i, doc in enumerate(operating_docs) if doc.get("live") is not None]
+    positions, why = position_rows(operating.take(live), flights.iloc[live])
+    placed = np.array([x is None for x in why], dtype=bool)
+    for j in np.flatnonzero(~placed):
+        doc = operating_docs[live[j]]
+        position_rejects.add(why[j], doc, doc.get("_key"), doc.get("_lake"))
+    positions = positions[placed]
+    again = positions.duplicated(subset=["icao24", "observed_at"], keep="first")
+    positions = positions[~again.to_numpy()]
+
+    icao_to_iata = {}  # a carrier's ICAO code -> its IATA code, as the operating records say (the last one wins)
+    for code, icao, raw_icao in zip(_airline_codes(operating), per_distinct(upper_code, operating["airline.icao"]),
+                                    operating["airline.icao"], strict=True):
+        if code and raw_icao:
+            icao_to_iata[icao] = code
+    listings = every.take(np.flatnonzero(listing))
+    listing_docs = listings.docs
+    codeshares, reason = codeshare_rows(listings, icao_to_iata)
+    known = set(flights[_KEY].itertuples(index=False, name=None))
+    taken: set[tuple] = set()
+    keep = []
+    duplicates = int(repeated.sum())
+    for i, row in enumerate(codeshares.itertuples(index=False)):
+        text = reason[i]
+        if text is None:
+            operating = (row.airline_code, row.flight_number, row.departure_date, row.dep_airport)
+            marketing = (row.marketing_airline_code, row.marketing_flight_number, row.departure_date, row.dep_airport)
             if operating == marketing:
-                reason, row = "codeshare: flight.codeshared names the listing itself", None
-            elif operating not in flights:
-                reason, row = (f"codeshare: operating flight {operating[0]}{operating[1]} of {operating[2]} from "
-                               f"{operating[3]} is not among the partition's cleaned flights "
-                               "(flight_codeshares references flights)"), None
-            elif marketing in flights:
-                reason, row = (f"codeshare: marketing flight {marketing[0]}{marketing[1]} is also listed as an "
-                               "operating flight"), None
-        if row is None:
-            rejects.add(reason or "rejected", doc, doc.get("_key"), doc.get("_lake"))
-            continue
-        if marketing in codeshares:
+                text = "codeshare: flight.codeshared names the listing itself"
+            elif operating not in known:
+                text = (f"codeshare: operating flight {operating[0]}{operating[1]} of {operating[2]} from "
+                        f"{operating[3]} is not among the partition's cleaned flights (flight_codeshares references "
+                        "flights)")
+            elif marketing in known:
+                text = (f"codeshare: marketing flight {marketing[0]}{marketing[1]} is also listed as an operating "
+                        "flight")
+        if text is not None:
+            doc = listing_docs[i]
+            rejects.add(text, doc, doc.get("_key"), doc.get("_lake"))
+        elif marketing in taken:
             duplicates += 1
-            continue
-        codeshares[marketing] = row
-    airlines = airline_rows([*operating_docs, *(d for d in listings)])
-    return {"flights": list(flights.values()), "codeshares": list(codeshares.values()),
-            "positions": list(positions.values()), "airlines": airlines, "rejects": rejects,
+        else:
+            taken.add(marketing)
+            keep.append(i)
+    return {"flights": _frame_of(flights, "flights"),
+            "codeshares": _frame_of(codeshares.iloc[keep], "flight_codeshares"),
+            "positions": _frame_of(positions, "flight_positions"),
+            "airlines": _airline_rows(every.take([*operating_at[kept], *np.flatnonzero(listing)])), "rejects": rejects,
             "position_rejects": position_rejects, "duplicates": duplicates,
-            "position_duplicates": position_duplicates}
+            "position_duplicates": int(again.sum())}
+
+
+def _frame_of(rows: Any, table: str) -> Any:
+    """``rows`` with exactly ``table``'s load columns (as :func:`aerolake.gapfill.frame` gives for row dicts)."""
+    from aerolake.schema import TABLES
+
+    return rows.reindex(columns=TABLES[table].load_columns).reset_index(drop=True)
 
 
 def clean_reference(endpoint: str, docs: Iterable[dict[str, Any]], rejects: Rejects) -> list[dict[str, Any]]:
@@ -326,11 +428,11 @@ def clean_observations(run: CleanRun) -> None:
     docs = run.documents(FLIGHTS)
     result = clean_documents(docs)
     run.fill_time = min(((d.get("_lake") or {}).get("fetched_at") for d in docs), default=None, key=str)
-    for code in sorted({f[end] for f in result["flights"] for end in ("dep_airport", "arr_airport")}):
+    for code in sorted(set(result["flights"]["dep_airport"]) | set(result["flights"]["arr_airport"])):
         run.airport_zone(code, run.fill_time)
-    run.write("flights", _frame(result["flights"], "flights"))
-    run.write("flight_codeshares", _frame(result["codeshares"], "flight_codeshares"))
-    run.write("flight_positions", _frame(result["positions"], "flight_positions"))
+    run.write("flights", result["flights"])
+    run.write("flight_codeshares", result["codeshares"])
+    run.write("flight_positions", result["positions"])
     run.rejects(FLIGHTS).items.extend(result["rejects"].items)
     run.rejects(POSITIONS).items.extend(result["position_rejects"].items)
     run.count(FLIGHTS, len(result["flights"]) + len(result["codeshares"]), result["duplicates"])
