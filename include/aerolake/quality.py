@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aerolake.connections import MySqlConfig
 from aerolake.errors import QualityCheckFailed  # noqa: F401 - re-exported
 from aerolake.mysql import connection, quote_identifier, sql_text
 from aerolake.runs import RunInfo
+from aerolake.settings import wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def run_checks(cfg: MySqlConfig, run: RunInfo, checks: list[Check]) -> list[Chec
                 details = str(row[1])[:1000] if row and len(row) > 1 and row[1] is not None else None
                 passed = observed is not None and _OPS[check.op](observed, check.threshold)
                 results.append(CheckResult(check.name, check.table, passed, observed, check.threshold, details))
-            now = datetime.now(UTC).replace(tzinfo=None)
+            now = wall_clock()
             cur.execute("DELETE FROM data_quality_results WHERE dag_id = %s AND run_id = %s",
                         (run.dag_id, run.run_id))
             cur.executemany(

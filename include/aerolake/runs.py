@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aerolake.connections import MySqlConfig
 from aerolake.lake import Partition
 from aerolake.mysql import connection, quote_identifier, sql_text
+from aerolake.settings import wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def record_stage(cfg: MySqlConfig, run: RunInfo, stage: str, endpoint: str, coun
     if unknown:
         raise ValueError(f"{stage} does not own pipeline_runs columns {sorted(unknown)}")
     columns = list(counts)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = wall_clock()
     statement = sql_text("queries/upsert_pipeline_run.sql").format(
         columns=", ".join(quote_identifier(c) for c in columns),
         placeholders=", ".join(["%s"] * len(columns)),
@@ -91,7 +92,7 @@ def _state_params(dag_id: str, run_id: str, state: str, stage: str, error: str |
     if state not in STATES:
         raise ValueError(f"unknown run state {state!r}; known: {STATES}")
     return {"dag_id": dag_id, "run_id": run_id, "state": state, "stage": stage,
-            "error": None if error is None else error[:ERROR_LENGTH], "now": datetime.now(UTC).replace(tzinfo=None)}
+            "error": None if error is None else error[:ERROR_LENGTH], "now": wall_clock()}
 
 
 def run_state(cfg: MySqlConfig, dag_id: str, run_id: str) -> tuple[str, str, str | None] | None:

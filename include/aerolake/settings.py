@@ -102,8 +102,15 @@ def load_settings() -> Settings:
     )
 
 
+def wall_clock() -> datetime:
+    """The current time, UTC (naive), never simulated: when a stage ran, a check was made, a record was
+    published (the ledgers' ``*_at`` columns)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def utcnow() -> datetime:
-    """The current time, UTC (naive), as the pipeline sees it for live APIs and request budgets.
+    """The current time, UTC (naive), as the pipeline sees the world: what a live API serves, when a record
+    was fetched (``fetched_at``, the ``updated_at`` that "freshest observation wins" compares), request budgets.
 
     ``AEROLAKE_NOW`` (ISO 8601, UTC) replaces the wall clock: the offline demo and tests use it to replay a
     moment of a past day against the mock API (whose ``now`` knob is set to the same time). Never set it in
@@ -111,7 +118,7 @@ def utcnow() -> datetime:
     """
     raw = os.environ.get("AEROLAKE_NOW", "").strip()
     if not raw:
-        return datetime.now(UTC).replace(tzinfo=None)
+        return wall_clock()
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -31,7 +31,7 @@ from aerolake.quarantine import replace_quarantine
 from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
 from aerolake.schema import TABLES
-from aerolake.settings import Settings, load_settings, utcnow
+from aerolake.settings import Settings, load_settings, utcnow, wall_clock
 from aerolake.sources.base import Source
 from aerolake.stores.clean_zone import CleanZoneWriter
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
@@ -93,10 +93,6 @@ class StageContext:
         runs.record_stage(self.mysql, self.run, stage, endpoint, counts, started_at=started_at)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 # -- 1. extract_to_s3 -------------------------------------------------------------------------------------
 
 def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = None,
@@ -108,7 +104,7 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     the partition any more fails saying so (only the lake could replay it), and the source's request budget
     must hold the calls the plan needs (:mod:`aerolake.quotas`); every request is charged to it.
     """
-    started = _utcnow()
+    started = wall_clock()
     migrate(ctx.mysql)
     src, part = ctx.source, ctx.partition
     lake.ensure_bucket(ctx.s3, ctx.bucket)
@@ -154,7 +150,7 @@ def _fetch_endpoint(ctx: StageContext, client: Any, endpoint: str, requests: lis
     if replaces_manifest:  # a refetch: the partition is incomplete until its new manifest is written
         ctx.s3.delete_object(Bucket=ctx.bucket, Key=part.manifest_key(endpoint))
     calls_before = client.http.calls
-    fetched_at = _utcnow().isoformat(timespec="seconds") + "Z"
+    fetched_at = utcnow().isoformat(timespec="seconds") + "Z"  # the pipeline's clock: simulated when replaying
     parts: list[dict[str, Any]] = []
     extract = partial(src.extract_records, endpoint)
     for request in requests:
@@ -199,7 +195,7 @@ def load_to_mongo(ctx: StageContext) -> dict[str, dict[str, int]]:
     ``_id`` is the natural key plus the partition; a key seen again is a duplicate (counted, not stored); a
     record without its key fields and a page that is not JSON go to quarantine with the reason.
     """
-    started = _utcnow()
+    started = wall_clock()
     part = ctx.partition
     results = {}
     for endpoint in ctx.source.SPEC.endpoints:
@@ -296,7 +292,7 @@ def _require_staged(ctx: StageContext, endpoint: str) -> None:
 
 def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
     """Normalize, type, validate and dedupe the partition into the clean zone; rejects go to quarantine."""
-    started = _utcnow()
+    started = wall_clock()
     for endpoint in ctx.source.SPEC.endpoints:
         _require_staged(ctx, endpoint)
     results = clean_partition(ctx, ctx.source)
@@ -330,7 +326,7 @@ def iter_clean_frames(ctx: StageContext, entity: str) -> Iterator[Any]:
 
 def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     """Publish the clean partition to MySQL: every table staged then upserted, all in one transaction."""
-    started = _utcnow()
+    started = wall_clock()
     migrate(ctx.mysql)
     results: dict[str, dict[str, int]] = {}
     with connection(ctx.mysql) as conn:

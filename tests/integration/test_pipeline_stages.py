@@ -105,6 +105,22 @@ def test_rerun_is_idempotent_and_replays_from_the_lake(mock_api, make_ctx):
     assert staged == results["load_to_mongo"]["flightstatus"]["staged"]
 
 
+def test_fetched_at_is_the_pipelines_clock_and_the_ledger_the_wall_clock(mock_api, make_ctx, monkeypatch):
+    """A replayed moment (AEROLAKE_NOW) is when the records were fetched, so the freshest observation wins in
+    simulated time too; when the stage ran stays the wall clock."""
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("AEROLAKE_NOW", "2026-03-01T23:00:00Z")
+    ctx = make_ctx(mock_api, run_id="run-clock")
+    before = datetime.now(UTC).replace(tzinfo=None)
+    run_all(ctx)
+    manifest = lake.read_manifest(ctx.s3, ctx.bucket, ctx.partition, "flightstatus")
+    assert manifest["fetched_at"] == "2026-03-01T23:00:00Z"
+    assert query(ctx.mysql, "SELECT DISTINCT updated_at FROM flights") == ((datetime(2026, 3, 1, 23, 0),),)
+    (started,), = query(ctx.mysql, "SELECT MIN(started_at) FROM pipeline_runs WHERE run_id = 'run-clock'")
+    assert before - timedelta(seconds=1) <= started <= datetime.now(UTC).replace(tzinfo=None)
+
+
 def test_refetch_calls_the_api_again_and_changes_no_row(mock_api, make_ctx):
     run_all(make_ctx(mock_api, run_id="run-1"))
     ctx = make_ctx(mock_api, run_id="run-2")

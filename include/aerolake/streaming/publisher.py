@@ -20,13 +20,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aerolake.connections import MySqlConfig
 from aerolake.errors import DeliveryFailed
 from aerolake.mysql import connection, migrate, sql_text
+from aerolake.settings import wall_clock
 from aerolake.streaming.connections import KafkaTarget, kafka_topic, resolve_target
 from aerolake.streaming.records import fingerprint, flight_records, message_key
 from aerolake.streaming.registry import ensure_schema, make_registry_client, subject_for
@@ -171,7 +172,7 @@ def needs_publishing(current: str, published: tuple[str | None, str] | None) -> 
 
 def record_outcome(cfg: MySqlConfig, topic: str, dt: date, outcome: Outcome) -> None:
     """Write every delivery report to ``kafka_publications`` in one transaction."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = wall_clock()
     delivered = [(topic, item["flight_id"], dt, item["key"], item["fingerprint"], partition, offset, now,
                   "delivered", None, now) for item, partition, offset in outcome.delivered]
     failed = [(topic, item["flight_id"], dt, item["key"], None, None, None, None, "failed", error[:255], now)
