@@ -142,8 +142,8 @@ def test_the_load_publishes_the_assets_of_exactly_the_tables_its_source_loads(da
 
 def test_the_dag_layer_and_the_api_use_the_one_list_of_stages():
     from aerolake import dagfactory
-    from aerolake.api import app
+    from aerolake.api.routes import ops
     from aerolake.core import flow
 
     assert list(flow.STAGES) == STAGES and list(flow.STREAMING) == STREAMING
-    assert dagfactory.STAGES is flow.STAGES and app.STAGE_ORDER is flow.STAGES
+    assert dagfactory.STAGES is flow.STAGES and ops.STAGE_ORDER is flow.STAGES
