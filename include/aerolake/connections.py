@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from aerolake.errors import ConfigurationError, InProcessStoreRefused
 from aerolake.settings import (
-    AIRLABS_CONN_ID,
-    AVIATIONSTACK_CONN_ID,
     LUFTHANSA_CONN_ID,
     MONGO_CONN_ID,
     MYSQL_CONN_ID,
@@ -83,18 +81,14 @@ def _base_url(conn: Any) -> str:
     return base
 
 
-#: the mock API's path prefix per API-key source (the real APIs' base URLs end the same way)
-_MOCK_PREFIX = {AIRLABS_CONN_ID: "airlabs/api/v9", AVIATIONSTACK_CONN_ID: "aviationstack/v1"}
-
-
-def api_key_credentials(conn_id: str, settings: Settings) -> ApiCredentials:
-    """``airlabs_api`` / ``aviationstack_api``: host = base URL, password = the API key (``client_secret``
-    here; sent as the ``api_key`` / ``access_key`` query parameter and redacted from every log)."""
+def api_key_credentials(conn_id: str, settings: Settings, mock_path: str) -> ApiCredentials:
+    """An API-key source's connection (``airlabs_api``, ``aviationstack_api``, …): host = base URL, password =
+    the API key (``client_secret`` here; sent as a query parameter and redacted from every log). Undefined,
+    it is the offline mock API at ``<mock_api_url>/<mock_path>`` (the real API's base URL ends the same way)."""
     conn = airflow_connection(conn_id)
     if conn is None:
         log.info("Connection %s not defined: using the offline mock API at %s", conn_id, settings.mock_api_url)
-        return ApiCredentials(f"{settings.mock_api_url}/{_MOCK_PREFIX[conn_id]}", None, OFFLINE_API_KEY,
-                              offline=True)
+        return ApiCredentials(f"{settings.mock_api_url}/{mock_path}", None, OFFLINE_API_KEY, offline=True)
     if not conn.password:
         raise ConfigurationError(f"Connection {conn_id} needs password (the API key)")
     return ApiCredentials(_base_url(conn), None, conn.password)

@@ -140,6 +140,13 @@ def test_the_load_publishes_the_assets_of_exactly_the_tables_its_source_loads(da
         set(source.SPEC.tables)
 
 
+def test_every_source_package_has_its_dag_and_the_api_may_trigger_exactly_those():
+    from aerolake.api.config import PROJECT_DAG_IDS
+    from aerolake.sources import SOURCES
+
+    assert sorted(DAG_IDS) == sorted(f"{name}_lakehouse" for name in SOURCES) == sorted(PROJECT_DAG_IDS)
+
+
 def test_the_dag_layer_and_the_api_use_the_one_list_of_stages():
     from aerolake import dagfactory
     from aerolake.api.routes import ops

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from aerolake.connections import MySqlConfig
 from aerolake.settings import Settings, _env_float, _env_int, load_settings
+from aerolake.sources import SOURCES
 
 #: The DAGs ``POST /run_data_import`` may trigger (docs/architecture.md); nothing else is ever sent to Airflow.
-PROJECT_DAG_IDS: tuple[str, ...] = ("lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse")
+PROJECT_DAG_IDS: tuple[str, ...] = tuple(f"{name}_lakehouse" for name in SOURCES)
 
 DEFAULT_AIRFLOW_API_URL = "http://127.0.0.1:8080"
 

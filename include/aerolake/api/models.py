@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from aerolake.api.config import PROJECT_DAG_IDS
 from aerolake.schema import FLIGHT_STATUSES
 
 
@@ -22,7 +23,7 @@ Longitude = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=F
                                    description="degrees east, -180..180", examples=[2.3522])]
 MAX_K = 50
 FlightStatus = Literal[FLIGHT_STATUSES]  # type: ignore[valid-type]
-ProjectDagId = Literal["lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse"]
+ProjectDagId = Literal[PROJECT_DAG_IDS]  # one DAG per source package: <name>_lakehouse
 
 
 class ClosestAirportRequest(BaseModel):

@@ -1,26 +1,31 @@
 """One package per source: its spec, fetch plan, client and normalizers (see :mod:`aerolake.sources.base`).
 
 A source package ``aerolake.sources.<name>`` is what the five stages of :mod:`aerolake.stages` call: it
-implements :class:`aerolake.sources.base.Source`, and imports nothing of the pipeline.
+implements :class:`aerolake.sources.base.Source`, and imports nothing of the pipeline. Adding a source is
+adding its package: the registry below finds it (``tests/unit/test_architecture.py`` checks each package
+against the protocol and its layout).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aerolake.sources.base import Source
 
-#: The sources the pipeline knows; each is the package of the same name in this package (see :func:`source`).
-SOURCES = ("lufthansa", "airlabs", "aviationstack")
+#: The sources the pipeline knows: the packages of this package, by name (cheap: nothing is imported).
+SOURCES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg))
 
 
 def source(name: str) -> Source:
-    """The source called ``name``. The modules are imported here, on first use, by name in code (never from
-    a string): each pulls in its client and pandas, which the DAG files must not pay for at parse time."""
-    from aerolake.sources import airlabs, aviationstack, lufthansa
-
-    modules = {module.SPEC.name: module for module in (lufthansa, airlabs, aviationstack)}
-    if name not in modules:
-        raise ValueError(f"unknown source {name!r}; known: {sorted(modules)}")
-    return modules[name]
+    """The source called ``name``, one of :data:`SOURCES`. Its package is imported here, on first use: each pulls
+    in its client and pandas, which the DAG files must not pay for at parse time. A name that is not a source
+    package is refused before anything is imported."""
+    if name not in SOURCES:
+        raise ValueError(f"unknown source {name!r}; known: {sorted(SOURCES)}")
+    module: Source = importlib.import_module(f"{__name__}.{name}")  # type: ignore[assignment]
+    if module.SPEC.name != name:
+        raise RuntimeError(f"aerolake.sources.{name} declares SPEC.name {module.SPEC.name!r}: they must agree")
+    return module

@@ -166,5 +166,5 @@ def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None
 
 
 def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> AirlabsClient:
-    return AirlabsClient(api_key_credentials(AIRLABS_CONN_ID, settings),
+    return AirlabsClient(api_key_credentials(AIRLABS_CONN_ID, settings, mock_path="airlabs/api/v9"),
                          calls_per_second=settings.airlabs_calls_per_second, before_request=before_request)

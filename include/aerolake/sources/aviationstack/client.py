@@ -152,7 +152,7 @@ def _retry_after(response: requests.Response) -> float | None:
 
 # -- what the stages need from this source ---------------------------------------------------------------
 def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> AviationstackClient:
-    return AviationstackClient(api_key_credentials(AVIATIONSTACK_CONN_ID, settings),
+    return AviationstackClient(api_key_credentials(AVIATIONSTACK_CONN_ID, settings, mock_path="aviationstack/v1"),
                                calls_per_second=settings.aviationstack_calls_per_second, before_request=before_request)
 
 
