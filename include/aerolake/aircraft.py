@@ -1,7 +1,11 @@
-"""Aircraft type codes: IATA (what ``aircraft_types`` holds) and ICAO type designators (what Airlabs sends)."""
+"""Aircraft type codes: IATA (what ``aircraft_types`` holds) and ICAO type designators (what Airlabs sends).
 
-#: IATA aircraft type code -> ICAO type designator, for the types the mock world flies (Airlabs serves ICAO
-#: designators, Aviation Stack both; ``aircraft_types`` holds IATA codes)
+Real codes, of the types the Lufthansa Group and its partners fly (the hub traffic this project follows). The
+Airlabs normalizer turns a designator into its IATA code with it and keeps one it does not know as sent (so a
+missing entry costs a join, never a row); the mock API flies the same types.
+"""
+
+#: IATA aircraft type code -> ICAO type designator
 AIRCRAFT_ICAO = {
     "100": "F100", "221": "BCS1", "223": "BCS3", "290": "E290", "295": "E295", "E70": "E170", "E75": "E75L",
     "E90": "E190", "E95": "E195", "CR7": "CRJ7", "CR9": "CRJ9", "CRK": "CRJX", "DH4": "DH8D", "AT5": "AT45",
