@@ -117,6 +117,18 @@ def audit(source: str, doc: dict[str, Any]) -> dict[str, Any]:
     return {"source": source, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
 
 
+def audit_columns(source: str, docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`audit` of every document, as columns (``source`` one value for all)."""
+    return {"source": source, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs]}
+
+
+def registration(value: Any) -> str | None:
+    """An aircraft registration as Lufthansa prints it: "D-AIXY", "d aixy" -> "DAIXY" (one spelling per
+    airframe across sources); at most 10 characters; blank -> None."""
+    text = upper_code(value)
+    return text.replace("-", "").replace(" ", "")[:10] or None if text else None
+
+
 def float_or_none(value: Any) -> float | None:
     if value is None or isinstance(value, dict | list | bool):
         return None

@@ -17,12 +17,14 @@ from aerolake.cleaning import (
     Reasons,
     Rejects,
     audit,
+    audit_columns,
     columns_of,
     float_or_none,
     matches,
     normalize_flight_number,
     parse_distinct,
     per_distinct,
+    registration,
     text_or_none,
     upper_code,
     valid_timezones,
@@ -100,12 +102,6 @@ def _name(value: Any, max_len: int) -> str | None:
     """A name, None for blanks and placeholders such as ``"empty"``."""
     text = text_or_none(value, max_len)
     return None if text is None or text.lower() in _PLACEHOLDER_NAMES else text
-
-
-def _registration(value: Any) -> str | None:
-    """"D-AIXY" -> "DAIXY" (as Lufthansa prints it: one spelling per airframe across sources)."""
-    text = upper_code(value)
-    return text.replace("-", "").replace(" ", "")[:_SHORT] or None if text else None
 
 
 def _utc(value: Any) -> datetime | None:
@@ -260,10 +256,6 @@ def _identity(c: dict[str, list[Any]], iata: str, icao: str | None, number: str,
     return np.array(airline, dtype=object), np.array(flight, dtype=object)
 
 
-def _audit(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"source": SOURCE, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs]}
-
-
 def _delays(reported: list[Any], reference: Any, scheduled: Any) -> Any:
     """Minutes late: the API's figure (truncated), else from the times (floored); Int64."""
     import numpy as np
@@ -345,8 +337,8 @@ def schedule_rows(docs: list[dict[str, Any]], airport_tz: dict[str, str | None])
     rows["arr_delay_min"] = _delays(c["arr_delayed"], rows["actual_arrival"].fillna(rows["estimated_arrival"]),
                                     rows["scheduled_arrival"])
     rows["aircraft_code"] = per_distinct(_aircraft_code, c["aircraft_icao"])
-    rows["registration"] = per_distinct(_registration, c["reg_number"])
-    rows.update(_audit(docs))
+    rows["registration"] = per_distinct(registration, c["reg_number"])
+    rows.update(audit_columns(SOURCE, docs))
     return pd.DataFrame(rows), why.reason
 
 
@@ -445,13 +437,13 @@ def clean_positions(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, 
     for side in _EVENT:
         code = np.array(per_distinct(upper_code, c[f"{side}_iata"]), dtype=object)
         rows[f"{side}_airport"] = np.where(matches(code, AIRPORT_CODE), code, None)
-    rows["registration"] = per_distinct(_registration, c["reg_number"])
+    rows["registration"] = per_distinct(registration, c["reg_number"])
     rows["aircraft_code"] = per_distinct(_aircraft_code, c["aircraft_icao"])
     rows["latitude"], rows["longitude"] = lat, lon
     for name, field in (("altitude_m", "alt"), ("heading", "dir"), ("speed_kmh", "speed"), ("vertical_speed", "v_speed")):
         rows[name] = per_distinct(float_or_none, c[field])
     rows["on_ground"] = per_distinct(lambda v: _ON_GROUND.get(str(v or "").strip().lower()), c["status"])
-    rows.update(_audit(docs))
+    rows.update(audit_columns(SOURCE, docs))
     frame = pd.DataFrame(rows)[ok]
     repeated = frame.duplicated(subset=["icao24", "observed_at"], keep="first")
     return _frame_of(frame[~repeated], "flight_positions"), int(repeated.sum())

@@ -18,11 +18,13 @@ from aerolake.cleaning import (
     Reasons,
     Rejects,
     audit,
+    audit_columns,
     columns_of,
     float_or_none,
     matches,
     normalize_flight_number,
     per_distinct,
+    registration,
     text_or_none,
     upper_code,
 )
@@ -97,13 +99,6 @@ def parse_time(value: Any, tz: str | None) -> tuple[datetime | None, datetime | 
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:  # in a DST gap: shift forward
         aware = (local + timedelta(hours=1)).replace(tzinfo=zone)
     return aware.astimezone(UTC).replace(tzinfo=None), local
-
-
-def _registration(value: Any) -> str | None:
-    text = text_or_none(value)
-    if not text:
-        return None
-    return text.replace("-", "").replace(" ", "").upper()[:10] or None
 
 
 def _number(value: Any) -> str | None:
@@ -184,10 +179,6 @@ def _delays(scheduled: Any, moved: Any, reported: list[Any]) -> Any:
     return computed.fillna(pd.Series(np.trunc(given), index=computed.index).astype("Int64"))
 
 
-def _audit(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"source": SOURCE, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs]}
-
-
 def flight_rows(r: _Records) -> tuple[Any, list[str | None]]:
     """Operating records as ``flights`` rows (a frame), and per record why it is rejected (None: kept)."""
     import numpy as np
@@ -225,8 +216,8 @@ def flight_rows(r: _Records) -> tuple[Any, list[str | None]]:
     rows["status"] = per_distinct(_status, r["flight_status"])
     aircraft = np.array(per_distinct(upper_code, r["aircraft.iata"]), dtype=object)
     rows["aircraft_code"] = np.where(matches(aircraft, AIRCRAFT_CODE), aircraft, None)
-    rows["registration"] = per_distinct(_registration, r["aircraft.registration"])
-    rows.update(_audit(r.docs))
+    rows["registration"] = per_distinct(registration, r["aircraft.registration"])
+    rows.update(audit_columns(SOURCE, r.docs))
     for end in _ENDS:
         rows[f"{end[:3]}_delay_min"] = _delays(rows[f"scheduled_{end}"],
                                                rows[f"actual_{end}"].fillna(rows[f"estimated_{end}"]),
@@ -262,7 +253,7 @@ def position_rows(r: _Records, flights: Any) -> tuple[Any, list[str | None]]:
                         ("vertical_speed", "speed_vertical")):
         rows[name] = per_distinct(float_or_none, r[f"live.{field}"])
     rows["on_ground"] = [g if isinstance(g, bool) else None for g in r["live.is_ground"]]
-    rows.update(_audit(r.docs))
+    rows.update(audit_columns(SOURCE, r.docs))
     return pd.DataFrame(rows), why.reason
 
 
@@ -297,7 +288,7 @@ def codeshare_rows(r: _Records, icao_to_iata: dict[str, str]) -> tuple[Any, list
             lambda i: f"codeshare: missing or unparseable departure.scheduled {r['departure.scheduled'][i]!r}")
     rows = {"marketing_airline_code": code, "marketing_flight_number": number,
             "departure_date": _dates(local), "dep_airport": airport,
-            "airline_code": operating, "flight_number": op_number, **_audit(r.docs)}
+            "airline_code": operating, "flight_number": op_number, **audit_columns(SOURCE, r.docs)}
     return pd.DataFrame(rows), why.reason
 
 
