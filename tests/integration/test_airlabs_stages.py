@@ -22,8 +22,10 @@ from aerolake.mysql import table_checksums
 from aerolake.runs import RunInfo, run_counts
 from aerolake.schema import DATA_TABLES
 from aerolake.settings import Settings
-from aerolake.sources import airlabs
+from aerolake.sources import source
 from aerolake.sources.airlabs.normalize import AIRCRAFT_IATA
+
+airlabs = source("airlabs")
 
 ALL_TABLES = [t.name for t in DATA_TABLES]
 NOW = datetime(2026, 3, 1, 12, 5)

@@ -24,8 +24,10 @@ from aerolake.mysql import table_checksums
 from aerolake.runs import RunInfo, run_counts
 from aerolake.schema import DATA_TABLES
 from aerolake.settings import Settings
-from aerolake.sources import aviationstack
+from aerolake.sources import source
 from aerolake.stages import StageContext
+
+aviationstack = source("aviationstack")
 
 DAY = "2026-03-01"
 NOW = datetime(2026, 3, 1, 12, 0)

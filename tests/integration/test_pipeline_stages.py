@@ -16,7 +16,9 @@ from aerolake.mysql import table_checksums
 from aerolake.quality import QualityCheckFailed
 from aerolake.runs import run_counts
 from aerolake.schema import DATA_TABLES
-from aerolake.sources import lufthansa
+from aerolake.sources import source
+
+lufthansa = source("lufthansa")
 
 ALL_TABLES = [t.name for t in DATA_TABLES]
 
@@ -304,7 +306,9 @@ def test_clean_accepts_a_partition_whose_every_record_was_quarantined_at_staging
     from aerolake.lake import Partition
     from aerolake.runs import RunInfo
     from aerolake.settings import Settings
-    from aerolake.sources import aviationstack
+    from aerolake.sources import source
+
+    aviationstack = source("aviationstack")
 
     part = Partition("aviationstack", "2026-03-01")
     ctx = stages.StageContext(RunInfo("aviationstack_lakehouse", "run-1", part), Settings(bucket="aerolake-test"),

@@ -11,7 +11,9 @@ from aerolake import lake, stages
 from aerolake.mysql import connection
 from aerolake.quotas import QuotaExceeded, QuotaLedger
 from aerolake.settings import Budget
-from aerolake.sources import lufthansa
+from aerolake.sources import source
+
+lufthansa = source("lufthansa")
 
 NOW = datetime(2026, 3, 14, 10, 0)
 

@@ -22,8 +22,10 @@ from aerolake.http import ApiError, RetryPolicy
 from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
 from aerolake.settings import AIRLABS_CONN_ID, Settings
-from aerolake.sources import airlabs
+from aerolake.sources import source
 from aerolake.sources.airlabs.client import AirlabsClient, extract_records
+
+airlabs = source("airlabs")
 
 KEY = "5e0c9a1d-7b2f-4c3e-9d8a-airlabs-never-log-me"
 NOW = "2026-03-01T12:05:00Z"

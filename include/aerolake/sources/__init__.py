@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,13 +20,18 @@ if TYPE_CHECKING:
 SOURCES: tuple[str, ...] = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg))
 
 
+@cache
 def source(name: str) -> Source:
-    """The source called ``name``, one of :data:`SOURCES`. Its package is imported here, on first use: each pulls
-    in its client and pandas, which the DAG files must not pay for at parse time. A name that is not a source
-    package is refused before anything is imported."""
+    """The source called ``name``, one of :data:`SOURCES`: its package's ``spec``, ``plan``, ``client`` and
+    ``normalize`` modules as one :class:`aerolake.sources.base.SourcePackage`. They are imported here, on first
+    use: each pulls in its client and pandas, which the DAG files must not pay for at parse time. A name that is
+    not a source package is refused before anything is imported."""
+    from aerolake.sources.base import SourcePackage
+
     if name not in SOURCES:
         raise ValueError(f"unknown source {name!r}; known: {sorted(SOURCES)}")
-    module: Source = importlib.import_module(f"{__name__}.{name}")  # type: ignore[assignment]
-    if module.SPEC.name != name:
-        raise RuntimeError(f"aerolake.sources.{name} declares SPEC.name {module.SPEC.name!r}: they must agree")
-    return module
+    package = SourcePackage(*(importlib.import_module(f"{__name__}.{name}.{part}")
+                              for part in ("spec", "plan", "client", "normalize")))
+    if package.SPEC.name != name:
+        raise RuntimeError(f"aerolake.sources.{name} declares SPEC.name {package.SPEC.name!r}: they must agree")
+    return package

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from aerolake.cleaning import Rejects
@@ -143,3 +144,19 @@ class Source(Protocol):
     def clean_observations(self, run: CleanRun) -> None:
         """Clean every other endpoint (flights, schedules, positions) once the references are done: write its
         entities and count each endpoint with :class:`CleanRun`."""
+
+
+class SourcePackage:
+    """A source package as one :class:`Source`: the ``SPEC`` of its ``spec`` module and the functions of its
+    ``plan``, ``client`` and ``normalize`` modules (the registry, :func:`aerolake.sources.source`, builds it)."""
+
+    def __init__(self, spec: ModuleType, plan: ModuleType, client: ModuleType, normalize: ModuleType):
+        self.SPEC: SourceSpec = spec.SPEC
+        self.partition_plan, self.servable = plan.partition_plan, plan.servable
+        self.cannot_serve_hint = plan.cannot_serve_hint
+        self.make_client, self.extract_records = client.make_client, client.extract_records
+        self.natural_key, self.missing_key_reason = normalize.natural_key, normalize.missing_key_reason
+        self.clean_reference, self.clean_observations = normalize.clean_reference, normalize.clean_observations
+
+    def __repr__(self) -> str:
+        return f"<source {self.SPEC.name}>"

@@ -30,21 +30,6 @@ only change made to the bytes received. Codeshares come in lower case (``"cs_air
 names as ``"empty"``, ``hex``/``reg_number``/``lat``/``alt`` as null, registrations with a dash.
 
 The package: ``spec.py`` (endpoints, publications, checks), ``plan.py`` (the requests of a partition),
-``client.py`` (HTTP, the API's answers), ``normalize.py`` (keys and normalizers); this module is its
-:class:`aerolake.sources.base.Source`.
+``client.py`` (HTTP, the API's answers), ``normalize.py`` (keys and normalizers), seen as one
+:class:`aerolake.sources.base.Source` through ``aerolake.sources.source("airlabs")``.
 """
-
-from __future__ import annotations
-
-from aerolake.sources.airlabs.client import extract_records, make_client
-from aerolake.sources.airlabs.normalize import (
-           clean_observations,
-           clean_reference,
-           missing_key_reason,
-           natural_key,
-)
-from aerolake.sources.airlabs.plan import cannot_serve_hint, partition_plan, servable
-from aerolake.sources.airlabs.spec import SPEC
-
-__all__ = ["SPEC", "cannot_serve_hint", "clean_observations", "clean_reference", "extract_records", "make_client",
-           "missing_key_reason", "natural_key", "partition_plan", "servable"]

@@ -20,21 +20,6 @@ operating flight, never extra flights; ``"name": "empty"`` airlines and null ``a
 lower-cased. Error bodies ``{"error": {"code", ...}}`` are detected by content, whatever the HTTP status.
 
 The package: ``spec.py`` (endpoints, publications, checks), ``plan.py`` (the requests of a partition),
-``client.py`` (HTTP, the API's answers), ``normalize.py`` (keys and normalizers); this module is its
-:class:`aerolake.sources.base.Source`.
+``client.py`` (HTTP, the API's answers), ``normalize.py`` (keys and normalizers), seen as one
+:class:`aerolake.sources.base.Source` through ``aerolake.sources.source("aviationstack")``.
 """
-
-from __future__ import annotations
-
-from aerolake.sources.aviationstack.client import extract_records, make_client
-from aerolake.sources.aviationstack.normalize import (
-           clean_observations,
-           clean_reference,
-           missing_key_reason,
-           natural_key,
-)
-from aerolake.sources.aviationstack.plan import cannot_serve_hint, partition_plan, servable
-from aerolake.sources.aviationstack.spec import SPEC
-
-__all__ = ["SPEC", "cannot_serve_hint", "clean_observations", "clean_reference", "extract_records", "make_client",
-           "missing_key_reason", "natural_key", "partition_plan", "servable"]
