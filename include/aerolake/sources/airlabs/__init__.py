@@ -12,7 +12,7 @@ A partition is one snapshot (``dt=YYYY-MM-DD/snapshot=HHMM``) of what the live A
 ``airports``, ``airlines``
     the full reference listings (one call each), fetched only in the day's first snapshot (``snapshot`` before
     :data:`REFERENCE_SNAPSHOTS_BEFORE`, or a partition without snapshot); every other snapshot plans no call
-    for them and writes an empty manifest. They only fill gaps (``PUBLISH`` fill-only): Airlabs has no time
+    for them and writes an empty manifest. They only fill gaps (fill-only in ``SPEC.publish``): Airlabs has no time
     zones or cities, so its rows never overwrite a richer source's; flights' airports missing everywhere else
     are filled from ``airportsdata`` in every snapshot.
 

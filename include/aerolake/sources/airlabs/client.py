@@ -1,4 +1,7 @@
-"""airlabs client."""
+"""The Airlabs v9 client: the API key in the query string (blanked out of every body, log and message), error
+bodies read whatever the HTTP status (``minute_limit_exceeded`` retried after a pause, ``not_found`` an empty
+answer, the other codes fatal with a hint), ``limit``/``offset`` paging while ``has_more``, the records of one
+answer."""
 
 from __future__ import annotations
 

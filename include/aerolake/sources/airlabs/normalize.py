@@ -1,4 +1,7 @@
-"""airlabs normalize."""
+"""Airlabs documents -> rows of the MySQL model: natural keys, the airports and airlines listings, and the
+schedules (flights and codeshares) and positions cleaned as columns: each scalar rule of
+:mod:`aerolake.cleaning` once per distinct value, checks as masks, the first failed check a record's
+quarantine reason."""
 
 from __future__ import annotations
 

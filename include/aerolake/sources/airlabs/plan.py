@@ -1,4 +1,6 @@
-"""airlabs plan."""
+"""What one Airlabs partition (a snapshot) fetches: positions and the departure and arrival boards of each
+hub, and the airports and airlines listings in the day's first snapshot only; the live API serves only the
+present (within :data:`SNAPSHOT_TOLERANCE`)."""
 
 from __future__ import annotations
 

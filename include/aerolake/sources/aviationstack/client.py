@@ -1,4 +1,6 @@
-"""aviationstack client."""
+"""The Aviation Stack v1 client: the access key in the query string (redacted everywhere), error bodies
+detected by content whatever the HTTP status, ``limit``/``offset`` paging to ``pagination.total``, the
+records of one answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""aviationstack normalize."""
+"""Aviation Stack documents -> rows of the MySQL model: natural keys, and the flights, codeshare listings,
+live positions and the airlines they name, cleaned as columns ("+00:00" times are the airport's local clock,
+converted with its zone once per distinct time and zone)."""
 
 from __future__ import annotations
 

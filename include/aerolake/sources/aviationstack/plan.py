@@ -1,4 +1,5 @@
-"""aviationstack plan."""
+"""What one Aviation Stack partition (a day) fetches: each hub's departures; the free plan serves only today
+and yesterday (UTC)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""lufthansa client."""
+"""The Lufthansa Open API client: OAuth2 client credentials (the token cached, refreshed before expiry and on
+a 401), the gateway's answers classified (403 "Over Queries Per Second" retried, a 404 ``ProcessingErrors``
+read as "no data for this window", a body that is not JSON kept for quarantine), ``offset``/``limit`` paging to
+``TotalCount``, and the records of one answer (any one-member array comes as a plain object)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""lufthansa normalize."""
+"""Lufthansa documents -> rows of the MySQL model: natural keys, the reference cleaners, and the flights
+cleaned as columns (flat text rows that MongoDB projects, typed and validated in Arrow and pandas, chunk by
+chunk: memory stays flat however large the day)."""
 
 from __future__ import annotations
 

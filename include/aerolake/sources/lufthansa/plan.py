@@ -1,4 +1,5 @@
-"""lufthansa plan."""
+"""What one Lufthansa partition (a day) fetches: the five reference listings, then departures and arrivals of
+each hub in 4-hour windows covering the local day. The API itself says which days it cannot serve (HTTP 400)."""
 
 from __future__ import annotations
 
