@@ -143,3 +143,26 @@ def test_an_unknown_source_is_refused_by_name() -> None:
 
     with pytest.raises(ValueError, match="unknown source 'opensky'; known: \\['airlabs', 'aviationstack', 'lufthansa'\\]"):
         source("opensky")
+
+
+#: the modules that may import Airflow: the DAG layer, the connection lookup, and the streaming CLI (which imports
+#: it first, so that its own logging setup comes after Airflow's)
+AIRFLOW_MODULES = {"aerolake.dagfactory", "aerolake.connections", "aerolake.streaming.cli"}
+
+
+def test_only_the_dag_layer_and_the_connection_lookup_import_airflow() -> None:
+    """Stages, stores, sources, the web API and the mock run and are tested without Airflow."""
+    importing = set()
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if any(m == "airflow" or m.startswith("airflow.") for m in imports_of(path)):
+            importing.add(name)
+    assert importing == AIRFLOW_MODULES
+
+
+def test_the_sources_are_the_packages_of_aerolake_sources() -> None:
+    from aerolake.sources import SOURCES
+
+    assert list(SOURCES) == sorted(p.name for p in SOURCES_DIR.iterdir() if (p / "__init__.py").exists())
+    assert len(SOURCES) >= 3
