@@ -26,7 +26,7 @@ from datetime import date, datetime
 from aerolake.connections import MySqlConfig
 from aerolake.errors import QuotaExceeded
 from aerolake.mysql import connection
-from aerolake.settings import Budget, Settings, utcnow
+from aerolake.settings import Budget, Settings, _env_int, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,16 @@ class Usage:
 
 
 def budget_of(settings: Settings, source: str) -> Budget:
-    """The configured budget of ``source`` (no limit for sources without one, e.g. Lufthansa)."""
-    return getattr(settings, f"{source}_budget", None) or Budget()
+    """The budget of ``source``: ``settings.budgets`` if it names one, else its plan's (``SPEC.budget``, e.g. the
+    free plan's 1,000 calls a month for Airlabs; none for Lufthansa) with each half replaced by
+    ``AEROLAKE_<SOURCE>_BUDGET_PER_DAY`` / ``_PER_MONTH`` when set (empty = no limit)."""
+    if source in settings.budgets:
+        return settings.budgets[source]
+    from aerolake.sources import source as source_of
+
+    plan = source_of(source).SPEC.budget
+    prefix = f"AEROLAKE_{source.upper()}_BUDGET_PER"
+    return Budget(_env_int(f"{prefix}_DAY", plan.per_day), _env_int(f"{prefix}_MONTH", plan.per_month))
 
 
 class QuotaLedger:

@@ -72,13 +72,12 @@ class Settings:
     lufthansa_calls_per_second: float = 5.0
     airlabs_hubs: tuple[str, ...] = ("FRA", "MUC")
     airlabs_calls_per_second: float = 1.0
-    airlabs_budget: Budget = Budget(per_day=None, per_month=1000)  # the free plan: 1,000 requests a month
     aviationstack_hubs: tuple[str, ...] = ("FRA", "MUC")
     aviationstack_calls_per_second: float = 1.0
-    aviationstack_budget: Budget = Budget(per_day=None, per_month=100)  # the free plan: 100 requests a month
     mock_api_url: str = OFFLINE_MOCK_API_URL
     s3_endpoint: str = OFFLINE_S3_ENDPOINT
-    extra: dict[str, str] = field(default_factory=dict)
+    #: budgets set here win over the environment's and the plan's (tests, benchmarks); see quotas.budget_of
+    budgets: dict[str, Budget] = field(default_factory=dict)
 
 
 def load_settings() -> Settings:
@@ -91,12 +90,8 @@ def load_settings() -> Settings:
         lufthansa_calls_per_second=_env_float("AEROLAKE_LUFTHANSA_CALLS_PER_SECOND", 5.0),
         airlabs_hubs=_env_list("AEROLAKE_AIRLABS_HUBS", "FRA,MUC"),
         airlabs_calls_per_second=_env_float("AEROLAKE_AIRLABS_CALLS_PER_SECOND", 1.0),
-        airlabs_budget=Budget(_env_int("AEROLAKE_AIRLABS_BUDGET_PER_DAY", None),
-                              _env_int("AEROLAKE_AIRLABS_BUDGET_PER_MONTH", 1000)),
         aviationstack_hubs=_env_list("AEROLAKE_AVIATIONSTACK_HUBS", "FRA,MUC"),
         aviationstack_calls_per_second=_env_float("AEROLAKE_AVIATIONSTACK_CALLS_PER_SECOND", 1.0),
-        aviationstack_budget=Budget(_env_int("AEROLAKE_AVIATIONSTACK_BUDGET_PER_DAY", None),
-                                    _env_int("AEROLAKE_AVIATIONSTACK_BUDGET_PER_MONTH", 100)),
         mock_api_url=os.environ.get("AEROLAKE_MOCK_API_URL", OFFLINE_MOCK_API_URL).rstrip("/"),
         s3_endpoint=os.environ.get("AEROLAKE_S3_ENDPOINT", OFFLINE_S3_ENDPOINT).rstrip("/"),
     )

@@ -19,14 +19,14 @@ It never imports the pipeline: the clean stage hands its normalizer a :class:`Cl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from aerolake.cleaning import Rejects
 from aerolake.lake import Partition
-from aerolake.settings import Settings
+from aerolake.settings import Budget, Settings
 
 
 class Publication(NamedTuple):
@@ -49,6 +49,8 @@ class SourceSpec:
     references: tuple[tuple[str, str], ...]
     publish: tuple[Publication, ...]  # in foreign-key order
     quality: tuple[Any, ...]  # :class:`aerolake.quality.Check`, run after the load
+    #: the API plan's request limits (``AEROLAKE_<NAME>_BUDGET_PER_DAY`` / ``_PER_MONTH`` override them)
+    budget: Budget = field(default_factory=Budget)
 
     def table_of(self, entity: str) -> str:
         """The MySQL table of clean-zone ``entity``."""

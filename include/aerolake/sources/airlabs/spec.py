@@ -9,6 +9,7 @@ from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
+from aerolake.settings import Budget
 from aerolake.sources.base import Publication, SourceSpec
 
 SOURCE = "airlabs"
@@ -39,4 +40,5 @@ QUALITY = (
 )
 
 SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=((AIRPORTS, "airports"), (AIRLINES, "airlines")),
-                  publish=PUBLISH, quality=QUALITY)
+                  publish=PUBLISH, quality=QUALITY,
+                  budget=Budget(per_month=1000))  # the free plan: 1,000 requests a month

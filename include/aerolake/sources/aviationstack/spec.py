@@ -9,6 +9,7 @@ from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
+from aerolake.settings import Budget
 from aerolake.sources.base import Publication, SourceSpec
 
 SOURCE = "aviationstack"
@@ -40,4 +41,5 @@ QUALITY = (
     Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05),
 )
 
-SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=(), publish=PUBLISH, quality=QUALITY)
+SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=(), publish=PUBLISH, quality=QUALITY,
+                  budget=Budget(per_month=100))  # the free plan: 100 requests a month
