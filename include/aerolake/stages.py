@@ -32,6 +32,7 @@ from aerolake.quotas import QuotaLedger, budget_of
 from aerolake.runs import RunInfo
 from aerolake.schema import TABLES
 from aerolake.settings import Settings, load_settings, utcnow, wall_clock
+from aerolake.sources import source
 from aerolake.sources.base import Source
 from aerolake.stores.clean_zone import CleanZoneWriter
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
@@ -42,13 +43,6 @@ __all__ = ["CLEAN_CHUNK", "CleanZoneWriter", "StageContext", "check_quality", "c
 log = logging.getLogger(__name__)
 
 MONGO_BATCH = 5000
-
-
-def source_module(name: str) -> Source:
-    """The module implementing source ``name`` (:class:`aerolake.sources.base.Source`)."""
-    from aerolake.sources import source
-
-    return source(name)
 
 
 @dataclass
@@ -71,7 +65,7 @@ class StageContext:
 
     @property
     def source(self) -> Source:
-        return source_module(self.partition.source)
+        return source(self.partition.source)
 
     @classmethod
     def from_connections(cls, run: RunInfo, settings: Settings | None = None, *,

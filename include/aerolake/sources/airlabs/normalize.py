@@ -169,14 +169,9 @@ def _position_reason(lat: float | None, lon: float | None, allow_missing: bool =
     return None
 
 
-def _local_date(local_text: str | None, utc: datetime | None, tz: str | None) -> date | None:
-    """The local calendar date at the origin: from the local time the API gives, else from UTC and the zone."""
-    if local_text and len(local_text) >= 10:
-        try:
-            return date.fromisoformat(local_text[:10])
-        except ValueError:
-            pass
-    if utc is not None and tz in valid_timezones():
+def _date_in_zone(utc: datetime, tz: str | None) -> date | None:
+    """The calendar date of UTC time ``utc`` in zone ``tz`` (None for an unknown zone)."""
+    if tz in valid_timezones():
         from zoneinfo import ZoneInfo
 
         return utc.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
@@ -316,7 +311,7 @@ def schedule_rows(docs: list[dict[str, Any]], airport_tz: dict[str, str | None])
     departure_date = per_distinct(_date_of, c["dep_time"])
     scheduled = rows["scheduled_departure"]
     for i in [i for i, d in enumerate(departure_date) if d is None and not pd.isna(scheduled.iat[i])]:
-        departure_date[i] = _local_date(None, scheduled.iat[i].to_pydatetime(), zones["dep"][i])
+        departure_date[i] = _date_in_zone(scheduled.iat[i].to_pydatetime(), zones["dep"][i])
     why.add(np.array([d is None for d in departure_date], dtype=bool),
             lambda i: f"cannot determine the local departure date (no dep_time, zone {zones['dep'][i]!r})")
     rows["departure_date"] = departure_date
