@@ -73,14 +73,14 @@ def bench_source(name: str, flights_per_hub: int, repeat: int, mysql_database: s
     import mongomock
     from moto import mock_aws
 
-    from aerolake import stages
-    from aerolake.connections import MySqlConfig
-    from aerolake.lake import Partition
+    from aerolake.core.connections import MySqlConfig
+    from aerolake.core.settings import Budget, Settings
     from aerolake.mockapi import MockApi, MockConfig
+    from aerolake.pipeline import stages
     from aerolake.pipeline.clean import clean_partition
-    from aerolake.runs import RunInfo
-    from aerolake.settings import Budget, Settings
     from aerolake.sources import source
+    from aerolake.stores.lake import Partition
+    from aerolake.stores.mysql.ledger import RunInfo
 
     snapshot, now = PARTITIONS[name]
     config = MockConfig(seed=3, flights_per_hub=flights_per_hub, qps_limit=None, now=now.isoformat() + "Z")

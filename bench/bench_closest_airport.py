@@ -47,9 +47,10 @@ def random_points(n: int, seed: int) -> list[tuple[float, float]]:
 def create_database() -> Any:
     import airportsdata
 
-    from aerolake.connections import MySqlConfig
+    from aerolake.core.connections import MySqlConfig
     from aerolake.gapfill import airport_from_gazetteer, country_rows
-    from aerolake.mysql import connection, migrate
+    from aerolake.stores.mysql.db import connection
+    from aerolake.stores.mysql.migrate import migrate
 
     cfg = MySqlConfig(database=f"aerolake_bench_{uuid.uuid4().hex[:10]}")
     migrate(cfg)
@@ -66,7 +67,8 @@ def create_database() -> Any:
 
 
 def drop_database(cfg: Any) -> None:
-    from aerolake.mysql import connection, quote_identifier
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.mysql.db import connection
 
     with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.database)}")

@@ -228,7 +228,8 @@ def best_of(repeat: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 # -- 4. end to end from MySQL ------------------------------------------------------------------------------
 def seed_mysql(cfg: Any, records: list[dict[str, Any]]) -> None:
-    from aerolake.mysql import connection, migrate
+    from aerolake.stores.mysql.db import connection
+    from aerolake.stores.mysql.migrate import migrate
 
     migrate(cfg)
     t = "2026-03-01 06:00:00"
@@ -274,12 +275,13 @@ def seed_mysql(cfg: Any, records: list[dict[str, Any]]) -> None:
 
 
 def end_to_end(records: list[dict[str, Any]]) -> dict[str, Any]:
-    from aerolake.connections import MySqlConfig
-    from aerolake.lake import Partition
-    from aerolake.mysql import connection, quote_identifier
-    from aerolake.runs import RunInfo
-    from aerolake.settings import Settings
-    from aerolake.stages import StageContext
+    from aerolake.core.connections import MySqlConfig
+    from aerolake.core.settings import Settings
+    from aerolake.pipeline.stages import StageContext
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.lake import Partition
+    from aerolake.stores.mysql.db import connection
+    from aerolake.stores.mysql.ledger import RunInfo
     from aerolake.streaming.publisher import publish_to_kafka
     from aerolake.streaming.records import flight_records
 

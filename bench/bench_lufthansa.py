@@ -214,7 +214,7 @@ def mock_stats(base_url: str) -> dict[str, Any] | None:
 
 
 def machine_info(mysql_cfg: Any) -> dict[str, Any]:
-    from aerolake.mysql import connection
+    from aerolake.stores.mysql.db import connection
 
     cpu = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
@@ -243,7 +243,8 @@ def machine_info(mysql_cfg: Any) -> dict[str, Any]:
 
 
 def drop_database(cfg: Any) -> None:
-    from aerolake.mysql import connection, quote_identifier
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.mysql.db import connection
 
     with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.database)}")
@@ -287,11 +288,11 @@ def standin_busy(ctx: Any) -> float | None:
 def make_context(base_url: str, hubs: tuple[str, ...], day: str, database: str, mongo_client: Any) -> Any:
     import boto3
 
-    from aerolake import stages
-    from aerolake.connections import MySqlConfig
-    from aerolake.lake import Partition
-    from aerolake.runs import RunInfo
-    from aerolake.settings import Settings
+    from aerolake.core.connections import MySqlConfig
+    from aerolake.core.settings import Settings
+    from aerolake.pipeline import stages
+    from aerolake.stores.lake import Partition
+    from aerolake.stores.mysql.ledger import RunInfo
 
     settings = Settings(bucket="aerolake-bench", mongo_db="aerolake_bench", mysql_database=database,
                         lufthansa_hubs=hubs, lufthansa_calls_per_second=0, mock_api_url=base_url)
@@ -318,7 +319,7 @@ def warm_up(ctx: Any) -> None:
     import pyarrow.parquet  # noqa: F401
 
     from aerolake.cleaning import airportsdata_iata, valid_timezones
-    from aerolake.connections import lufthansa_credentials
+    from aerolake.core.connections import lufthansa_credentials
 
     lufthansa_credentials(ctx.settings)
     airportsdata_iata()
@@ -350,7 +351,7 @@ def preread_documents(ctx: Any) -> dict[str, Any]:
     (what the reading costs, measured apart)."""
     import pyarrow as pa
 
-    from aerolake import stages
+    from aerolake.pipeline import stages
     from aerolake.sources.lufthansa.normalize import FLIGHT_PATHS
     from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
 
@@ -387,8 +388,9 @@ def documents_from_memory(docs: dict[str, Any]) -> Iterator[dict[str, int]]:
 
 # -- the pipeline -----------------------------------------------------------------------------------------
 def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Process | None = None) -> dict[str, Any]:
-    from aerolake import stages
+    from aerolake.pipeline import stages
     from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
+    from aerolake.stores import clean_zone
 
     out: dict[str, Any] = {}
     with measure(sampler, out, "extract_to_s3") as rec:
@@ -425,7 +427,7 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
         out["clean"]["runs_seconds_without_server"] = [r["seconds_without_server"] for r in cleans]
     # load_to_mysql: the first run into this run's database (tables empty), then again over the same rows;
     # with --repeat, more runs each into a fresh database (migrated before the clock starts)
-    from aerolake.mysql import migrate
+    from aerolake.stores.mysql.migrate import migrate
 
     runs: dict[str, list[dict[str, Any]]] = {"load_to_mysql_new": [], "load_to_mysql_rerun": []}
     for i in range(repeat):
@@ -450,7 +452,7 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
 
     # diagnostics: what the fakes cost inside the stages (not part of the pipeline's own work)
     with measure(sampler, out, "diag_read_clean_parquet_flights") as rec:
-        rec["rows"] = sum(len(frame) for frame in stages.iter_clean_frames(ctx, "flights"))
+        rec["rows"] = sum(len(frame) for frame in clean_zone.iter_clean_frames(ctx, "flights"))
     with measure(sampler, out, "diag_mongo_read_partition", **mongo) as rec:
         # what clean reads, alone: on the stand-in, its query, sort and projection plus decoding the rows into Arrow;
         # on in-process mongomock, its query, sort and deep copy, and the projection in Python
@@ -483,7 +485,7 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
 
 # -- the three-way MySQL comparison -----------------------------------------------------------------------
 def _copy_table(conn: Any, name: str, like: str = "flights") -> None:
-    from aerolake.mysql import quote_identifier
+    from aerolake.sql import quote_identifier
 
     with conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
@@ -493,7 +495,7 @@ def _copy_table(conn: Any, name: str, like: str = "flights") -> None:
 
 
 def _count(conn: Any, name: str) -> int:
-    from aerolake.mysql import quote_identifier
+    from aerolake.sql import quote_identifier
 
     with conn.cursor() as cur:
         cur.execute(f"SELECT COUNT(*) FROM {quote_identifier(name)}")
@@ -544,21 +546,23 @@ def write_tsv(frames: Iterator[Any], table: Any, path: str) -> int:
 
 
 def compare_mysql(ctx: Any, sampler: RssSampler, row_by_row_rows: int, repeat: int = 1) -> dict[str, Any]:
-    from aerolake import stages
-    from aerolake.mysql import connection, publish_staging, quote_identifier, stage_frames
     from aerolake.schema import FLIGHTS
+    from aerolake.sql import quote_identifier
+    from aerolake.stores import clean_zone
+    from aerolake.stores.mysql.db import connection
+    from aerolake.stores.mysql.load import publish_staging, stage_frames
 
     out: dict[str, Any] = {}
     columns = FLIGHTS.load_columns
     col_sql = ", ".join(quote_identifier(c) for c in columns)
-    total = sum(len(f) for f in stages.iter_clean_frames(ctx, "flights"))
+    total = sum(len(f) for f in clean_zone.iter_clean_frames(ctx, "flights"))
     out["clean_flight_rows"] = total
 
     with connection(ctx.mysql) as conn:
         # (a) one INSERT and one COMMIT per row, as the replaced systems did
         if row_by_row_rows != 0:
             limit = None if row_by_row_rows < 0 else row_by_row_rows
-            values = _python_rows(stages.iter_clean_frames(ctx, "flights"), columns, limit)
+            values = _python_rows(clean_zone.iter_clean_frames(ctx, "flights"), columns, limit)
             _copy_table(conn, "bench_flights_a")
             statement = f"INSERT INTO `bench_flights_a` ({col_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
             with measure(sampler, out, "a_row_by_row_insert_commit") as rec, conn.cursor() as cur:
@@ -574,7 +578,7 @@ def compare_mysql(ctx: Any, sampler: RssSampler, row_by_row_rows: int, repeat: i
         def project_load(table: Any, store: dict[str, Any], name: str, use_load_data: bool | None = None) -> None:
             with measure(sampler, store, name) as rec:
                 t0 = time.perf_counter()
-                staging, rows = stage_frames(conn, table, stages.iter_clean_frames(ctx, "flights"),
+                staging, rows = stage_frames(conn, table, clean_zone.iter_clean_frames(ctx, "flights"),
                                              use_load_data=use_load_data)
                 t1 = time.perf_counter()
                 affected = publish_staging(conn, table, staging)
@@ -593,7 +597,7 @@ def compare_mysql(ctx: Any, sampler: RssSampler, row_by_row_rows: int, repeat: i
             # (c) LOAD DATA LOCAL INFILE of the same rows into an empty copy: no staging, no upsert. The file
             # is written once, before the clock starts.
             with measure(sampler, out, "c_write_tsv") as rec:
-                rec["rows"] = write_tsv(stages.iter_clean_frames(ctx, "flights"), FLIGHTS, path)
+                rec["rows"] = write_tsv(clean_zone.iter_clean_frames(ctx, "flights"), FLIGHTS, path)
                 rec["bytes"] = os.path.getsize(path)
             load_c = (f"LOAD DATA LOCAL INFILE %s INTO TABLE `bench_flights_c` CHARACTER SET utf8mb4 "
                       f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({col_sql})")
@@ -661,8 +665,8 @@ def _hotspots(profile: cProfile.Profile, top: int) -> tuple[list[dict[str, Any]]
 def profile_stages(ctx: Any, stamp: str, top: int) -> dict[str, Any]:
     """clean (as is, and with the documents already in memory), and load_to_mysql (new into a second fresh
     database, then rerun) under cProfile."""
-    from aerolake import stages
-    from aerolake.mysql import migrate
+    from aerolake.pipeline import stages
+    from aerolake.stores.mysql.migrate import migrate
 
     pctx = with_database(ctx, f"{ctx.mysql.database}_prof")
     out: dict[str, Any] = {}
@@ -975,7 +979,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto import mock_aws
 
-    from aerolake.connections import MySqlConfig
+    from aerolake.core.connections import MySqlConfig
 
     started = datetime.now(UTC)
     stamp = f"{started:%Y-%m-%d}"

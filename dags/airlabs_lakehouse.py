@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from aerolake.dagfactory import lakehouse_dag
+from aerolake.airflow.dagfactory import lakehouse_dag
 
 lakehouse_dag(
     dag_id="airlabs_lakehouse",

@@ -24,7 +24,7 @@ import os
 
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from aerolake.dagfactory import lakehouse_dag
+from aerolake.airflow.dagfactory import lakehouse_dag
 
 lakehouse_dag(
     dag_id="aviationstack_lakehouse",

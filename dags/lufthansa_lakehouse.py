@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from aerolake.dagfactory import lakehouse_dag
+from aerolake.airflow.dagfactory import lakehouse_dag
 
 lakehouse_dag(
     dag_id="lufthansa_lakehouse",

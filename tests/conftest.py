@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aerolake.connections import MySqlConfig
+from aerolake.core.connections import MySqlConfig
 
 MYSQL_HOST = os.environ.get("AEROLAKE_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("AEROLAKE_TEST_MYSQL_PORT", "3306"))
@@ -29,7 +29,8 @@ def _no_airflow_connections(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _drop(cfg: MySqlConfig) -> None:
-    from aerolake.mysql import connection, quote_identifier
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.mysql.db import connection
 
     with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.database)}")
@@ -45,7 +46,7 @@ def mysql_cfg() -> Iterator[MySqlConfig]:
 
 @pytest.fixture
 def migrated_mysql(mysql_cfg: MySqlConfig) -> MySqlConfig:
-    from aerolake.mysql import migrate
+    from aerolake.stores.mysql.migrate import migrate
 
     migrate(mysql_cfg)
     return mysql_cfg

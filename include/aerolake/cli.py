@@ -15,16 +15,17 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from aerolake.connections import mysql_config
-from aerolake.settings import load_settings
+from aerolake.core.connections import mysql_config
+from aerolake.core.settings import load_settings
 
 _COUNT_COLUMNS = ("fetched", "api_calls", "staged", "cleaned", "loaded", "quarantined", "duplicates")
 
 
 def _report(date: str, dag_ids: list[str] | None = None) -> int:
     """Rows per table, then per DAG and partition of the day (snapshots too) the latest run's counts."""
-    from aerolake.mysql import connection, quote_identifier
     from aerolake.schema import DATA_TABLES
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.mysql.db import connection
 
     cfg = mysql_config(load_settings())
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aerolake").setLevel(logging.WARNING)
     settings = load_settings()
     if args.command == "migrate":
-        from aerolake.mysql import migrate
+        from aerolake.stores.mysql.migrate import migrate
 
         cfg = mysql_config(settings)
         applied = migrate(cfg)

@@ -7,7 +7,7 @@ Run by ``make demo`` once the offline stack is up (mock API, local S3; MongoDB i
 * ``airlabs_lakehouse`` for a few snapshots of the day (:data:`AIRLABS_SNAPSHOTS`).
 
 The real-time APIs serve only "now", so each run is made at its own moment: the mock API's ``now`` knob and
-the pipeline's ``AEROLAKE_NOW`` are set to it (a simulated clock; see :func:`aerolake.settings.utcnow`). A
+the pipeline's ``AEROLAKE_NOW`` are set to it (a simulated clock; see :func:`aerolake.core.settings.utcnow`). A
 second demo for the same day replays every partition from the lake: no API call, MySQL unchanged.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from aerolake.settings import Settings
+from aerolake.core.settings import Settings
 
 AIRLABS_SNAPSHOTS = ("0800", "1200", "1600")
 _STAGE_LINE = re.compile(r"\[aerolake\.(stages|streaming[a-z._]*)\]")

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from aerolake.errors import ApiError, RetryableError
+from aerolake.core.errors import ApiError, RetryableError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from urllib.error import URLError
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
-from aerolake.settings import Settings
+from aerolake.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -142,7 +142,7 @@ FLIGHTS = Table(
         Column("status_updated_at", "datetime"),
     ),
     key=("airline_code", "flight_number", "departure_date", "dep_airport"),
-    # status_source/status_updated_at start as the row's own source/updated_at; the merge (aerolake.precedence)
+    # status_source/status_updated_at start as the row's own source/updated_at; the merge (aerolake.stores.mysql.merge)
     # then keeps the freshest status's
     generated=("flight_id", "status_source", "status_updated_at"),
     derived_on_insert=(("status_source", "source"), ("status_updated_at", "updated_at")),

@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 
 from aerolake.api import ApiSettings, create_app
 from aerolake.api.server import ServerThread
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection, migrate, quote_identifier
-from aerolake.settings import Settings
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.settings import Settings
+from aerolake.sql import quote_identifier
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.migrate import migrate
 
 from .airflow_stub import AirflowStub
 from .seed import seed

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aerolake.connections import MySqlConfig
+from aerolake.core.connections import MySqlConfig
 from aerolake.gapfill import airport_from_gazetteer, country_rows
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 
 DAY = date(2026, 3, 1)
 UPDATED = datetime(2026, 3, 1, 23, 0, 0)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from aerolake.api import ApiSettings, create_app
 from aerolake.api.nearest import AirportIndex, haversine_km
-from aerolake.mysql import migrate
+from aerolake.stores.mysql.migrate import migrate
 
 from .seed import insert
 
@@ -45,7 +45,7 @@ def test_index_is_refreshed_only_by_its_periodic_check(mysql_cfg) -> None:
 
 
 def test_moved_airport_is_seen_by_the_background_check(mysql_cfg) -> None:
-    from aerolake.mysql import connection
+    from aerolake.stores.mysql.db import connection
 
     migrate(mysql_cfg)
     insert(mysql_cfg, "countries", [{"country_code": "DE", "name": "Germany", "source": "iso3166", "updated_at": T0}])

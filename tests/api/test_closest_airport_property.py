@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from aerolake.api import create_app
 from aerolake.api.nearest import EARTH_RADIUS_KM
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False, allow_infinity=False)

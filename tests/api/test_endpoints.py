@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aerolake.api import create_app
-from aerolake.connections import MySqlConfig
-from aerolake.settings import Settings
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.settings import Settings
 
 from .seed import DAY, airport_rows, flight_rows, position_rows
 
@@ -93,7 +93,7 @@ def test_status_flags_stale_data(make_settings) -> None:
 
 
 def test_status_503_when_not_migrated(make_settings, mysql_cfg: MySqlConfig) -> None:
-    from aerolake.mysql import ensure_database
+    from aerolake.stores.mysql.migrate import ensure_database
 
     ensure_database(mysql_cfg)
     with TestClient(create_app(make_settings(mysql=mysql_cfg))) as client:

@@ -24,7 +24,7 @@ schema = schemathesis.openapi.from_dict(create_app(ApiSettings()).openapi())
 
 @pytest.fixture(scope="module")
 def served(seeded_db, airflow_stub, s3_endpoint):
-    from aerolake.settings import Settings
+    from aerolake.core.settings import Settings
 
     from .conftest import AIRFLOW_PASSWORD, AIRFLOW_USER
 

@@ -13,8 +13,10 @@ import pytest
 
 from aerolake.api import ApiSettings, create_app
 from aerolake.api.server import ServerThread
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection, migrate, quote_identifier
+from aerolake.core.connections import MySqlConfig
+from aerolake.sql import quote_identifier
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.migrate import migrate
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = os.environ.get("AEROLAKE_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -108,7 +108,7 @@ def test_load_to_mysql_publishes_an_asset_per_table_and_runs_one_at_a_time(dagba
 def test_dag_files_do_no_io_and_import_no_heavy_library_at_parse_time():
     """Parse every DAG file in a fresh interpreter where opening a socket fails: nothing connects at import,
     and pandas, pymongo, pymysql, pyarrow, Kafka and the pipeline stay unimported until a task runs (the DAG
-    files import only ``aerolake.dagfactory``, which imports Airflow's SDK). (boto3 is not in the list:
+    files import only ``aerolake.airflow.dagfactory``, which imports Airflow's SDK). (boto3 is not in the list:
     Airflow's own asset-URI handlers of the amazon provider import it whenever an Asset is declared.)"""
     probe = f"""
 import json, socket, sys, runpy, glob
@@ -119,7 +119,7 @@ socket.create_connection = refuse
 for path in sorted(glob.glob({str(DAGS_DIR)!r} + "/*.py")):
     runpy.run_path(path)
 heavy = [m for m in ("pandas", "pymongo", "pymysql", "pyarrow", "mongomock", "confluent_kafka", "fastavro",
-                     "aerolake.stages", "aerolake.connections", "aerolake.streaming") if m in sys.modules]
+                     "aerolake.pipeline.stages", "aerolake.core.connections", "aerolake.streaming") if m in sys.modules]
 print(json.dumps(heavy))
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
@@ -148,7 +148,7 @@ def test_every_source_package_has_its_dag_and_the_api_may_trigger_exactly_those(
 
 
 def test_the_dag_layer_and_the_api_use_the_one_list_of_stages():
-    from aerolake import dagfactory
+    from aerolake.airflow import dagfactory
     from aerolake.api.routes import ops
     from aerolake.core import flow
 

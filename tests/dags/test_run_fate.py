@@ -1,5 +1,5 @@
 """What a task does with a stage's outcome: ``pipeline_runs`` follows Airflow's view of the run, and an error
-no retry can cure fails the task at once (``aerolake.dagfactory._run`` and the DAG-level callbacks)."""
+no retry can cure fails the task at once (``aerolake.airflow.dagfactory._run`` and the DAG-level callbacks)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from aerolake import dagfactory, runs
-from aerolake.errors import InProcessStoreRefused, PermanentError, retry_can_help
+from aerolake.airflow import dagfactory
+from aerolake.core.errors import (
+    CannotServe,
+    InProcessStoreRefused,
+    PermanentError,
+    QualityCheckFailed,
+    QuotaExceeded,
+    retry_can_help,
+)
 from aerolake.http import ApiError, RetryableError
-from aerolake.lake import Partition
-from aerolake.quality import QualityCheckFailed
-from aerolake.quotas import QuotaExceeded
-from aerolake.runs import RunInfo
-from aerolake.stages import CannotServe
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.ledger import RunInfo, record_stage
 
 pytestmark = pytest.mark.mysql
 
@@ -48,12 +52,12 @@ def context(try_number: int = 1, max_tries: int = 2, run_id: str = "manual__2026
 
 def record_counts(cfg, run_id: str = "manual__2026-03-01") -> None:
     run = RunInfo(DAG_ID, run_id, Partition("lufthansa", "2026-03-01"))
-    runs.record_stage(cfg, run, "extract_to_s3", "flightstatus", {"fetched": 10, "api_calls": 2})
-    runs.record_stage(cfg, run, "extract_to_s3", "airports", {"fetched": 5, "api_calls": 1})
+    record_stage(cfg, run, "extract_to_s3", "flightstatus", {"fetched": 10, "api_calls": 2})
+    record_stage(cfg, run, "extract_to_s3", "airports", {"fetched": 5, "api_calls": 1})
 
 
 def states(cfg, run_id: str = "manual__2026-03-01") -> list[tuple]:
-    from aerolake.mysql import connection
+    from aerolake.stores.mysql.db import connection
 
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SELECT endpoint, status, last_stage, error FROM pipeline_runs WHERE dag_id = %s AND run_id = %s "
@@ -155,9 +159,9 @@ def test_an_in_process_mongodb_is_refused_when_tasks_run_in_separate_processes(l
 
 
 def test_a_mongodb_uri_connection_is_refused_with_the_conn_type_airflow_wants(monkeypatch) -> None:
-    from aerolake.connections import mongo_database
-    from aerolake.errors import ConfigurationError
-    from aerolake.settings import Settings
+    from aerolake.core.connections import mongo_database
+    from aerolake.core.errors import ConfigurationError
+    from aerolake.core.settings import Settings
 
     monkeypatch.setenv("AIRFLOW_CONN_AEROLAKE_MONGO", "mongodb://127.0.0.1:27017")
     with pytest.raises(ConfigurationError, match="needs 'mongo'"):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection
+from aerolake.core.connections import MySqlConfig
+from aerolake.stores.mysql.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.mysql

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from e2e_support import BIN, ROOT, drop_database, free_port, wait_for_port
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import migrate
+from aerolake.core.connections import MySqlConfig
+from aerolake.stores.mysql.migrate import migrate
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection, quote_identifier
+from aerolake.core.connections import MySqlConfig
 from aerolake.schema import DATA_TABLES
+from aerolake.sql import quote_identifier
+from aerolake.stores.mysql.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -9,7 +9,7 @@ import json
 import pytest
 from e2e_support import TABLES, airflow, free_port, mongo_server, query, stop_process, wait_for_port
 
-from aerolake.mysql import table_checksums
+from aerolake.stores.mysql.db import table_checksums
 
 pytestmark = pytest.mark.e2e
 

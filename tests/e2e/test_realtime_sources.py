@@ -10,8 +10,8 @@ import uuid
 import pytest
 from e2e_support import TABLES, airflow, drop_database, free_port, query
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import table_checksums
+from aerolake.core.connections import MySqlConfig
+from aerolake.stores.mysql.db import table_checksums
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-03-01"

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from aerolake.lake import Partition
-from aerolake.runs import RunInfo
-from aerolake.settings import Settings
-from aerolake.stages import StageContext
+from aerolake.core.settings import Settings
+from aerolake.pipeline.stages import StageContext
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.ledger import RunInfo
 
 DAG_ID = "lufthansa_lakehouse"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aerolake import stages
-from aerolake.mysql import connection
+from aerolake.pipeline import stages
+from aerolake.stores.mysql.db import connection
 
 
 def run_stages(ctx: stages.StageContext, **extract_kwargs: Any) -> dict[str, Any]:

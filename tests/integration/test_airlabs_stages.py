@@ -15,15 +15,16 @@ from functools import partial
 import pytest
 from stage_support import query, run_stages
 
-from aerolake import lake, stages
-from aerolake.lake import Partition
+from aerolake.core.settings import Settings
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.mysql import table_checksums
-from aerolake.runs import RunInfo, run_counts
+from aerolake.pipeline import stages
 from aerolake.schema import DATA_TABLES
-from aerolake.settings import Settings
 from aerolake.sources import source
 from aerolake.sources.airlabs.normalize import AIRCRAFT_IATA
+from aerolake.stores import lake
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.db import table_checksums
+from aerolake.stores.mysql.ledger import RunInfo, run_counts
 
 airlabs = source("airlabs")
 
@@ -175,7 +176,7 @@ def test_a_past_snapshot_without_a_lake_partition_fails_saying_so(make_ctx):
 def test_the_days_first_snapshot_fills_airports_and_airlines_without_overwriting(make_ctx):
     with MockApi(MockConfig(seed=6, flights_per_hub=150, qps_limit=None, now="2026-03-01T00:05:00Z")) as api:
         ctx = make_ctx(api, snapshot="0000")
-        from aerolake.mysql import migrate
+        from aerolake.stores.mysql.migrate import migrate
 
         migrate(ctx.mysql)
         query(ctx.mysql, "INSERT INTO countries VALUES ('DE', 'Deutschland', 'lufthansa', '2026-03-01 00:00:00')")

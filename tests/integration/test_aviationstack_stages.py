@@ -16,16 +16,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from stage_support import query, run_stages
 
-from aerolake import lake, stages
+from aerolake.core.settings import Settings
 from aerolake.http import ApiError
-from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.mysql import table_checksums
-from aerolake.runs import RunInfo, run_counts
+from aerolake.pipeline import stages
+from aerolake.pipeline.stages import StageContext
 from aerolake.schema import DATA_TABLES
-from aerolake.settings import Settings
 from aerolake.sources import source
-from aerolake.stages import StageContext
+from aerolake.stores import lake
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.db import table_checksums
+from aerolake.stores.mysql.ledger import RunInfo, run_counts
 
 aviationstack = source("aviationstack")
 

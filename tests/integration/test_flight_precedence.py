@@ -1,4 +1,4 @@
-"""Three sources, one flights row: the merge rules of aerolake.precedence, against the real MariaDB."""
+"""Three sources, one flights row: the merge rules of aerolake.stores.mysql.merge, against the real MariaDB."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from aerolake.mysql import connection, publish_staging, stage_frames
 from aerolake.schema import FLIGHTS, conform
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.load import publish_staging, stage_frames
 
 KEY = {"flight_number": "400", "departure_date": pd.Timestamp("2026-03-01"), "dep_airport": "FRA"}
 

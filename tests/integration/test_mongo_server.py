@@ -25,14 +25,15 @@ import pytest
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from stage_support import run_stages
 
-from aerolake import stages
-from aerolake.connections import MySqlConfig, mongo_database
-from aerolake.lake import Partition
+from aerolake.core.connections import MySqlConfig, mongo_database
+from aerolake.core.settings import Settings
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.mysql import connection, quote_identifier, table_checksums
-from aerolake.runs import RunInfo, run_counts
+from aerolake.pipeline import stages
 from aerolake.schema import DATA_TABLES
-from aerolake.settings import Settings
+from aerolake.sql import quote_identifier
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.db import connection, table_checksums
+from aerolake.stores.mysql.ledger import RunInfo, run_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from e2e_support import free_port, mongo_server, stop_process, wait_for_port

@@ -9,8 +9,10 @@ import pymysql
 import pytest
 
 from aerolake import mysql
-from aerolake.mysql import connection, migrate, publish_staging, stage_frames
 from aerolake.schema import AIRLINES, DATA_TABLES, FLIGHTS, conform
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.load import publish_staging, stage_frames
+from aerolake.stores.mysql.migrate import migrate
 
 SQL_TYPES = {"str": {"char", "varchar"}, "int": {"int", "bigint"}, "float": {"double"},
              "datetime": {"datetime"}, "date": {"date"}, "bool": {"tinyint"}}

@@ -9,14 +9,15 @@ import pytest
 from stage_support import query
 from stage_support import run_stages as run_all
 
-from aerolake import lake, stages
 from aerolake.cleaning import normalize_flight_number
+from aerolake.core.errors import QualityCheckFailed
 from aerolake.http import ApiError
-from aerolake.mysql import table_checksums
-from aerolake.quality import QualityCheckFailed
-from aerolake.runs import run_counts
+from aerolake.pipeline import stages
 from aerolake.schema import DATA_TABLES
 from aerolake.sources import source
+from aerolake.stores import lake
+from aerolake.stores.mysql.db import table_checksums
+from aerolake.stores.mysql.ledger import run_counts
 
 lufthansa = source("lufthansa")
 
@@ -303,10 +304,10 @@ def test_a_failed_quality_check_fails_the_task_naming_it(mock_api, make_ctx):
 def test_clean_accepts_a_partition_whose_every_record_was_quarantined_at_staging(s3, mongo, migrated_mysql):
     """An endpoint can legitimately stage nothing (a snapshot whose only record lacks its key): clean then
     runs and publishes nothing, instead of mistaking it for a missing load_to_mongo."""
-    from aerolake.lake import Partition
-    from aerolake.runs import RunInfo
-    from aerolake.settings import Settings
+    from aerolake.core.settings import Settings
     from aerolake.sources import source
+    from aerolake.stores.lake import Partition
+    from aerolake.stores.mysql.ledger import RunInfo
 
     aviationstack = source("aviationstack")
 

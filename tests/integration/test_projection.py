@@ -22,12 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from aerolake import stages
 from aerolake.cleaning import decode_keys, encode_keys
-from aerolake.lake import Partition
+from aerolake.core.settings import Settings
+from aerolake.pipeline import stages
 from aerolake.projection import FieldPaths, as_text, text_expression
-from aerolake.runs import RunInfo
-from aerolake.settings import Settings
 from aerolake.sources.lufthansa.client import extract_records
 from aerolake.sources.lufthansa.normalize import (
     FLIGHT_FIELDS,
@@ -38,6 +36,8 @@ from aerolake.sources.lufthansa.normalize import (
 )
 from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
 from aerolake.stores import mongo
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.ledger import RunInfo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lufthansa"
 PARTITION = Partition("lufthansa", "2026-03-02")

@@ -7,11 +7,13 @@ from datetime import datetime
 
 import pytest
 
-from aerolake import lake, stages
-from aerolake.mysql import connection
-from aerolake.quotas import QuotaExceeded, QuotaLedger
-from aerolake.settings import Budget
+from aerolake.core.errors import QuotaExceeded
+from aerolake.core.settings import Budget
+from aerolake.pipeline import stages
 from aerolake.sources import source
+from aerolake.stores import lake
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.quotas import QuotaLedger
 
 lufthansa = source("lufthansa")
 
@@ -76,7 +78,7 @@ def test_concurrent_runs_never_overspend(migrated_mysql):
 
 
 def _with_budget(monkeypatch, budget: Budget) -> None:
-    monkeypatch.setattr(stages, "budget_of", lambda settings, source: budget)
+    monkeypatch.setattr(stages, "budget_of", lambda settings, name: budget)
 
 
 def test_a_run_over_budget_stops_before_calling_and_writes_nothing(mock_api, make_ctx, monkeypatch):

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from aerolake import stages
-from aerolake.errors import IncompleteRead
-from aerolake.lake import Partition
-from aerolake.runs import RunInfo
-from aerolake.settings import Settings
+from aerolake.core.errors import IncompleteRead
+from aerolake.core.settings import Settings
+from aerolake.pipeline import stages
 from aerolake.stores import mongo
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.ledger import RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))

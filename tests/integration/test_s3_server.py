@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from aerolake import lake
-from aerolake.lake import Partition
+from aerolake.stores import lake
+from aerolake.stores.lake import Partition
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "aerolake-lake"

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from aerolake.devstack import stack as devstack
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 
 pytestmark = pytest.mark.mysql
 

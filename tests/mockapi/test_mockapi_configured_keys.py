@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from aerolake.connections import OFFLINE_API_KEY
+from aerolake.core.settings import OFFLINE_API_KEY
 from aerolake.mockapi import MockApi
 from aerolake.mockapi.__main__ import build_parser, config_from_args
 

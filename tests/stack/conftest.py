@@ -23,10 +23,11 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from aerolake.connections import MySqlConfig
+from aerolake.core.connections import MySqlConfig
 from aerolake.devstack import stack as devstack
-from aerolake.mysql import connection, quote_identifier
 from aerolake.schema import TABLES
+from aerolake.sql import quote_identifier
+from aerolake.stores.mysql.db import connection
 
 BIN = Path(sys.executable).parent
 #: the settings the stack's processes inherit: retries a test can wait for, no client-side rate limits (the mock

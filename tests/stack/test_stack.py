@@ -21,8 +21,8 @@ import pytest
 from browser.conftest import browser, page, screenshot  # noqa: F401 - fixtures used by the UI tests
 
 from aerolake.devstack import stack as devstack
-from aerolake.mysql import connection, table_checksums
 from aerolake.schema import DATA_TABLES
+from aerolake.stores.mysql.db import connection, table_checksums
 
 from .conftest import FINISHED
 

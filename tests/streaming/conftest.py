@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from aerolake.connections import MySqlConfig
-from aerolake.lake import Partition
-from aerolake.mysql import connection
-from aerolake.runs import RunInfo
-from aerolake.settings import Settings
-from aerolake.stages import StageContext
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.settings import Settings
+from aerolake.pipeline.stages import StageContext
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.ledger import RunInfo
 
 DT = "2026-03-01"
 NEXT_DT = "2026-03-02"
@@ -75,7 +75,7 @@ POSITIONS = [
 
 def seed(cfg: MySqlConfig) -> None:
     """Insert the reference data, flights, codeshares and positions above (times in UTC)."""
-    from aerolake.mysql import migrate
+    from aerolake.stores.mysql.migrate import migrate
 
     migrate(cfg)
     with connection(cfg) as conn, conn.cursor() as cur:

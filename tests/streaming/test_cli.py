@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 from aerolake.streaming.cli import build_parser
 
 from .conftest import DT

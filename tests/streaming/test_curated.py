@@ -7,7 +7,7 @@ import io
 import fastavro
 import pytest
 
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 from aerolake.streaming import write_curated
 from aerolake.streaming.curated import SYNC_MARKER, curated_key
 from aerolake.streaming.records import message_key

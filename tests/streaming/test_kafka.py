@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 from aerolake.streaming import publish_to_kafka
 from aerolake.streaming.connections import resolve_target
 from aerolake.streaming.publisher import DeliveryFailed, FlightPublisher

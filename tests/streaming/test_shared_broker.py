@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from aerolake.mysql import connection
+from aerolake.stores.mysql.db import connection
 from aerolake.streaming import publish_to_kafka
 from aerolake.streaming.broker import create_topic
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 import requests
 
-from aerolake.connections import OFFLINE_API_KEY, ApiCredentials
+from aerolake.core.connections import ApiCredentials
+from aerolake.core.settings import AIRLABS_CONN_ID, OFFLINE_API_KEY, Settings
 from aerolake.http import ApiError, RetryPolicy
-from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.settings import AIRLABS_CONN_ID, Settings
 from aerolake.sources import source
 from aerolake.sources.airlabs.client import AirlabsClient, extract_records
+from aerolake.stores.lake import Partition
 
 airlabs = source("airlabs")
 

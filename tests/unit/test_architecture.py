@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "include" / "aerolake"
 #: the pipeline and the DAG layer: what a source or a store must not import
-PIPELINE = ("aerolake.stages", "aerolake.pipeline", "aerolake.dagfactory", "aerolake.orchestration")
+PIPELINE = ("aerolake.pipeline", "aerolake.airflow")
 SOURCES_DIR = PACKAGE / "sources"
 
 
@@ -92,16 +92,17 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.parametrize("path", [*modules("sources"), *modules("stores")], ids=lambda p: p.stem)
-def test_sources_and_stores_never_import_the_pipeline(path: Path) -> None:
+@pytest.mark.parametrize("path", [*modules("core"), *modules("sources"), *modules("stores")],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_sources_and_stores_never_import_the_pipeline(path: Path) -> None:
     bad = sorted(name for name in imports_of(path) if name.startswith(PIPELINE))
     assert bad == [], f"{path.relative_to(PACKAGE)} imports {bad}"
 
 
 def test_the_rules_see_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from aerolake.stages import iter_documents\n    from aerolake import stages\n")
-    assert imports_of(module) == {"aerolake.stages"}
+    module.write_text("def f():\n    from aerolake.pipeline.stages import iter_documents\n    from aerolake.pipeline import stages\n")
+    assert imports_of(module) == {"aerolake.pipeline.stages"}
 
 
 def test_stores_do_not_import_sources() -> None:
@@ -147,7 +148,7 @@ def test_an_unknown_source_is_refused_by_name() -> None:
 
 #: the modules that may import Airflow: the DAG layer, the connection lookup, and the streaming CLI (which imports
 #: it first, so that its own logging setup comes after Airflow's)
-AIRFLOW_MODULES = {"aerolake.dagfactory", "aerolake.connections", "aerolake.streaming.cli"}
+AIRFLOW_MODULES = {"aerolake.airflow.dagfactory", "aerolake.core.connections", "aerolake.streaming.cli"}
 
 
 def test_only_the_dag_layer_and_the_connection_lookup_import_airflow() -> None:

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 import requests
 
-from aerolake.connections import ApiCredentials
+from aerolake.core.connections import ApiCredentials
+from aerolake.core.settings import Settings
 from aerolake.http import ApiError, RetryPolicy
-from aerolake.lake import Partition
 from aerolake.mockapi import MockApi, MockConfig
-from aerolake.settings import Settings
 from aerolake.sources.aviationstack.client import AviationstackClient, extract_records, make_client
 from aerolake.sources.aviationstack.normalize import natural_key
 from aerolake.sources.aviationstack.plan import PAGE_SIZE, partition_plan
 from aerolake.sources.aviationstack.spec import FLIGHTS
+from aerolake.stores.lake import Partition
 
 KEY = "as-key-5b2e91d4-never-log-me"
 DAY = "2026-03-01"

@@ -16,12 +16,12 @@ import pytest
 from frames import rows_of
 
 from aerolake.cleaning import encode_keys
-from aerolake.lake import Partition
 from aerolake.schema import FLIGHT_CODESHARES, FLIGHT_POSITIONS, FLIGHTS, conform
 from aerolake.sources.aviationstack.client import extract_records
 from aerolake.sources.aviationstack.normalize import clean_documents, natural_key, parse_time
 from aerolake.sources.aviationstack.plan import servable
 from aerolake.sources.aviationstack.spec import FLIGHTS as ENDPOINT
+from aerolake.stores.lake import Partition
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aviationstack"
 FETCHED_AT = "2026-03-01T12:00:00Z"

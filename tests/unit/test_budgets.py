@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from aerolake.quotas import budget_of
-from aerolake.settings import Budget, Settings
+from aerolake.core.settings import Budget, Settings
+from aerolake.sources import budget_of
 
 
 def test_the_plans_budget_by_default(monkeypatch) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from aerolake.connections import ApiCredentials
+from aerolake.core.connections import ApiCredentials
 from aerolake.http import ApiError, Page, RetryPolicy
 from aerolake.mockapi import MockApi, MockConfig
 from aerolake.sources.lufthansa.client import LufthansaClient, extract_records

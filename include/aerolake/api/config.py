@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from aerolake.connections import MySqlConfig
-from aerolake.settings import Settings, _env_float, _env_int, load_settings
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.settings import Settings, _env_float, _env_int, load_settings
 from aerolake.sources import SOURCES
 
 #: The DAGs ``POST /run_data_import`` may trigger (docs/architecture.md); nothing else is ever sent to Airflow.
@@ -41,7 +41,7 @@ class ApiSettings:
     index_check_interval_s: float = 30.0
     #: each dependency check of ``/health`` gives up after this long
     health_timeout_s: float = 3.0
-    #: MySQL to read; None = ``aerolake.connections.mysql_config(base)`` (the ``aerolake_mysql`` connection)
+    #: MySQL to read; None = ``aerolake.core.connections.mysql_config(base)`` (the ``aerolake_mysql`` connection)
     mysql: MySqlConfig | None = None
 
 
@@ -50,7 +50,7 @@ def _env_tuple(name: str) -> tuple[str, ...]:
 
 
 def load_api_settings() -> ApiSettings:
-    """Settings from the environment (see ``.env.example``), on top of :func:`aerolake.settings.load_settings`."""
+    """Settings from the environment (see ``.env.example``), on top of :func:`aerolake.core.settings.load_settings`."""
     rate = _env_int("AEROLAKE_API_IMPORT_RATE_LIMIT", 5)
     return ApiSettings(
         base=load_settings(),

@@ -17,7 +17,7 @@ from aerolake.api.airflow_client import AirflowClient
 from aerolake.api.config import ApiSettings
 from aerolake.api.nearest import AirportIndex
 from aerolake.api.ratelimit import SlidingWindowLimiter
-from aerolake.connections import MySqlConfig
+from aerolake.core.connections import MySqlConfig
 
 
 class _Lazy:
@@ -42,7 +42,7 @@ class AppState:
     """Everything the routes share: settings, lazily-built clients, the airport index, the rate limiter."""
 
     def __init__(self, settings: ApiSettings) -> None:
-        from aerolake import connections
+        from aerolake.core import connections
 
         self.settings = settings
         self.mysql: Callable[[], MySqlConfig] = _Lazy(

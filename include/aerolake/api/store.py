@@ -1,6 +1,6 @@
 """Read-only MySQL queries of the web API (SQL in ``api/sql/``, values always bound parameters).
 
-One short connection per call (``aerolake.mysql.connection``, UTC, strict mode): the API's queries are few and
+One short connection per call (``aerolake.stores.mysql.db.connection``, UTC, strict mode): the API's queries are few and
 small, and the nearest-airport endpoint does not touch MySQL per request at all.
 """
 
@@ -12,9 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection, quote_identifier
+from aerolake.core.connections import MySqlConfig
 from aerolake.schema import DATA_TABLES
+from aerolake.sql import quote_identifier
+from aerolake.stores.mysql.db import connection
 
 log = logging.getLogger(__name__)
 

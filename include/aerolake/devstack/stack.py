@@ -115,8 +115,8 @@ class StackConfig:
 
     @property
     def mysql(self) -> Any:
-        """The :class:`aerolake.connections.MySqlConfig` of the stack's database (the machine's root account)."""
-        from aerolake.connections import MySqlConfig
+        """The :class:`aerolake.core.connections.MySqlConfig` of the stack's database (the machine's root account)."""
+        from aerolake.core.connections import MySqlConfig
 
         return MySqlConfig(self.mysql_host, self.mysql_port, "root", "", self.mysql_database)
 
@@ -161,7 +161,8 @@ def drop_data(cfg: StackConfig) -> None:
     Redis database's keys."""
     import redis
 
-    from aerolake.mysql import connection, quote_identifier
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.mysql.db import connection
 
     with connection(cfg.mysql, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.mysql_database)}")
@@ -194,7 +195,7 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
 
 def connections(cfg: StackConfig) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` of the stack: the connection ids of docs/architecture.md, pointed at its services."""
-    from aerolake.connections import OFFLINE_API_KEY, OFFLINE_CLIENT_ID, OFFLINE_CLIENT_SECRET
+    from aerolake.core.settings import OFFLINE_API_KEY, OFFLINE_CLIENT_ID, OFFLINE_CLIENT_SECRET
 
     mock = cfg.url(cfg.mockapi_port)
     conns = {
@@ -396,7 +397,7 @@ def _s3(cfg: StackConfig) -> Any:
 
 def initialize(cfg: StackConfig, env: Mapping[str, str], keys: Mapping[str, str]) -> None:
     """compose's ``airflow-init`` and ``kafka-init``: metadata DB, admin user, pools, MySQL schema, topic."""
-    from aerolake.mysql import migrate
+    from aerolake.stores.mysql.migrate import migrate
 
     created = ensure_metadata_database(cfg)
     print(f"  metadata database: {'created' if created else 'exists'} ({urlsplit(cfg.postgres_url).path[1:]})")
@@ -427,7 +428,7 @@ def _start_all(cfg: StackConfig, services: list[Service], timeout: float) -> Non
 def up(cfg: StackConfig, timeout: float = 240.0) -> dict[str, Any]:
     """Start whatever of the stack is not running, initialize it and return once Airflow reports a healthy
     scheduler (the dag-processor, the triggerer and the workers are ready too); returns the health answer."""
-    from aerolake import lake
+    from aerolake.stores import lake
 
     t0 = time.monotonic()
     cfg.save()

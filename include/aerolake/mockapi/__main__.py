@@ -3,7 +3,7 @@
 Stops cleanly on SIGINT or SIGTERM.  The credentials it accepts can come from the environment, so they do
 not show in the process list: ``AEROLAKE_MOCK_CLIENT_ID`` / ``AEROLAKE_MOCK_CLIENT_SECRET`` (Lufthansa),
 ``AEROLAKE_MOCK_AIRLABS_API_KEY`` (Airlabs) and ``AEROLAKE_MOCK_AVIATIONSTACK_ACCESS_KEY`` (Aviation Stack);
-the two keys default to the offline key (``aerolake.connections.OFFLINE_API_KEY``). docker-compose sets
+the two keys default to the offline key (``aerolake.core.settings.OFFLINE_API_KEY``). docker-compose sets
 them to the keys of its connections (``AIRLABS_API_KEY`` / ``AVIATIONSTACK_ACCESS_KEY`` of ``.env``).
 """
 

@@ -40,7 +40,7 @@ class MockConfig:
     #: None = the wall clock; set it (ISO 8601, UTC) to replay a moment deterministically
     now: datetime | None = None
     #: Aviation Stack: the accepted ``access_key`` (None accepts any; the default is
-    #: ``aerolake.connections.OFFLINE_API_KEY``), calls allowed per month of the mock clock and per 60 s
+    #: ``aerolake.core.settings.OFFLINE_API_KEY``), calls allowed per month of the mock clock and per 60 s
     #: (None = unlimited; over them: 429 ``usage_limit_reached`` / ``rate_limit_reached``), and whether a
     #: ``flight_date`` other than today or yesterday (mock clock, UTC) is refused as on the free plan
     aviationstack_access_key: str | None = "aerolake-offline"
@@ -48,7 +48,7 @@ class MockConfig:
     aviationstack_minute_limit: int | None = None
     aviationstack_restrict_dates: bool = False
     #: Airlabs: the accepted ``api_key`` (None accepts any non-empty key; the default is
-    #: ``aerolake.connections.OFFLINE_API_KEY``), whether that key answers ``expired_api_key``, calls allowed
+    #: ``aerolake.core.settings.OFFLINE_API_KEY``), whether that key answers ``expired_api_key``, calls allowed
     #: per sliding minute / hour and in total since start or reset (the "month"; None = unlimited; over them
     #: 429 ``minute_limit_exceeded`` / ``hour_limit_exceeded`` / ``month_limit_exceeded``), the largest
     #: ``limit`` a schedules page honours, and whether every error body goes out with HTTP 200 (as the real

@@ -1,1 +1,1 @@
-"""The pipeline's shared steps, which every source goes through (the stages themselves: :mod:`aerolake.stages`)."""
+"""The pipeline's shared steps, which every source goes through (the stages themselves: :mod:`aerolake.pipeline.stages`)."""

@@ -24,11 +24,11 @@ from typing import Any
 from aerolake.cleaning import Rejects
 from aerolake.gapfill import airport_from_gazetteer, country_rows, gazetteer_timezone
 from aerolake.gapfill import frame as frame_of
-from aerolake.quarantine import replace_quarantine
 from aerolake.schema import TABLES
 from aerolake.sources.base import Source, SourceSpec
 from aerolake.stores import mongo
 from aerolake.stores.clean_zone import CleanZoneWriter
+from aerolake.stores.quarantine import replace_quarantine
 
 log = logging.getLogger(__name__)
 

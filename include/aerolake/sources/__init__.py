@@ -1,6 +1,6 @@
 """One package per source: its spec, fetch plan, client and normalizers (see :mod:`aerolake.sources.base`).
 
-A source package ``aerolake.sources.<name>`` is what the five stages of :mod:`aerolake.stages` call: it
+A source package ``aerolake.sources.<name>`` is what the five stages of :mod:`aerolake.pipeline.stages` call: it
 implements :class:`aerolake.sources.base.Source`, and imports nothing of the pipeline. Adding a source is
 adding its package: the registry below finds it (``tests/unit/test_architecture.py`` checks each package
 against the protocol and its layout).
@@ -12,6 +12,8 @@ import importlib
 import pkgutil
 from functools import cache
 from typing import TYPE_CHECKING
+
+from aerolake.core.settings import Budget, Settings, _env_int
 
 if TYPE_CHECKING:
     from aerolake.sources.base import Source
@@ -35,3 +37,14 @@ def source(name: str) -> Source:
     if package.SPEC.name != name:
         raise RuntimeError(f"aerolake.sources.{name} declares SPEC.name {package.SPEC.name!r}: they must agree")
     return package
+
+
+def budget_of(settings: Settings, name: str) -> Budget:
+    """The request budget of source ``name``: ``settings.budgets`` if it names one, else its plan's (``SPEC.budget``, e.g. the
+    free plan's 1,000 calls a month for Airlabs; none for Lufthansa) with each half replaced by
+    ``AEROLAKE_<SOURCE>_BUDGET_PER_DAY`` / ``_PER_MONTH`` when set (empty = no limit)."""
+    if name in settings.budgets:
+        return settings.budgets[name]
+    plan = source(name).SPEC.budget
+    prefix = f"AEROLAKE_{name.upper()}_BUDGET_PER"
+    return Budget(_env_int(f"{prefix}_DAY", plan.per_day), _env_int(f"{prefix}_MONTH", plan.per_month))

@@ -25,8 +25,8 @@ from types import ModuleType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from aerolake.cleaning import Rejects
-from aerolake.lake import Partition
-from aerolake.settings import Budget, Settings
+from aerolake.core.settings import Budget, Settings
+from aerolake.stores.lake import Partition
 
 
 class Publication(NamedTuple):
@@ -48,7 +48,7 @@ class SourceSpec:
     #: ``(endpoint, entity)``: references the clean stage cleans first, whole, deduplicated on the table's key
     references: tuple[tuple[str, str], ...]
     publish: tuple[Publication, ...]  # in foreign-key order
-    quality: tuple[Any, ...]  # :class:`aerolake.quality.Check`, run after the load
+    quality: tuple[Any, ...]  # :class:`aerolake.stores.mysql.quality.Check`, run after the load
     #: the API plan's request limits (``AEROLAKE_<NAME>_BUDGET_PER_DAY`` / ``_PER_MONTH`` override them)
     budget: Budget = field(default_factory=Budget)
 

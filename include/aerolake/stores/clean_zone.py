@@ -1,14 +1,16 @@
 """The lake's clean zone: one Parquet object per entity and partition, what ``clean`` writes and
-``load_to_mysql`` reads (``clean/source=<s>/entity=<e>/dt=<d>/part-00000.parquet``)."""
+``load_to_mysql`` reads back, row group by row group (``clean/source=<s>/entity=<e>/dt=<d>/part-00000.parquet``)."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from typing import Any, Protocol
 
-from aerolake import lake
-from aerolake.lake import Partition
+from aerolake.core.errors import MissingInput
 from aerolake.schema import TABLES, conform
+from aerolake.stores import lake
+from aerolake.stores.lake import Partition
 
 
 class LakePartition(Protocol):
@@ -49,3 +51,25 @@ class CleanZoneWriter:
                            "application/vnd.apache.parquet")
         self._tmp.close()
         return self.rows
+
+
+def iter_clean_tables(where: LakePartition, entity: str) -> Iterator[Any]:
+    """The clean zone's rows of ``entity`` as Arrow tables, one per row group (bounded memory)."""
+    import pyarrow.parquet as pq
+
+    key = where.partition.clean_key(entity)
+    if not lake.object_exists(where.s3, where.bucket, key):
+        raise MissingInput(f"{where.partition.source} {where.partition.key}: no clean data at s3://{where.bucket}/{key}; "
+                           "run the clean task for this date first")
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
+        where.s3.download_fileobj(where.bucket, key, tmp)
+        tmp.flush()
+        parquet = pq.ParquetFile(tmp.name)
+        for group in range(parquet.num_row_groups):
+            yield parquet.read_row_group(group)
+
+
+def iter_clean_frames(where: LakePartition, entity: str) -> Iterator[Any]:
+    """The clean zone's rows of ``entity`` as pandas frames, one per row group."""
+    for table in iter_clean_tables(where, entity):
+        yield table.to_pandas()

@@ -2,13 +2,13 @@
 
 The reads take a *staged partition*: anything with ``collection(endpoint)`` (the pymongo or mongomock
 collection of an endpoint), ``partition_filter()`` (the query of the partition) and ``partition`` (its
-:class:`aerolake.lake.Partition`), as :class:`aerolake.stages.StageContext` has. Sources read through these
+:class:`aerolake.stores.lake.Partition`), as :class:`aerolake.pipeline.stages.StageContext` has. Sources read through these
 functions and never import the pipeline.
 
 In-process mongomock (the offline default of ``airflow dags test``) is told apart here and only here
 (:func:`in_process`): its cursor is quadratic and it knows neither PyMongoArrow nor ``$switch``, so its reads
 take another path that returns the same documents. Any server is checked for reading every document it
-counts (:class:`aerolake.errors.IncompleteRead`): a stand-in that answers a query only in part fails the
+counts (:class:`aerolake.core.errors.IncompleteRead`): a stand-in that answers a query only in part fails the
 stage instead of publishing a partial partition.
 """
 
@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aerolake.cleaning import gc_paused
-from aerolake.errors import IncompleteRead
-from aerolake.lake import Partition
+from aerolake.core.errors import IncompleteRead
 from aerolake.projection import FieldPaths
+from aerolake.stores.lake import Partition
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -1,6 +1,6 @@
 """Flights as an Avro stream: the curated lake zone and the Kafka topic (issue 5).
 
-Two task bodies, each a function of a :class:`aerolake.stages.StageContext`, run after ``load_to_mysql``:
+Two task bodies, each a function of a :class:`aerolake.pipeline.stages.StageContext`, run after ``load_to_mysql``:
 
 * :func:`write_curated` - the partition date's flights as one Avro container file at
   ``s3://{bucket}/curated/flights/dt={dt}/part-00000.avro`` (deterministic bytes; a rerun replaces it).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aerolake.stages import StageContext
+    from aerolake.pipeline.stages import StageContext
 
 __all__ = ["publish_to_kafka", "write_curated"]
 

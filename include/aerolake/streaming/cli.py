@@ -90,8 +90,8 @@ class Runner:
         self.stop.set()
 
     def setup(self) -> None:
-        from aerolake.connections import mysql_config
-        from aerolake.settings import load_settings
+        from aerolake.core.connections import mysql_config
+        from aerolake.core.settings import load_settings
         from aerolake.streaming.connections import resolve_target
         from aerolake.streaming.publisher import FlightPublisher
 
@@ -101,10 +101,10 @@ class Runner:
 
     def batch(self, number: int) -> bool:
         """One publish of the date's changed flights; True when every message was acknowledged."""
-        from aerolake.lake import Partition
-        from aerolake.runs import RunInfo
-        from aerolake.settings import load_settings
-        from aerolake.stages import StageContext
+        from aerolake.core.settings import load_settings
+        from aerolake.pipeline.stages import StageContext
+        from aerolake.stores.lake import Partition
+        from aerolake.stores.mysql.ledger import RunInfo
         from aerolake.streaming.publisher import DeliveryFailed, publish_to_kafka
 
         dt = self.args.date or datetime.now(UTC).date().isoformat()

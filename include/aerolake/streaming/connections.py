@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aerolake.connections import airflow_connection
+from aerolake.core.connections import airflow_connection
 
 log = logging.getLogger(__name__)
 

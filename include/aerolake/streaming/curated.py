@@ -14,12 +14,12 @@ import io
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aerolake import lake
+from aerolake.stores import lake
 from aerolake.streaming.records import flight_records
 from aerolake.streaming.schema import parsed_flight_schema, schema_version
 
 if TYPE_CHECKING:
-    from aerolake.stages import StageContext
+    from aerolake.pipeline.stages import StageContext
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,19 @@ from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from aerolake.connections import MySqlConfig
-from aerolake.errors import DeliveryFailed
-from aerolake.mysql import connection, migrate, sql_text
-from aerolake.settings import wall_clock
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.errors import DeliveryFailed
+from aerolake.core.settings import wall_clock
+from aerolake.sql import sql_text
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.migrate import migrate
 from aerolake.streaming.connections import KafkaTarget, kafka_topic, resolve_target
 from aerolake.streaming.records import fingerprint, flight_records, message_key
 from aerolake.streaming.registry import ensure_schema, make_registry_client, subject_for
 from aerolake.streaming.schema import flight_schema_text
 
 if TYPE_CHECKING:
-    from aerolake.stages import StageContext
+    from aerolake.pipeline.stages import StageContext
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from aerolake.connections import MySqlConfig
-from aerolake.mysql import connection, sql_text
+from aerolake.core.connections import MySqlConfig
+from aerolake.sql import sql_text
+from aerolake.stores.mysql.db import connection
 from aerolake.streaming.schema import timestamp_fields
 
 log = logging.getLogger(__name__)

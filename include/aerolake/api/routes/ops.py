@@ -13,7 +13,7 @@ from aerolake.api.health import run_checks
 from aerolake.api.models import DagStatus, Health, Problem, Status, TableStatus
 from aerolake.api.state import State
 from aerolake.core.flow import STAGES
-from aerolake.settings import wall_clock
+from aerolake.core.settings import wall_clock
 
 router = APIRouter()
 STAGE_ORDER = STAGES

@@ -19,7 +19,7 @@ A partition is one snapshot (``dt=YYYY-MM-DD/snapshot=HHMM``) of what the live A
 Calls per snapshot with the default two hubs: 4 (flights) + 4 (schedules) = **8**, plus 2 once a day. The
 free plan's 1,000 calls a month therefore cover about 4 snapshots a day (1000 / 30 / 8): the 10-minute default
 schedule of ``airlabs_lakehouse`` needs a paid plan or a wider interval; the request budget
-(:mod:`aerolake.quotas`) stops a run before it would overspend.
+(:mod:`aerolake.stores.mysql.quotas`) stops a run before it would overspend.
 
 The real API's quirks handled here (aerolake/mockapi reproduces them): errors come as ``{"error": {"code", "message"}}`` bodies, often
 with HTTP 200, so every answer is read; ``not_found`` is an empty answer; ``minute_limit_exceeded`` and

@@ -14,10 +14,10 @@ from typing import Any
 
 import requests
 
-from aerolake.connections import ApiCredentials, api_key_credentials
-from aerolake.errors import MalformedBody
+from aerolake.core.connections import ApiCredentials, api_key_credentials
+from aerolake.core.errors import MalformedBody
+from aerolake.core.settings import AIRLABS_CONN_ID, Settings
 from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy
-from aerolake.settings import AIRLABS_CONN_ID, Settings
 from aerolake.sources.airlabs.spec import SOURCE
 
 log = logging.getLogger(__name__)

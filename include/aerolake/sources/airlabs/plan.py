@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from aerolake.core.settings import Settings
 from aerolake.http import Request
-from aerolake.lake import Partition
-from aerolake.settings import Settings
 from aerolake.sources.airlabs.spec import AIRLINES, AIRPORTS, FLIGHTS, SCHEDULES
+from aerolake.stores.lake import Partition
 
 SCHEDULES_PAGE_SIZE = 500  # asked per page; the API may serve fewer (then more pages follow)
 REFERENCE_SNAPSHOTS_BEFORE = "0010"  # snapshots of the day's first ten minutes (UTC) fetch the references

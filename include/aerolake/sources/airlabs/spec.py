@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aerolake.quality import Check, unique_key_checks
+from aerolake.core.settings import Budget
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
 from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
-from aerolake.settings import Budget
 from aerolake.sources.base import Publication, SourceSpec
+from aerolake.stores.mysql.quality import Check, unique_key_checks
 
 SOURCE = "airlabs"
 FLIGHTS, SCHEDULES, AIRPORTS, AIRLINES = "flights", "schedules", "airports", "airlines"

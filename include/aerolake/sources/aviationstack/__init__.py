@@ -5,7 +5,7 @@ free plan's maximum) to ``pagination.total``. A partition costs ``sum(ceil(recor
 at least one per hub: with the default hubs FRA and MUC and the mock's default 200 flights per hub (about 270
 records each with the codeshare listings) that is 6 calls; a real FRA day (about 1,300 departures plus their
 codeshares) is about 30. The free plan allows 100 calls a month, so the DAG's schedule must be budgeted
-(:mod:`aerolake.quotas` stops a run before it would overspend).
+(:mod:`aerolake.stores.mysql.quotas` stops a run before it would overspend).
 
 **Why departures only.** Arrivals (``arr_iata``) would double the calls for little: a flight's row is keyed
 by its departure airport and date, every flight leaving the hubs is in the departures listings, and flights

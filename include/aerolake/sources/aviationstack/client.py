@@ -12,8 +12,9 @@ from typing import Any
 
 import requests
 
-from aerolake.connections import ApiCredentials, api_key_credentials
-from aerolake.errors import MalformedBody
+from aerolake.core.connections import ApiCredentials, api_key_credentials
+from aerolake.core.errors import MalformedBody
+from aerolake.core.settings import AVIATIONSTACK_CONN_ID, Settings
 from aerolake.http import (
     ApiError,
     HttpClient,
@@ -23,7 +24,6 @@ from aerolake.http import (
     offset_pages,
     redact_params,
 )
-from aerolake.settings import AVIATIONSTACK_CONN_ID, Settings
 from aerolake.sources.aviationstack.spec import SOURCE
 
 log = logging.getLogger(__name__)

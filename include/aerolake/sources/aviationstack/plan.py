@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from aerolake.core.settings import Settings
 from aerolake.http import (
     Request,
 )
-from aerolake.lake import Partition
-from aerolake.settings import Settings
 from aerolake.sources.aviationstack.spec import FLIGHTS
+from aerolake.stores.lake import Partition
 
 PAGE_SIZE = 100  # the maximum below the Professional plan
 #: the live API serves the flights of the current UTC day and the day before (free plans: the current day)

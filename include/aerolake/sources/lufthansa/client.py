@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from aerolake.connections import ApiCredentials, lufthansa_credentials
-from aerolake.errors import MalformedBody
+from aerolake.core.connections import ApiCredentials, lufthansa_credentials
+from aerolake.core.errors import MalformedBody
+from aerolake.core.settings import Settings
 from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, offset_pages
-from aerolake.settings import Settings
 
 if TYPE_CHECKING:
     pass

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from aerolake.core.settings import Settings
 from aerolake.http import Request
-from aerolake.lake import Partition
-from aerolake.settings import Settings
+from aerolake.stores.lake import Partition
 
 if TYPE_CHECKING:
     pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aerolake.quality import Check, unique_key_checks
 from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
@@ -10,6 +9,7 @@ from aerolake.schema import CITIES as CITIES_T
 from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
+from aerolake.stores.mysql.quality import Check, unique_key_checks
 
 SOURCE = "lufthansa"
 

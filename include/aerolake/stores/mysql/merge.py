@@ -1,4 +1,5 @@
-"""How three sources merge into one ``flights`` row (the ``ON DUPLICATE KEY UPDATE`` of the flights load).
+"""How a load merges into stored rows (the ``ON DUPLICATE KEY UPDATE`` of each table): freshest observation wins,
+and for ``flights`` the precedence rules by which three sources merge into one row.
 
 The same flight (airline, number, local departure date, origin) arrives from Lufthansa, Airlabs and Aviation
 Stack, each load upserting its partition. Column groups follow different rules, all decided in SQL per row,
@@ -26,7 +27,12 @@ when the freshest observation lacks a detail, the known value kept is the one th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aerolake.sql import quote_identifier as q
+
+if TYPE_CHECKING:
+    from aerolake.schema import Table
 
 #: Lufthansa Group airlines (IATA): mainline, regional and leisure members and their wet-lease operators.
 LUFTHANSA_GROUP = ("LH", "LX", "OS", "SN", "EW", "4Y", "EN", "WK", "CL", "2L", "4U", "DE")
@@ -84,3 +90,24 @@ def flight_merge_assignments(table: str = "flights") -> str:
     ]
     return ", ".join(parts)
 
+
+def upsert_assignments(table: Table) -> str:
+    """``ON DUPLICATE KEY UPDATE`` assignments where the freshest observation wins.
+
+    A row replayed from an older partition never overwrites what a newer one wrote: each column takes the
+    incoming value only if the incoming ``updated_at`` is not older, and ``updated_at`` is assigned last
+    (MySQL and MariaDB evaluate these assignments left to right, so the comparisons see the old value).
+    """
+    if table.name == "flights":  # three sources, one row: precedence rules per column group
+        return flight_merge_assignments(table.name)
+    cols = [c for c in table.load_columns if c not in table.key and c != "updated_at"]
+    if "updated_at" not in table.load_columns:
+        return ", ".join(f"{q(c)} = VALUES({q(c)})" for c in cols)
+    target = q(table.name)  # qualified: the staging table has the same column names
+
+    def own(column: str) -> str:
+        return f"{target}.{q(column)}"
+
+    fresh = f"VALUES(`updated_at`) >= {own('updated_at')}"
+    parts = [f"{own(c)} = IF({fresh}, VALUES({q(c)}), {own(c)})" for c in cols]
+    return ", ".join([*parts, f"{own('updated_at')} = GREATEST({own('updated_at')}, VALUES(`updated_at`))"])

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from aerolake.lake import Partition
-from aerolake.runs import RunInfo
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.ledger import RunInfo
 
 
 def run_moment(context: Mapping[str, Any]) -> datetime:
@@ -57,7 +57,7 @@ def run_info(context: Mapping[str, Any], source: str, snapshots: bool = False) -
 def stage_context(run: RunInfo, *, in_process_ok: bool = True) -> Any:
     """The stores of ``run`` from the connections; ``in_process_ok=False`` when its tasks run in separate
     processes (an in-process MongoDB is then refused where a stage first needs it)."""
-    from aerolake.stages import StageContext
+    from aerolake.pipeline.stages import StageContext
 
     return StageContext.from_connections(run, in_process_ok=in_process_ok)
 

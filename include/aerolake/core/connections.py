@@ -16,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aerolake.errors import ConfigurationError, InProcessStoreRefused
-from aerolake.settings import (
+from aerolake.core.errors import ConfigurationError, InProcessStoreRefused
+from aerolake.core.settings import (
     LUFTHANSA_CONN_ID,
     MONGO_CONN_ID,
     MYSQL_CONN_ID,
+    OFFLINE_API_KEY,
+    OFFLINE_CLIENT_ID,
+    OFFLINE_CLIENT_SECRET,
     S3_CONN_ID,
     Settings,
 )
@@ -29,11 +32,6 @@ if TYPE_CHECKING:
     from pymongo.database import Database
 
 log = logging.getLogger(__name__)
-
-#: The offline mock accepts any client id/secret; these are labels, not secrets.
-OFFLINE_CLIENT_ID = "aerolake-offline"
-OFFLINE_CLIENT_SECRET = "aerolake-offline"  # noqa: S105
-OFFLINE_API_KEY = "aerolake-offline"  # the mock API's key for Airlabs and Aviation Stack
 
 
 def airflow_connection(conn_id: str) -> Any | None:

@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aerolake.connections import MySqlConfig
-from aerolake.errors import QualityCheckFailed  # noqa: F401 - re-exported
-from aerolake.mysql import connection, quote_identifier, sql_text
-from aerolake.runs import RunInfo
-from aerolake.settings import wall_clock
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.errors import QualityCheckFailed  # noqa: F401 - re-exported
+from aerolake.core.settings import wall_clock
+from aerolake.sql import quote_identifier, sql_text
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.ledger import RunInfo
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,10 @@ MYSQL_CONN_ID = "aerolake_mysql"
 #: Where the offline stack listens (``aerolake offline up`` / ``make demo``).
 OFFLINE_MOCK_API_URL = "http://127.0.0.1:8090"
 OFFLINE_S3_ENDPOINT = "http://127.0.0.1:5055"
+#: The offline mock accepts any client id/secret; these are labels, not secrets.
+OFFLINE_CLIENT_ID = "aerolake-offline"
+OFFLINE_CLIENT_SECRET = "aerolake-offline"  # noqa: S105
+OFFLINE_API_KEY = "aerolake-offline"  # the mock API's key for Airlabs and Aviation Stack
 
 
 def _env_list(name: str, default: str) -> tuple[str, ...]:

@@ -10,32 +10,32 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from aerolake import lake, quality, runs
 from aerolake.cleaning import encode_keys, gc_paused
-from aerolake.connections import LazyDatabase, MySqlConfig, mongo_database, mysql_config, s3_client
-from aerolake.errors import CannotServe, MissingInput
+from aerolake.core.connections import LazyDatabase, MySqlConfig, mongo_database, mysql_config, s3_client
+from aerolake.core.errors import CannotServe, MissingInput
+from aerolake.core.settings import Settings, load_settings, utcnow, wall_clock
 from aerolake.http import ApiError
-from aerolake.lake import Partition
-from aerolake.mysql import connection, migrate, publish_staging, sql_text, stage_frames
 from aerolake.pipeline.clean import clean_partition
-from aerolake.quarantine import COLLECTION as QUARANTINE_COLLECTION
-from aerolake.quarantine import replace_quarantine
-from aerolake.quotas import QuotaLedger, budget_of
-from aerolake.runs import RunInfo
 from aerolake.schema import TABLES
-from aerolake.settings import Settings, load_settings, utcnow, wall_clock
-from aerolake.sources import source
+from aerolake.sources import budget_of, source
 from aerolake.sources.base import Source
-from aerolake.stores.clean_zone import CleanZoneWriter
+from aerolake.stores import lake
+from aerolake.stores.clean_zone import CleanZoneWriter, iter_clean_tables
+from aerolake.stores.lake import Partition
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
+from aerolake.stores.mysql import ledger, quality
+from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.load import link_positions_to_flights, publish_staging, stage_frames
+from aerolake.stores.mysql.migrate import migrate
+from aerolake.stores.mysql.quotas import QuotaLedger
+from aerolake.stores.quarantine import COLLECTION as QUARANTINE_COLLECTION
+from aerolake.stores.quarantine import replace_quarantine
 
 __all__ = ["CLEAN_CHUNK", "CleanZoneWriter", "StageContext", "check_quality", "clean", "documents_by_id",
            "extract_to_s3", "iter_documents", "iter_projected", "load_to_mongo", "load_to_mysql"]
@@ -49,7 +49,7 @@ MONGO_BATCH = 5000
 class StageContext:
     """Everything a stage touches: the run, settings and clients of the lake, MongoDB and MySQL."""
 
-    run: RunInfo
+    run: ledger.RunInfo
     settings: Settings
     s3: Any
     mongo: Any
@@ -68,7 +68,7 @@ class StageContext:
         return source(self.partition.source)
 
     @classmethod
-    def from_connections(cls, run: RunInfo, settings: Settings | None = None, *,
+    def from_connections(cls, run: ledger.RunInfo, settings: Settings | None = None, *,
                          in_process_ok: bool = True) -> StageContext:
         """Clients from the Airflow connections of docs/architecture.md, or the offline defaults. MongoDB is opened on
         first use; ``in_process_ok=False`` (the run's tasks in separate processes) refuses mongomock there."""
@@ -84,7 +84,7 @@ class StageContext:
         return {"_lake.partition": self.partition.key}
 
     def record(self, stage: str, endpoint: str, counts: dict[str, int], started_at: datetime) -> None:
-        runs.record_stage(self.mysql, self.run, stage, endpoint, counts, started_at=started_at)
+        ledger.record_stage(self.mysql, self.run, stage, endpoint, counts, started_at=started_at)
 
 
 # -- 1. extract_to_s3 -------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     An endpoint whose manifest exists is skipped (no API call) unless ``refetch``; the manifest is written
     last, so an interrupted fetch is simply fetched again. Before any call: a live source that cannot serve
     the partition any more fails saying so (only the lake could replay it), and the source's request budget
-    must hold the calls the plan needs (:mod:`aerolake.quotas`); every request is charged to it.
+    must hold the calls the plan needs (:mod:`aerolake.stores.mysql.quotas`); every request is charged to it.
     """
     started = wall_clock()
     migrate(ctx.mysql)
@@ -122,15 +122,15 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     if reason:
         raise CannotServe(f"{part.source} {part.key}: the lake has no complete raw partition for "
                           f"{', '.join(pending)} to replay, and the API cannot serve it: {reason}")
-    ledger = QuotaLedger(ctx.mysql, part.source, budget_of(ctx.settings, part.source), clock=utcnow)
-    if ledger.limited:
+    quota = QuotaLedger(ctx.mysql, part.source, budget_of(ctx.settings, part.source), clock=utcnow)
+    if quota.limited:
         # a listing's page count is known only once its first page answers: expect what the last fetch of
         # each endpoint took (at least one call per planned listing); every call is charged anyway
-        needed = sum(max(len(requests), runs.last_api_calls(ctx.mysql, part.source, endpoint))
+        needed = sum(max(len(requests), ledger.last_api_calls(ctx.mysql, part.source, endpoint))
                      for endpoint, requests in pending.items())
-        ledger.ensure(needed, f"{part.source} {part.key}")
+        quota.ensure(needed, f"{part.source} {part.key}")
     if client is None:
-        client = src.make_client(ctx.settings, before_request=ledger.charge if ledger.limited else None)
+        client = src.make_client(ctx.settings, before_request=quota.charge if quota.limited else None)
     for endpoint, requests in pending.items():
         results[endpoint] = _fetch_endpoint(ctx, client, endpoint, requests, endpoint in refetched)
         ctx.record("extract_to_s3", endpoint, {k: results[endpoint][k] for k in ("fetched", "api_calls")}, started)
@@ -296,28 +296,6 @@ def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
 
 
 # -- 4. load_to_mysql -------------------------------------------------------------------------------------
-def iter_clean_tables(ctx: StageContext, entity: str) -> Iterator[Any]:
-    """The clean zone's rows of ``entity`` as Arrow tables, one per row group (bounded memory)."""
-    import pyarrow.parquet as pq
-
-    key = ctx.partition.clean_key(entity)
-    if not lake.object_exists(ctx.s3, ctx.bucket, key):
-        raise MissingInput(f"{ctx.partition.source} {ctx.partition.key}: no clean data at s3://{ctx.bucket}/{key}; "
-                           "run the clean task for this date first")
-    with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
-        ctx.s3.download_fileobj(ctx.bucket, key, tmp)
-        tmp.flush()
-        parquet = pq.ParquetFile(tmp.name)
-        for group in range(parquet.num_row_groups):
-            yield parquet.read_row_group(group)
-
-
-def iter_clean_frames(ctx: StageContext, entity: str) -> Iterator[Any]:
-    """The clean zone's rows of ``entity`` as pandas frames, one per row group."""
-    for table in iter_clean_tables(ctx, entity):
-        yield table.to_pandas()
-
-
 def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     """Publish the clean partition to MySQL: every table staged then upserted, all in one transaction."""
     started = wall_clock()
@@ -347,13 +325,6 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     for endpoint, counts in results.items():
         ctx.record("load_to_mysql", endpoint, counts, started)
     return results
-
-
-def link_positions_to_flights(conn: Any, dt: str) -> int:
-    """Set ``flight_positions.flight_id`` where the reported flight is now known (see the SQL's comment)."""
-    with conn.cursor() as cur:
-        cur.execute(sql_text("queries/link_positions_to_flights.sql"), {"dt": dt})
-        return cur.rowcount
 
 
 # -- 5. check_quality -------------------------------------------------------------------------------------

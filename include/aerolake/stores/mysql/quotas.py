@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from aerolake.connections import MySqlConfig
-from aerolake.errors import QuotaExceeded
-from aerolake.mysql import connection
-from aerolake.settings import Budget, Settings, _env_int, utcnow
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.errors import QuotaExceeded
+from aerolake.core.settings import Budget, utcnow
+from aerolake.stores.mysql.db import connection
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +45,6 @@ class Usage:
     def describe(self) -> str:
         limit = "no limit" if self.limit is None else f"{self.used} of {self.limit} used"
         return f"{self.period_kind} {self.period_start:%Y-%m-%d}: {limit}"
-
-
-def budget_of(settings: Settings, source: str) -> Budget:
-    """The budget of ``source``: ``settings.budgets`` if it names one, else its plan's (``SPEC.budget``, e.g. the
-    free plan's 1,000 calls a month for Airlabs; none for Lufthansa) with each half replaced by
-    ``AEROLAKE_<SOURCE>_BUDGET_PER_DAY`` / ``_PER_MONTH`` when set (empty = no limit)."""
-    if source in settings.budgets:
-        return settings.budgets[source]
-    from aerolake.sources import source as source_of
-
-    plan = source_of(source).SPEC.budget
-    prefix = f"AEROLAKE_{source.upper()}_BUDGET_PER"
-    return Budget(_env_int(f"{prefix}_DAY", plan.per_day), _env_int(f"{prefix}_MONTH", plan.per_month))
 
 
 class QuotaLedger:

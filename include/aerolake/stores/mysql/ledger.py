@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aerolake.connections import MySqlConfig
-from aerolake.lake import Partition
-from aerolake.mysql import connection, quote_identifier, sql_text
-from aerolake.settings import wall_clock
+from aerolake.core.connections import MySqlConfig
+from aerolake.core.settings import wall_clock
+from aerolake.sql import quote_identifier, sql_text
+from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.db import connection
 
 log = logging.getLogger(__name__)
 

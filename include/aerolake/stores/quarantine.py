@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aerolake import lake
 from aerolake.cleaning import encode_keys
-from aerolake.lake import Partition
+from aerolake.stores import lake
+from aerolake.stores.lake import Partition
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from aerolake import orchestration
-from aerolake.lake import Partition
+from aerolake.airflow import runcontext
+from aerolake.stores.lake import Partition
 
 
 def context(**values):
@@ -17,14 +17,14 @@ def context(**values):
 
 def test_a_scheduled_daily_run_covers_its_interval_day():
     ctx = context(logical_date=datetime(2026, 3, 1, tzinfo=UTC))
-    info = orchestration.run_info(ctx, "lufthansa")
+    info = runcontext.run_info(ctx, "lufthansa")
     assert info.partition == Partition("lufthansa", "2026-03-01")
     assert (info.dag_id, info.run_id) == ("airlabs_lakehouse", "r1")
 
 
 def test_a_snapshot_run_is_named_by_its_utc_time():
     ctx = context(logical_date=datetime(2026, 3, 1, 23, 50, tzinfo=timezone(timedelta(hours=-2))))
-    assert orchestration.run_info(ctx, "airlabs", snapshots=True).partition == Partition("airlabs", "2026-03-02",
+    assert runcontext.run_info(ctx, "airlabs", snapshots=True).partition == Partition("airlabs", "2026-03-02",
                                                                                         "0150")
 
 
@@ -33,21 +33,21 @@ def test_a_run_can_ask_for_a_snapshot_through_its_conf_or_params():
     by_conf = context(logical_date=moment, dag_run=SimpleNamespace(conf={"snapshot": True}))
     by_param = context(logical_date=moment, params={"snapshot": "true"})
     for ctx in (by_conf, by_param):
-        assert orchestration.run_info(ctx, "aviationstack").partition.snapshot == "1400"
-    assert orchestration.run_info(context(logical_date=moment), "aviationstack").partition.snapshot is None
+        assert runcontext.run_info(ctx, "aviationstack").partition.snapshot == "1400"
+    assert runcontext.run_info(context(logical_date=moment), "aviationstack").partition.snapshot is None
 
 
 def test_a_manual_run_without_a_logical_date_covers_the_moment_it_was_triggered():
     ctx = context(logical_date=None, dag_run=SimpleNamespace(conf={}, run_after=datetime(2026, 3, 5, 7, 3, tzinfo=UTC)))
-    assert orchestration.run_info(ctx, "airlabs", snapshots=True).partition == Partition("airlabs", "2026-03-05",
+    assert runcontext.run_info(ctx, "airlabs", snapshots=True).partition == Partition("airlabs", "2026-03-05",
                                                                                         "0703")
 
 
 def test_a_run_without_any_moment_is_refused_with_a_message():
     with pytest.raises(ValueError, match="no logical date"):
-        orchestration.partition_date(context(logical_date=None))
+        runcontext.partition_date(context(logical_date=None))
 
 
 def test_refetch_flag():
-    assert orchestration.refetch_requested(context(dag_run=SimpleNamespace(conf={"refetch": True})))
-    assert not orchestration.refetch_requested(context(params={"refetch": False}))
+    assert runcontext.refetch_requested(context(dag_run=SimpleNamespace(conf={"refetch": True})))
+    assert not runcontext.refetch_requested(context(params={"refetch": False}))

@@ -2,7 +2,7 @@
 
 ``extract_to_s3 -> load_to_mongo -> clean -> load_to_mysql -> check_quality`` and, for the sources that stream
 (``streaming=True``), ``-> write_curated -> publish_to_kafka``. Each task body is one call into
-:mod:`aerolake.stages` (or :mod:`aerolake.streaming`) with the run's partition; XCom carries counts only.
+:mod:`aerolake.pipeline.stages` (or :mod:`aerolake.streaming`) with the run's partition; XCom carries counts only.
 
 Imported by DAG files at parse time: only Airflow's SDK here; the pipeline is imported inside the tasks.
 """
@@ -56,40 +56,41 @@ def _run(module: str, stage: str, context: dict[str, Any], source: str, snapshot
          **kwargs: Any) -> Any:
     """Run one stage for the run's partition and keep ``pipeline_runs`` in step with Airflow: the run is
     ``success`` once its ``final`` task succeeded; a failure is ``retrying`` if Airflow will try again, else
-    ``failed``. An error no retry can cure (:func:`aerolake.errors.retry_can_help`) fails the task at once."""
+    ``failed``. An error no retry can cure (:func:`aerolake.core.errors.retry_can_help`) fails the task at once."""
     import importlib
 
-    from aerolake import orchestration, runs
-    from aerolake.errors import retry_can_help
+    from aerolake.airflow import runcontext
+    from aerolake.core.errors import retry_can_help
+    from aerolake.stores.mysql import ledger
 
-    run = orchestration.run_info(context, source, snapshots)
+    run = runcontext.run_info(context, source, snapshots)
     try:
-        ctx = orchestration.stage_context(run, in_process_ok=_whole_run_in_this_process())
+        ctx = runcontext.stage_context(run, in_process_ok=_whole_run_in_this_process())
         result = getattr(importlib.import_module(module), stage)(ctx, **kwargs)
     except Exception as exc:
         curable = retry_can_help(exc)
         ti = context.get("ti")
         will_retry = curable and ti is not None and ti.try_number <= ti.max_tries
-        _record_state(run, runs.RETRYING if will_retry else runs.FAILED, stage, f"{type(exc).__name__}: {exc}")
+        _record_state(run, ledger.RETRYING if will_retry else ledger.FAILED, stage, f"{type(exc).__name__}: {exc}")
         if not curable:
             raise AirflowFailException(f"{exc} (not retried: no retry can cure this)") from exc
         raise
     if final:
-        _record_state(run, runs.SUCCESS, stage)
+        _record_state(run, ledger.SUCCESS, stage)
     return result
 
 
 def _record_state(run: Any, state: str, stage: str, error: str | None = None) -> None:
-    """``runs.mark_run``; a ledger that cannot be written is logged, never allowed to replace the task's own
+    """``ledger.mark_run``; a ledger that cannot be written is logged, never allowed to replace the task's own
     outcome (a failure stays that failure; a success with an unwritable ledger fails the task)."""
-    from aerolake import runs
-    from aerolake.connections import mysql_config
-    from aerolake.settings import load_settings
+    from aerolake.core.connections import mysql_config
+    from aerolake.core.settings import load_settings
+    from aerolake.stores.mysql import ledger
 
     try:
-        runs.mark_run(mysql_config(load_settings()), run, state, stage, error)
+        ledger.mark_run(mysql_config(load_settings()), run, state, stage, error)
     except Exception:
-        if state == runs.SUCCESS:
+        if state == ledger.SUCCESS:
             raise
         log.exception("could not record %s/%s as %s in pipeline_runs", run.dag_id, run.run_id, state)
 
@@ -100,16 +101,16 @@ def _on_dag_run_end(state: str) -> Callable[[dict[str, Any]], None]:
     cleared alone)."""
 
     def callback(context: dict[str, Any]) -> None:
-        from aerolake import runs
-        from aerolake.connections import mysql_config
-        from aerolake.settings import load_settings
+        from aerolake.core.connections import mysql_config
+        from aerolake.core.settings import load_settings
+        from aerolake.stores.mysql import ledger
 
         dag = context.get("dag")
         dag_id, run_id = getattr(dag, "dag_id", None), context.get("run_id")
         if not dag_id or not run_id:
             return
         cfg = mysql_config(load_settings())
-        known = runs.run_state(cfg, dag_id, str(run_id))
+        known = ledger.run_state(cfg, dag_id, str(run_id))
         if known is None:
             return
         status, last_stage, error = known
@@ -117,11 +118,11 @@ def _on_dag_run_end(state: str) -> Callable[[dict[str, Any]], None]:
             return  # the task that ended the run recorded it (with its own error)
         ti = context.get("ti")
         stage = getattr(ti, "task_id", None) or last_stage
-        if state == runs.FAILED:
+        if state == ledger.FAILED:
             error = error or f"the DAG run failed ({context.get('reason') or 'a task failed'}) at {stage}"
         else:
             error = None
-        runs.settle_run(cfg, dag_id, str(run_id), state, stage, error)
+        ledger.settle_run(cfg, dag_id, str(run_id), state, stage, error)
 
     callback.__name__ = f"aerolake_mark_run_{state}"
     return callback
@@ -157,13 +158,13 @@ def lakehouse_dag(
 
     final_task = STREAMING[-1] if streaming else STAGES[-1]
 
-    def stage(name: str, module: str = "aerolake.stages", **task_kwargs: Any) -> Callable[..., Any]:
+    def stage(name: str, module: str = "aerolake.pipeline.stages", **task_kwargs: Any) -> Callable[..., Any]:
         def body(**context: Any) -> Any:
             extra = {}
             if name == "extract_to_s3":
-                from aerolake import orchestration
+                from aerolake.airflow import runcontext
 
-                extra["refetch"] = orchestration.refetch_requested(context)
+                extra["refetch"] = runcontext.refetch_requested(context)
             result = _run(module, name, context, source, snapshots, name == final_task, **extra)
             return len(result) if isinstance(result, list) else result
 

@@ -8,18 +8,15 @@ schema contract only; values are bound parameters or go through the load file.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from aerolake.connections import MySqlConfig
 from aerolake.schema import Table
-from aerolake.sql import MIGRATIONS_DIR, SQL_DIR, quote_identifier, sql_text  # noqa: F401 - re-exported
+from aerolake.sql import quote_identifier, sql_text
+from aerolake.stores.mysql.merge import upsert_assignments
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,97 +24,6 @@ if TYPE_CHECKING:
     import pymysql
 
 log = logging.getLogger(__name__)
-
-_MIGRATION_LOCK = "aerolake_migrations"
-
-
-def connect(cfg: MySqlConfig, *, database: bool = True, autocommit: bool = False) -> pymysql.Connection:
-    """A PyMySQL connection in UTC with strict SQL mode and ``LOCAL INFILE`` enabled on the client side."""
-    import pymysql
-
-    return pymysql.connect(
-        host=cfg.host,
-        port=cfg.port,
-        user=cfg.user,
-        password=cfg.password,
-        database=cfg.database if database else None,
-        charset="utf8mb4",
-        autocommit=autocommit,
-        local_infile=True,
-        init_command="SET time_zone = '+00:00', "
-        "sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
-        connect_timeout=10,
-    )
-
-
-@contextmanager
-def connection(cfg: MySqlConfig, **kwargs: Any) -> Iterator[pymysql.Connection]:
-    conn = connect(cfg, **kwargs)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def ensure_database(cfg: MySqlConfig) -> None:
-    """Create the configured database if it does not exist (utf8mb4)."""
-    with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(
-            f"CREATE DATABASE IF NOT EXISTS {quote_identifier(cfg.database)} "
-            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
-
-
-def split_statements(sql: str) -> list[str]:
-    """Statements of a migration file: ``--`` comment lines dropped, split on ``;`` at a line end."""
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [s.strip() for s in re.split(r";\s*$", body, flags=re.MULTILINE) if s.strip()]
-
-
-def migrations() -> list[tuple[str, str, str]]:
-    """(version, checksum, sql) of every migration file, in order."""
-    out = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        text = path.read_text()
-        out.append((path.stem, hashlib.sha256(text.encode()).hexdigest(), text))
-    return out
-
-
-def migrate(cfg: MySqlConfig) -> list[str]:
-    """Apply pending migrations once, under a server-side lock; returns the versions applied now.
-
-    A migration that changed after it was applied is an error: schema changes are new files.
-    """
-    ensure_database(cfg)
-    applied_now: list[str] = []
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute("SELECT GET_LOCK(%s, 120)", (_MIGRATION_LOCK,))
-        if cur.fetchone()[0] != 1:
-            raise RuntimeError(f"could not take the migration lock on {cfg.host}:{cfg.port}/{cfg.database}")
-        try:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(100) NOT NULL PRIMARY KEY, "
-                "checksum CHAR(64) NOT NULL, applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) "
-                "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-            )
-            cur.execute("SELECT version, checksum FROM schema_migrations")
-            done = dict(cur.fetchall())
-            for version, checksum, text in migrations():
-                if version in done:
-                    if done[version] != checksum:
-                        raise RuntimeError(
-                            f"migration {version} was changed after it was applied to {cfg.database}; "
-                            "add a new migration file instead of editing an applied one"
-                        )
-                    continue
-                log.info("Applying migration %s to %s", version, cfg.database)
-                for statement in split_statements(text):
-                    cur.execute(statement)
-                cur.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
-                applied_now.append(version)
-        finally:
-            cur.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
-    return applied_now
 
 
 def local_infile_enabled(conn: pymysql.Connection) -> bool:
@@ -264,30 +170,6 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
     return staging, expected
 
 
-def upsert_assignments(table: Table) -> str:
-    """``ON DUPLICATE KEY UPDATE`` assignments where the freshest observation wins.
-
-    A row replayed from an older partition never overwrites what a newer one wrote: each column takes the
-    incoming value only if the incoming ``updated_at`` is not older, and ``updated_at`` is assigned last
-    (MySQL and MariaDB evaluate these assignments left to right, so the comparisons see the old value).
-    """
-    if table.name == "flights":  # three sources, one row: precedence rules per column group
-        from aerolake.precedence import flight_merge_assignments
-
-        return flight_merge_assignments(table.name)
-    cols = [c for c in table.load_columns if c not in table.key and c != "updated_at"]
-    if "updated_at" not in table.load_columns:
-        return ", ".join(f"{quote_identifier(c)} = VALUES({quote_identifier(c)})" for c in cols)
-    target = quote_identifier(table.name)  # qualified: the staging table has the same column names
-
-    def own(column: str) -> str:
-        return f"{target}.{quote_identifier(column)}"
-
-    fresh = f"VALUES(`updated_at`) >= {own('updated_at')}"
-    parts = [f"{own(c)} = IF({fresh}, VALUES({quote_identifier(c)}), {own(c)})" for c in cols]
-    return ", ".join([*parts, f"{own('updated_at')} = GREATEST({own('updated_at')}, VALUES(`updated_at`))"])
-
-
 def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, insert_missing_only: bool = False) -> int:
     """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent.
 
@@ -318,14 +200,8 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
     return affected
 
 
-def table_checksums(cfg: MySqlConfig, tables: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """(row count, CHECKSUM TABLE) per table: equal values mean equal contents."""
-    out = {}
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        for name in tables:
-            ident = quote_identifier(name)
-            cur.execute(f"SELECT COUNT(*) FROM {ident}")
-            count = cur.fetchone()[0]
-            cur.execute(f"CHECKSUM TABLE {ident}")
-            out[name] = (count, cur.fetchone()[1])
-    return out
+def link_positions_to_flights(conn: Any, dt: str) -> int:
+    """Set ``flight_positions.flight_id`` where the reported flight is now known (see the SQL's comment)."""
+    with conn.cursor() as cur:
+        cur.execute(sql_text("queries/link_positions_to_flights.sql"), {"dt": dt})
+        return cur.rowcount
