@@ -8,18 +8,18 @@ import pandas as pd
 import pymysql
 import pytest
 
-from aerolake import mysql
 from aerolake.schema import AIRLINES, DATA_TABLES, FLIGHTS, conform
+from aerolake.stores.mysql import migrate as migrations_module
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.load import publish_staging, stage_frames
-from aerolake.stores.mysql.migrate import migrate
+from aerolake.stores.mysql.migrate import migrate, migrations
 
 SQL_TYPES = {"str": {"char", "varchar"}, "int": {"int", "bigint"}, "float": {"double"},
              "datetime": {"datetime"}, "date": {"date"}, "bool": {"tinyint"}}
 
 
 def test_migrations_apply_once_and_match_the_schema_contract(mysql_cfg):
-    versions = [version for version, *_ in mysql.migrations()]
+    versions = [version for version, *_ in migrations()]
     assert versions[:4] == ["0001_create_reference_tables", "0002_create_flights", "0003_create_operations_tables",
                             "0004_three_sources_one_model"]
     assert migrate(mysql_cfg) == versions
@@ -40,9 +40,9 @@ def test_migrations_apply_once_and_match_the_schema_contract(mysql_cfg):
 
 
 def test_an_edited_migration_is_refused(mysql_cfg, tmp_path, monkeypatch):
-    for path in mysql.MIGRATIONS_DIR.glob("*.sql"):
+    for path in migrations_module.MIGRATIONS_DIR.glob("*.sql"):
         (tmp_path / path.name).write_text(path.read_text())
-    monkeypatch.setattr(mysql, "MIGRATIONS_DIR", tmp_path)
+    monkeypatch.setattr(migrations_module, "MIGRATIONS_DIR", tmp_path)
     migrate(mysql_cfg)
     (tmp_path / "0002_create_flights.sql").write_text("-- edited\n" + (tmp_path / "0002_create_flights.sql").read_text())
     with pytest.raises(RuntimeError, match="0002_create_flights was changed after it was applied"):
