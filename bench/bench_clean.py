@@ -86,7 +86,7 @@ def bench_source(name: str, flights_per_hub: int, repeat: int, mysql_database: s
     config = MockConfig(seed=3, flights_per_hub=flights_per_hub, qps_limit=None, now=now.isoformat() + "Z")
     with MockApi(config) as api, mock_aws():
         settings = Settings(bucket="aerolake-bench", mock_api_url=api.base_url, mysql_database=mysql_database,
-                            lufthansa_calls_per_second=0, airlabs_calls_per_second=0, budgets={"airlabs": Budget(),
+                            calls_per_second={"lufthansa": 0, "airlabs": 0}, budgets={"airlabs": Budget(),
                                                                                   "aviationstack": Budget()})
         run = RunInfo(f"{name}_lakehouse", f"bench__{name}", Partition(name, DAY, snapshot))
         ctx = stages.StageContext(run, settings, boto3.client("s3", region_name="us-east-1"),

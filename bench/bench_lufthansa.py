@@ -11,7 +11,7 @@ What runs (all in this process unless noted):
   in memory only) in a child process, reached with pymongo as a real server is, so its store and its work
   are not the pipeline's process's (its busy seconds and RSS are reported apart); ``--mongo mongomock`` puts mongomock in this process instead;
 * moto ``mock_aws`` S3 and a fresh MariaDB database ``aerolake_bench_<random>`` (dropped at the end);
-  ``Settings(lufthansa_calls_per_second=0)`` so the client does not throttle;
+  ``Settings(calls_per_second={"lufthansa": 0})`` so the client does not throttle;
 * the stages ``extract_to_s3``, ``load_to_mongo``, ``clean``, ``load_to_mysql`` (new partition into empty
   tables) and ``load_to_mysql`` again (rerun over the same rows), each timed (wall and CPU seconds), with
   the process RSS sampled every 10 ms (psutil) for a per-stage peak;
@@ -295,7 +295,7 @@ def make_context(base_url: str, hubs: tuple[str, ...], day: str, database: str, 
     from aerolake.stores.mysql.ledger import RunInfo
 
     settings = Settings(bucket="aerolake-bench", mongo_db="aerolake_bench", mysql_database=database,
-                        lufthansa_hubs=hubs, lufthansa_calls_per_second=0, mock_api_url=base_url)
+                        hubs={"lufthansa": hubs}, calls_per_second={"lufthansa": 0}, mock_api_url=base_url)
     run = RunInfo("lufthansa_lakehouse", f"bench__{datetime.now(UTC):%Y%m%dT%H%M%S}",
                   Partition("lufthansa", day))
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -319,9 +319,10 @@ def warm_up(ctx: Any) -> None:
     import pyarrow.parquet  # noqa: F401
 
     from aerolake.cleaning import airportsdata_iata, valid_timezones
-    from aerolake.core.connections import lufthansa_credentials
+    from aerolake.core.connections import api_credentials
+    from aerolake.sources import spec_of
 
-    lufthansa_credentials(ctx.settings)
+    api_credentials(spec_of("lufthansa").api, ctx.settings)
     airportsdata_iata()
     valid_timezones()
 
@@ -390,7 +391,7 @@ def documents_from_memory(docs: dict[str, Any]) -> Iterator[dict[str, int]]:
 def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Process | None = None) -> dict[str, Any]:
     from aerolake.pipeline import stages
     from aerolake.sources.lufthansa.spec import FLIGHTSTATUS
-    from aerolake.stores import clean_zone
+    from aerolake.stores import lake
 
     out: dict[str, Any] = {}
     with measure(sampler, out, "extract_to_s3") as rec:
@@ -452,7 +453,7 @@ def run_stages(ctx: Any, sampler: RssSampler, repeat: int = 1, server: psutil.Pr
 
     # diagnostics: what the fakes cost inside the stages (not part of the pipeline's own work)
     with measure(sampler, out, "diag_read_clean_parquet_flights") as rec:
-        rec["rows"] = sum(len(frame) for frame in clean_zone.iter_clean_frames(ctx, "flights"))
+        rec["rows"] = sum(len(frame) for frame in lake.iter_clean_frames(ctx, "flights"))
     with measure(sampler, out, "diag_mongo_read_partition", **mongo) as rec:
         # what clean reads, alone: on the stand-in, its query, sort and projection plus decoding the rows into Arrow;
         # on in-process mongomock, its query, sort and deep copy, and the projection in Python
@@ -547,22 +548,23 @@ def write_tsv(frames: Iterator[Any], table: Any, path: str) -> int:
 
 def compare_mysql(ctx: Any, sampler: RssSampler, row_by_row_rows: int, repeat: int = 1) -> dict[str, Any]:
     from aerolake.schema import FLIGHTS
+    from aerolake.sources import authorities
     from aerolake.sql import quote_identifier
-    from aerolake.stores import clean_zone
+    from aerolake.stores import lake
     from aerolake.stores.mysql.db import connection
     from aerolake.stores.mysql.load import publish_staging, stage_frames
 
     out: dict[str, Any] = {}
     columns = FLIGHTS.load_columns
     col_sql = ", ".join(quote_identifier(c) for c in columns)
-    total = sum(len(f) for f in clean_zone.iter_clean_frames(ctx, "flights"))
+    total = sum(len(f) for f in lake.iter_clean_frames(ctx, "flights"))
     out["clean_flight_rows"] = total
 
     with connection(ctx.mysql) as conn:
         # (a) one INSERT and one COMMIT per row, as the replaced systems did
         if row_by_row_rows != 0:
             limit = None if row_by_row_rows < 0 else row_by_row_rows
-            values = _python_rows(clean_zone.iter_clean_frames(ctx, "flights"), columns, limit)
+            values = _python_rows(lake.iter_clean_frames(ctx, "flights"), columns, limit)
             _copy_table(conn, "bench_flights_a")
             statement = f"INSERT INTO `bench_flights_a` ({col_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
             with measure(sampler, out, "a_row_by_row_insert_commit") as rec, conn.cursor() as cur:
@@ -578,10 +580,10 @@ def compare_mysql(ctx: Any, sampler: RssSampler, row_by_row_rows: int, repeat: i
         def project_load(table: Any, store: dict[str, Any], name: str, use_load_data: bool | None = None) -> None:
             with measure(sampler, store, name) as rec:
                 t0 = time.perf_counter()
-                staging, rows = stage_frames(conn, table, clean_zone.iter_clean_frames(ctx, "flights"),
+                staging, rows = stage_frames(conn, table, lake.iter_clean_frames(ctx, "flights"),
                                              use_load_data=use_load_data)
                 t1 = time.perf_counter()
-                affected = publish_staging(conn, table, staging)
+                affected = publish_staging(conn, table, staging, authorities=authorities())
                 conn.commit()
                 rec.update(rows=rows, affected=affected, stage_frames_s=round(t1 - t0, 3),
                            publish_commit_s=round(time.perf_counter() - t1, 3))
@@ -597,7 +599,7 @@ def compare_mysql(ctx: Any, sampler: RssSampler, row_by_row_rows: int, repeat: i
             # (c) LOAD DATA LOCAL INFILE of the same rows into an empty copy: no staging, no upsert. The file
             # is written once, before the clock starts.
             with measure(sampler, out, "c_write_tsv") as rec:
-                rec["rows"] = write_tsv(clean_zone.iter_clean_frames(ctx, "flights"), FLIGHTS, path)
+                rec["rows"] = write_tsv(lake.iter_clean_frames(ctx, "flights"), FLIGHTS, path)
                 rec["bytes"] = os.path.getsize(path)
             load_c = (f"LOAD DATA LOCAL INFILE %s INTO TABLE `bench_flights_c` CHARACTER SET utf8mb4 "
                       f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({col_sql})")

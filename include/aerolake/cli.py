@@ -75,13 +75,14 @@ def _report(date: str, dag_ids: list[str] | None = None) -> int:
 
 def _stack(action: str, state_dir: Path) -> int:
     from aerolake.devstack import stack
+    from aerolake.sources import SOURCES
 
     cfg = stack.StackConfig.load(state_dir)
     if action == "up":
         stack.up(cfg)
-        print("Next: open the UI, log in, unpause lufthansa_lakehouse and trigger it (Trigger, with a logical "
-              "date and refetch if you like); `make down` stops the stack, its data stays in "
-              f"{cfg.state_dir}.")
+        print(f"Next: open the UI, log in, unpause a source's DAG ({', '.join(f'{s}_lakehouse' for s in SOURCES)}) "
+              "and trigger it (Trigger, with a logical date and refetch if you like); `make down` stops the stack, "
+              f"its data stays in {cfg.state_dir}.")
         return 0
     if action == "down":
         stopped = stack.down(cfg)

@@ -16,7 +16,7 @@ def make_ctx(s3, mongo, mysql_cfg):
 
     def build(api, dt: str = "2026-03-01", run_id: str = "run-1", **settings) -> StageContext:
         cfg = Settings(bucket="aerolake-test", mock_api_url=api.base_url if api else "http://127.0.0.1:9",
-                       lufthansa_calls_per_second=0, **settings)
+                       calls_per_second={"lufthansa": 0}, **settings)
         return StageContext(RunInfo(DAG_ID, run_id, Partition("lufthansa", dt)), cfg, s3, mongo, mysql_cfg)
 
     return build

@@ -45,7 +45,7 @@ def api():
 def make_ctx(s3, mongo, mysql_cfg):
     def build(api, snapshot: str = "1200", run_id: str = "run-1") -> stages.StageContext:
         settings = Settings(bucket="aerolake-test", mock_api_url=api.base_url if api else "http://127.0.0.1:9",
-                            airlabs_calls_per_second=0)
+                            calls_per_second={"airlabs": 0})
         run = RunInfo("airlabs_lakehouse", run_id, Partition("airlabs", "2026-03-01", snapshot))
         return stages.StageContext(run, settings, s3, mongo, mysql_cfg)
 

@@ -49,7 +49,7 @@ def api() -> Iterator[MockApi]:
 def make_ctx(s3, mongo, mysql_cfg) -> Callable[..., StageContext]:
     def build(api: MockApi | None, run_id: str = "run-1", dt: str = DAY) -> StageContext:
         settings = Settings(bucket="aerolake-test", mock_api_url=api.base_url if api else "http://127.0.0.1:9",
-                            aviationstack_calls_per_second=0)
+                            calls_per_second={"aviationstack": 0})
         run = RunInfo("aviationstack_lakehouse", run_id, Partition("aviationstack", dt))
         return StageContext(run, settings, s3, mongo, mysql_cfg)
 

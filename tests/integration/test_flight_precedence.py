@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from aerolake.schema import FLIGHTS, conform
+from aerolake.sources import authorities
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.load import publish_staging, stage_frames
 
@@ -33,7 +34,7 @@ def flights_db(migrated_mysql):
 def _load(cfg, frames) -> tuple:
     with connection(cfg) as conn:
         for frame in frames:
-            publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0])
+            publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0], authorities=authorities())
         conn.commit()
         with conn.cursor() as cur:
             cur.execute("SELECT arr_airport, scheduled_departure, actual_departure, dep_gate, registration, status, "
@@ -83,7 +84,7 @@ def test_a_replay_of_the_same_observations_changes_nothing(flights_db):
            _observation("LH", "airlabs", "2026-03-01 08:30", status="active")]
     with connection(flights_db) as conn:
         for frame in [*obs, *obs, obs[0]]:
-            publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0])
+            publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0], authorities=authorities())
         conn.commit()
         with conn.cursor() as cur:
             cur.execute("SELECT status, source, status_source FROM flights")

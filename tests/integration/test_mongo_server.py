@@ -122,8 +122,8 @@ def second_mysql(mysql_cfg: MySqlConfig) -> Iterator[MySqlConfig]:
 def test_the_five_stages_through_the_server_give_what_mongomock_gives(
         source: str, server: Server, s3, mongo, mysql_cfg, second_mysql, monkeypatch) -> None:
     spec = SOURCES[source]
-    settings = Settings(bucket="aerolake-test", mongo_db=f"aerolake_{source}", lufthansa_calls_per_second=0,
-                        airlabs_calls_per_second=0, aviationstack_calls_per_second=0)
+    settings = Settings(bucket="aerolake-test", mongo_db=f"aerolake_{source}",
+                        calls_per_second=dict.fromkeys(SOURCES, 0))
     # the pipeline's own way to MongoDB: the aerolake_mongo connection, through Airflow's MongoHook
     monkeypatch.setenv("AIRFLOW_CONN_AEROLAKE_MONGO", json.dumps(
         {"conn_type": "mongo", "host": "127.0.0.1", "port": server.port}))

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from aerolake.core.connections import ApiCredentials
-from aerolake.core.settings import AIRLABS_CONN_ID, OFFLINE_API_KEY, Settings
+from aerolake.core.settings import OFFLINE_API_KEY, Settings
 from aerolake.http import ApiError, RetryPolicy
 from aerolake.mockapi import MockApi, MockConfig
 from aerolake.sources import source
@@ -121,7 +121,7 @@ def test_fatal_answers_of_the_mock_stop_at_once(start_api, caplog, knobs, key, c
     client = client_for(api.airlabs_url, key=key)
     with pytest.raises(ApiError) as err:
         walk(client, "schedules", {"dep_iata": "FRA"}, page_size=500)
-    assert code in str(err.value) and AIRLABS_CONN_ID in str(err.value)
+    assert code in str(err.value) and "airlabs_api" in str(err.value)
     assert not err.value.retryable and client.http.calls == 1
     assert api.stats()["status_counts"] == {("200" if as_200 else ("401" if "key" in code else "429")): 1}
     assert_no_key(caplog, err.value)
@@ -277,7 +277,7 @@ def test_an_error_message_echoing_the_key_is_scrubbed(caplog) -> None:
 # -- wiring: make_client, plan, servable ------------------------------------------------------------------------
 def test_make_client_uses_the_offline_connection_and_settings() -> None:
     calls: list[int] = []
-    client = airlabs.make_client(Settings(mock_api_url="http://127.0.0.1:9", airlabs_calls_per_second=2.0),
+    client = airlabs.make_client(Settings(mock_api_url="http://127.0.0.1:9", calls_per_second={"airlabs": 2.0}),
                                  before_request=lambda: calls.append(1))
     assert client.public_base_url == "http://127.0.0.1:9/airlabs/api/v9"
     assert client.credentials.client_secret == OFFLINE_API_KEY
@@ -288,7 +288,7 @@ def test_make_client_uses_the_offline_connection_and_settings() -> None:
 def test_the_before_request_hook_is_charged_for_every_call_retries_included(start_api) -> None:
     api = start_api(airlabs_api_key=OFFLINE_API_KEY)
     calls: list[int] = []
-    client = airlabs.make_client(Settings(mock_api_url=api.base_url, airlabs_calls_per_second=0),
+    client = airlabs.make_client(Settings(mock_api_url=api.base_url, calls_per_second={"airlabs": 0}),
                                  before_request=lambda: calls.append(1))
     client.http.session = FakeSession([(429, ERRORS["minute_limit_exceeded"]), (200, OK)])
     client.http._sleep = Sleeps()
@@ -297,7 +297,7 @@ def test_the_before_request_hook_is_charged_for_every_call_retries_included(star
 
 
 def test_the_plan_asks_eight_calls_per_snapshot_and_the_references_once_a_day() -> None:
-    settings = Settings(airlabs_hubs=("FRA", "MUC"))
+    settings = Settings(hubs={"airlabs": ("FRA", "MUC")})
     plan = airlabs.partition_plan(Partition("airlabs", "2026-03-01", "1200"), settings)
     assert list(plan) == list(airlabs.SPEC.endpoints)
     assert (plan["airports"], plan["airlines"]) == ([], [])

@@ -167,3 +167,51 @@ def test_the_sources_are_the_packages_of_aerolake_sources() -> None:
 
     assert list(SOURCES) == sorted(p.name for p in SOURCES_DIR.iterdir() if (p / "__init__.py").exists())
     assert len(SOURCES) >= 3
+
+
+#: where a source may be named in code: its own package, the mock API (which plays every source) and the demo
+#: (which runs each DAG); anywhere else the code asks the registry, so a new source is its package alone
+NAMING_SOURCES = ("aerolake/sources/", "aerolake/mockapi/", "aerolake/demo.py")
+
+
+def names_in_code(path: Path) -> set[str]:
+    """The identifiers and string constants of a module, but not its docstrings (comments are not in the AST)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            found.add(node.value)
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            found.add(node.name)
+        elif isinstance(node, ast.alias):
+            found.update(name for name in (node.name, node.asname) if name)
+    return found
+
+
+def test_no_module_outside_the_sources_names_a_source() -> None:
+    from aerolake.sources import SOURCES
+
+    naming = {}
+    for path in PACKAGE.rglob("*.py"):
+        where = path.relative_to(PACKAGE.parent).as_posix()
+        if where.startswith(NAMING_SOURCES):
+            continue
+        hits = sorted(text for text in names_in_code(path) if any(name in text.lower() for name in SOURCES))
+        if hits:
+            naming[where] = hits
+    assert naming == {}
+
+
+def test_the_naming_rule_sees_a_string_and_an_identifier_but_not_a_docstring(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text('"""Airlabs."""\nimport aerolake.sources.airlabs as airlabs_mod\nx = "lufthansa_api"\n')
+    assert {"aerolake.sources.airlabs", "airlabs_mod", "lufthansa_api"} <= names_in_code(module)
+    assert "Airlabs." not in names_in_code(module)

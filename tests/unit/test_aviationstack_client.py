@@ -119,7 +119,7 @@ def test_walks_every_page_to_the_total_and_keeps_the_key_out_of_params(start_api
 def test_make_client_uses_the_offline_connection_and_charges_every_call(start_api) -> None:
     api = start_api(aviationstack_access_key="aerolake-offline")
     charged: list[int] = []
-    client = make_client(Settings(mock_api_url=api.base_url, aviationstack_calls_per_second=0),
+    client = make_client(Settings(mock_api_url=api.base_url, calls_per_second={"aviationstack": 0}),
                          before_request=lambda: charged.append(1))
     assert client.public_base_url == api.aviationstack_url
     pages = walk(client)
@@ -127,7 +127,7 @@ def test_make_client_uses_the_offline_connection_and_charges_every_call(start_ap
 
 
 def test_partition_plan_is_one_departures_listing_per_hub() -> None:
-    plan = partition_plan(Partition("aviationstack", DAY, "1030"), Settings(aviationstack_hubs=("FRA", "MUC", "ZRH")))
+    plan = partition_plan(Partition("aviationstack", DAY, "1030"), Settings(hubs={"aviationstack": ("FRA", "MUC", "ZRH")}))
     assert list(plan) == [FLIGHTS]
     assert [(r.path, r.params, r.page_size) for r in plan[FLIGHTS]] == [
         ("flights", {"flight_date": DAY, "dep_iata": hub}, 100) for hub in ("FRA", "MUC", "ZRH")]

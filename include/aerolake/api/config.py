@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from aerolake.core.connections import MySqlConfig
-from aerolake.core.settings import Settings, _env_float, _env_int, load_settings
+from aerolake.core.settings import Settings, env_float, env_int, load_settings
 from aerolake.sources import SOURCES
 
 #: The DAGs ``POST /run_data_import`` may trigger (docs/architecture.md); nothing else is ever sent to Airflow.
@@ -51,18 +51,18 @@ def _env_tuple(name: str) -> tuple[str, ...]:
 
 def load_api_settings() -> ApiSettings:
     """Settings from the environment (see ``.env.example``), on top of :func:`aerolake.core.settings.load_settings`."""
-    rate = _env_int("AEROLAKE_API_IMPORT_RATE_LIMIT", 5)
+    rate = env_int("AEROLAKE_API_IMPORT_RATE_LIMIT", 5)
     return ApiSettings(
         base=load_settings(),
         token=os.environ.get("AEROLAKE_API_TOKEN") or None,
         cors_origins=_env_tuple("AEROLAKE_API_CORS_ORIGINS"),
-        stale_after_hours=_env_float("AEROLAKE_API_STALE_AFTER_HOURS", 36.0),
+        stale_after_hours=env_float("AEROLAKE_API_STALE_AFTER_HOURS", 36.0),
         airflow_api_url=(os.environ.get("AEROLAKE_AIRFLOW_API_URL") or DEFAULT_AIRFLOW_API_URL).rstrip("/"),
         airflow_username=os.environ.get("AEROLAKE_AIRFLOW_USERNAME") or None,
         airflow_password=os.environ.get("AEROLAKE_AIRFLOW_PASSWORD") or None,
-        airflow_timeout_s=_env_float("AEROLAKE_AIRFLOW_API_TIMEOUT_SECONDS", 10.0),
+        airflow_timeout_s=env_float("AEROLAKE_AIRFLOW_API_TIMEOUT_SECONDS", 10.0),
         import_rate_limit=rate if rate is not None else 1_000_000,
-        import_rate_window_s=_env_float("AEROLAKE_API_IMPORT_RATE_WINDOW_SECONDS", 60.0),
-        index_check_interval_s=_env_float("AEROLAKE_API_INDEX_CHECK_SECONDS", 30.0),
-        health_timeout_s=_env_float("AEROLAKE_API_HEALTH_TIMEOUT_SECONDS", 3.0),
+        import_rate_window_s=env_float("AEROLAKE_API_IMPORT_RATE_WINDOW_SECONDS", 60.0),
+        index_check_interval_s=env_float("AEROLAKE_API_INDEX_CHECK_SECONDS", 30.0),
+        health_timeout_s=env_float("AEROLAKE_API_HEALTH_TIMEOUT_SECONDS", 3.0),
     )

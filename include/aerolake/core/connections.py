@@ -14,11 +14,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aerolake.core.errors import ConfigurationError, InProcessStoreRefused
 from aerolake.core.settings import (
-    LUFTHANSA_CONN_ID,
     MONGO_CONN_ID,
     MYSQL_CONN_ID,
     OFFLINE_API_KEY,
@@ -57,18 +56,44 @@ class ApiCredentials:
     offline: bool = False
 
 
-def lufthansa_credentials(settings: Settings) -> ApiCredentials:
-    """``lufthansa_api``: host = base URL, login = client id, password = client secret."""
-    conn = airflow_connection(LUFTHANSA_CONN_ID)
+@dataclass(frozen=True)
+class Api:
+    """How a source reaches its API: the one home of these facts (its ``SourceSpec.api``)."""
+
+    conn_id: str  # the Airflow Connection (docs/architecture.md): host = base URL
+    #: ``client_credentials``: login = client id, password = client secret (OAuth2);
+    #: ``api_key``: password = the key (sent as a query parameter, redacted from every log)
+    auth: Literal["client_credentials", "api_key"]
+    mock_path: str  # the offline mock's base URL is ``<mock_api_url>/<mock_path>`` (the real one ends the same)
+    #: the client's pace (``AEROLAKE_<NAME>_CALLS_PER_SECOND`` or ``Settings.calls_per_second`` override it)
+    calls_per_second: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.auth not in ("client_credentials", "api_key"):
+            raise ValueError(f"{self.conn_id}: auth must be client_credentials or api_key, not {self.auth!r}")
+
+
+def offline_credentials(api: Api, mock_api_url: str) -> ApiCredentials:
+    """What the offline mock API at ``mock_api_url`` accepts for ``api`` (labels, not secrets)."""
+    base_url = f"{mock_api_url.rstrip('/')}/{api.mock_path}"
+    if api.auth == "client_credentials":
+        return ApiCredentials(base_url, OFFLINE_CLIENT_ID, OFFLINE_CLIENT_SECRET, offline=True)
+    return ApiCredentials(base_url, None, OFFLINE_API_KEY, offline=True)
+
+
+def api_credentials(api: Api, settings: Settings) -> ApiCredentials:
+    """The credentials of ``api`` from its connection; undefined, the offline mock API's."""
+    conn = airflow_connection(api.conn_id)
     if conn is None:
-        log.info("Connection %s not defined: using the offline mock API at %s", LUFTHANSA_CONN_ID,
-                 settings.mock_api_url)
-        return ApiCredentials(f"{settings.mock_api_url}/lufthansa/v1", OFFLINE_CLIENT_ID,
-                              OFFLINE_CLIENT_SECRET, offline=True)
-    if not conn.login or not conn.password:
-        raise ConfigurationError(f"Connection {LUFTHANSA_CONN_ID} needs login (client id) and password "
-                                 "(client secret)")
-    return ApiCredentials(_base_url(conn), conn.login, conn.password)
+        log.info("Connection %s not defined: using the offline mock API at %s", api.conn_id, settings.mock_api_url)
+        return offline_credentials(api, settings.mock_api_url)
+    if api.auth == "client_credentials":
+        if not conn.login or not conn.password:
+            raise ConfigurationError(f"Connection {api.conn_id} needs login (client id) and password (client secret)")
+        return ApiCredentials(_base_url(conn), conn.login, conn.password)
+    if not conn.password:
+        raise ConfigurationError(f"Connection {api.conn_id} needs password (the API key)")
+    return ApiCredentials(_base_url(conn), None, conn.password)
 
 
 def _base_url(conn: Any) -> str:
@@ -77,19 +102,6 @@ def _base_url(conn: Any) -> str:
         schema = "http" if (conn.host or "").startswith(("127.", "localhost")) else "https"
         base = f"{schema}://{base}" + (f":{conn.port}" if conn.port else "")
     return base
-
-
-def api_key_credentials(conn_id: str, settings: Settings, mock_path: str) -> ApiCredentials:
-    """An API-key source's connection (``airlabs_api``, ``aviationstack_api``, …): host = base URL, password =
-    the API key (``client_secret`` here; sent as a query parameter and redacted from every log). Undefined,
-    it is the offline mock API at ``<mock_api_url>/<mock_path>`` (the real API's base URL ends the same way)."""
-    conn = airflow_connection(conn_id)
-    if conn is None:
-        log.info("Connection %s not defined: using the offline mock API at %s", conn_id, settings.mock_api_url)
-        return ApiCredentials(f"{settings.mock_api_url}/{mock_path}", None, OFFLINE_API_KEY, offline=True)
-    if not conn.password:
-        raise ConfigurationError(f"Connection {conn_id} needs password (the API key)")
-    return ApiCredentials(_base_url(conn), None, conn.password)
 
 
 def s3_client(settings: Settings) -> Any:

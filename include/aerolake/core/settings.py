@@ -9,10 +9,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-#: Connection ids (the contract of docs/architecture.md).
-LUFTHANSA_CONN_ID = "lufthansa_api"
-AIRLABS_CONN_ID = "airlabs_api"
-AVIATIONSTACK_CONN_ID = "aviationstack_api"
+#: The stores' connection ids (the contract of docs/architecture.md; each API's is its source's ``SPEC.api``).
 S3_CONN_ID = "aerolake_s3"
 MONGO_CONN_ID = "aerolake_mongo"
 MYSQL_CONN_ID = "aerolake_mysql"
@@ -23,15 +20,22 @@ OFFLINE_S3_ENDPOINT = "http://127.0.0.1:5055"
 #: The offline mock accepts any client id/secret; these are labels, not secrets.
 OFFLINE_CLIENT_ID = "aerolake-offline"
 OFFLINE_CLIENT_SECRET = "aerolake-offline"  # noqa: S105
-OFFLINE_API_KEY = "aerolake-offline"  # the mock API's key for Airlabs and Aviation Stack
+OFFLINE_API_KEY = "aerolake-offline"  # the mock API's key for the API-key sources
 
 
-def _env_list(name: str, default: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, default)
-    return tuple(item.strip().upper() for item in raw.split(",") if item.strip())
+def env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of codes, upper-cased (``FRA, muc`` -> ``("FRA", "MUC")``); unset -> ``default``."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    items = tuple(item.strip().upper() for item in raw.split(",") if item.strip())
+    if not items:
+        raise ValueError(f"{name} must name at least one code, got {raw!r}")
+    return items
 
 
-def _env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
+    """A number setting; unset or empty -> ``default``."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -41,7 +45,7 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
-def _env_int(name: str, default: int | None) -> int | None:
+def env_int(name: str, default: int | None) -> int | None:
     """An integer setting; empty or ``none`` means no limit (``None``)."""
     raw = os.environ.get(name)
     if raw is None:
@@ -72,16 +76,13 @@ class Settings:
     bucket: str = "aerolake"
     mongo_db: str = "aerolake"
     mysql_database: str = "aerolake"
-    lufthansa_hubs: tuple[str, ...] = ("FRA", "MUC")
-    lufthansa_calls_per_second: float = 5.0
-    airlabs_hubs: tuple[str, ...] = ("FRA", "MUC")
-    airlabs_calls_per_second: float = 1.0
-    aviationstack_hubs: tuple[str, ...] = ("FRA", "MUC")
-    aviationstack_calls_per_second: float = 1.0
     mock_api_url: str = OFFLINE_MOCK_API_URL
     s3_endpoint: str = OFFLINE_S3_ENDPOINT
-    #: budgets set here win over the environment's and the plan's (tests, benchmarks); see quotas.budget_of
+    #: per source, set here, these win over the environment's ``AEROLAKE_<NAME>_*`` and the source's spec
+    #: (tests, benchmarks): see :func:`aerolake.sources.budget_of`, ``hubs_of`` and ``calls_per_second_of``
     budgets: dict[str, Budget] = field(default_factory=dict)
+    hubs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    calls_per_second: dict[str, float] = field(default_factory=dict)
 
 
 def load_settings() -> Settings:
@@ -90,12 +91,6 @@ def load_settings() -> Settings:
         bucket=os.environ.get("AEROLAKE_BUCKET", "aerolake"),
         mongo_db=os.environ.get("AEROLAKE_MONGO_DB", "aerolake"),
         mysql_database=os.environ.get("AEROLAKE_MYSQL_DATABASE", "aerolake"),
-        lufthansa_hubs=_env_list("AEROLAKE_LUFTHANSA_HUBS", "FRA,MUC"),
-        lufthansa_calls_per_second=_env_float("AEROLAKE_LUFTHANSA_CALLS_PER_SECOND", 5.0),
-        airlabs_hubs=_env_list("AEROLAKE_AIRLABS_HUBS", "FRA,MUC"),
-        airlabs_calls_per_second=_env_float("AEROLAKE_AIRLABS_CALLS_PER_SECOND", 1.0),
-        aviationstack_hubs=_env_list("AEROLAKE_AVIATIONSTACK_HUBS", "FRA,MUC"),
-        aviationstack_calls_per_second=_env_float("AEROLAKE_AVIATIONSTACK_CALLS_PER_SECOND", 1.0),
         mock_api_url=os.environ.get("AEROLAKE_MOCK_API_URL", OFFLINE_MOCK_API_URL).rstrip("/"),
         s3_endpoint=os.environ.get("AEROLAKE_S3_ENDPOINT", OFFLINE_S3_ENDPOINT).rstrip("/"),
     )

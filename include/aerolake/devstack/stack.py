@@ -195,14 +195,17 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
 
 def connections(cfg: StackConfig) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` of the stack: the connection ids of docs/architecture.md, pointed at its services."""
-    from aerolake.core.settings import OFFLINE_API_KEY, OFFLINE_CLIENT_ID, OFFLINE_CLIENT_SECRET
+    from aerolake.core.connections import offline_credentials
+    from aerolake.sources import SOURCES, spec_of
 
-    mock = cfg.url(cfg.mockapi_port)
-    conns = {
-        "lufthansa_api": {"conn_type": "http", "host": f"{mock}/lufthansa/v1", "login": OFFLINE_CLIENT_ID,
-                          "password": OFFLINE_CLIENT_SECRET},
-        "airlabs_api": {"conn_type": "http", "host": f"{mock}/airlabs/api/v9", "password": OFFLINE_API_KEY},
-        "aviationstack_api": {"conn_type": "http", "host": f"{mock}/aviationstack/v1", "password": OFFLINE_API_KEY},
+    conns: dict[str, dict[str, Any]] = {}
+    for name in SOURCES:  # each source's API connection, at the stack's mock API
+        api = spec_of(name).api
+        creds = offline_credentials(api, cfg.url(cfg.mockapi_port))
+        conns[api.conn_id] = {"conn_type": "http", "host": creds.base_url, "password": creds.client_secret}
+        if creds.client_id:
+            conns[api.conn_id]["login"] = creds.client_id
+    conns |= {
         "aerolake_s3": {"conn_type": "aws", "login": S3_KEYS[0], "password": S3_KEYS[1],
                         "extra": {"endpoint_url": cfg.url(cfg.s3_port), "region_name": "us-east-1"}},
         "aerolake_mongo": {"conn_type": "mongo", "host": cfg.host, "port": cfg.mongo_port},

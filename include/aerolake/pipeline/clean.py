@@ -27,7 +27,7 @@ from aerolake.gapfill import frame as frame_of
 from aerolake.schema import TABLES
 from aerolake.sources.base import Source, SourceSpec
 from aerolake.stores import mongo
-from aerolake.stores.clean_zone import CleanZoneWriter
+from aerolake.stores.lake import CleanZoneWriter
 from aerolake.stores.quarantine import replace_quarantine
 
 log = logging.getLogger(__name__)

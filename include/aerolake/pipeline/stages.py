@@ -23,11 +23,10 @@ from aerolake.core.settings import Settings, load_settings, utcnow, wall_clock
 from aerolake.http import ApiError
 from aerolake.pipeline.clean import clean_partition
 from aerolake.schema import TABLES
-from aerolake.sources import budget_of, source
+from aerolake.sources import authorities, budget_of, source
 from aerolake.sources.base import Source
 from aerolake.stores import lake
-from aerolake.stores.clean_zone import CleanZoneWriter, iter_clean_tables
-from aerolake.stores.lake import Partition
+from aerolake.stores.lake import CleanZoneWriter, Partition, iter_clean_tables
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
 from aerolake.stores.mysql import ledger, quality
 from aerolake.stores.mysql.db import connection
@@ -301,13 +300,14 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     started = wall_clock()
     migrate(ctx.mysql)
     results: dict[str, dict[str, int]] = {}
+    ranks = authorities()  # how the flights merge ranks every source's times against this one's
     with connection(ctx.mysql) as conn:
         try:
             for entity, table_name, endpoint, fill_only in ctx.source.SPEC.publish:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
                 staging, rows = stage_frames(conn, table, iter_clean_tables(ctx, entity))
-                affected = publish_staging(conn, table, staging, insert_missing_only=fill_only)
+                affected = publish_staging(conn, table, staging, insert_missing_only=fill_only, authorities=ranks)
                 log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", ctx.partition.source,
                          ctx.partition.key, table_name, rows, "fill gaps" if fill_only else "upsert", affected,
                          time.monotonic() - t0)

@@ -25,8 +25,10 @@ from types import ModuleType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from aerolake.cleaning import Rejects
+from aerolake.core.connections import Api
 from aerolake.core.settings import Budget, Settings
 from aerolake.stores.lake import Partition
+from aerolake.stores.mysql.merge import Authority
 
 
 class Publication(NamedTuple):
@@ -43,14 +45,19 @@ class SourceSpec:
     """What a source fetches and publishes: the one home of these facts (the stages, the DAG's Assets and
     the web API read them here)."""
 
-    name: str  # the lake's ``source=`` and MongoDB's collection prefix
+    name: str  # the lake's ``source=``, MongoDB's collection prefix, ``flights.source``
+    api: Api  # its connection id, auth, offline mock path and pace
     endpoints: tuple[str, ...]  # of one partition, in fetch order (the lake's ``endpoint=``)
     #: ``(endpoint, entity)``: references the clean stage cleans first, whole, deduplicated on the table's key
     references: tuple[tuple[str, str], ...]
     publish: tuple[Publication, ...]  # in foreign-key order
     quality: tuple[Any, ...]  # :class:`aerolake.stores.mysql.quality.Check`, run after the load
+    #: how its flight times rank against the other sources' when they merge into one ``flights`` row
+    authority: Authority
     #: the API plan's request limits (``AEROLAKE_<NAME>_BUDGET_PER_DAY`` / ``_PER_MONTH`` override them)
     budget: Budget = field(default_factory=Budget)
+    #: the airports whose traffic it follows (``AEROLAKE_<NAME>_HUBS`` overrides them)
+    hubs: tuple[str, ...] = ("FRA", "MUC")
 
     def table_of(self, entity: str) -> str:
         """The MySQL table of clean-zone ``entity``."""

@@ -14,11 +14,12 @@ from typing import Any
 
 import requests
 
-from aerolake.core.connections import ApiCredentials, api_key_credentials
+from aerolake.core.connections import ApiCredentials, api_credentials
 from aerolake.core.errors import MalformedBody
-from aerolake.core.settings import AIRLABS_CONN_ID, Settings
+from aerolake.core.settings import Settings
 from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy
-from aerolake.sources.airlabs.spec import SOURCE
+from aerolake.sources import calls_per_second_of
+from aerolake.sources.airlabs.spec import SOURCE, SPEC
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class AirlabsClient:
                  retry: RetryPolicy | None = None, timeout: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep, before_request: Callable[[], None] | None = None):
         if not credentials.client_secret:
-            raise ValueError(f"connection {AIRLABS_CONN_ID} has no API key")
+            raise ValueError(f"connection {SPEC.api.conn_id} has no API key")
         self.credentials = credentials
         self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry or RETRY, timeout=timeout,
                                sleep=sleep, seed=0, before_request=before_request)
@@ -103,7 +104,7 @@ class AirlabsClient:
             retry_after = MINUTE_LIMIT_RETRY_AFTER if code == "minute_limit_exceeded" else None
             raise RetryableError(f"airlabs: {code} ({message})", status, retry_after=retry_after, response=response)
         hint = _ERROR_HINTS.get(code, "an error code this client does not know")
-        raise ApiError(f"airlabs: {code} ({message}) on connection {AIRLABS_CONN_ID}: {hint}", status)
+        raise ApiError(f"airlabs: {code} ({message}) on connection {SPEC.api.conn_id}: {hint}", status)
 
     def get(self, method: str, params: dict[str, Any] | None = None) -> Page:
         """One call of ``method``. A ``not_found`` answer is an empty page; a body still malformed after the
@@ -169,5 +170,5 @@ def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None
 
 
 def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> AirlabsClient:
-    return AirlabsClient(api_key_credentials(AIRLABS_CONN_ID, settings, mock_path="airlabs/api/v9"),
-                         calls_per_second=settings.airlabs_calls_per_second, before_request=before_request)
+    return AirlabsClient(api_credentials(SPEC.api, settings), calls_per_second=calls_per_second_of(settings, SOURCE),
+                         before_request=before_request)

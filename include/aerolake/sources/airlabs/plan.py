@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from aerolake.core.settings import Settings
 from aerolake.http import Request
-from aerolake.sources.airlabs.spec import AIRLINES, AIRPORTS, FLIGHTS, SCHEDULES
+from aerolake.sources import hubs_of
+from aerolake.sources.airlabs.spec import AIRLINES, AIRPORTS, FLIGHTS, SCHEDULES, SOURCE
 from aerolake.stores.lake import Partition
 
 SCHEDULES_PAGE_SIZE = 500  # asked per page; the API may serve fewer (then more pages follow)
@@ -24,7 +25,7 @@ def fetches_references(partition: Partition) -> bool:
 
 
 def partition_plan(partition: Partition, settings: Settings) -> dict[str, list[Request]]:
-    hubs = settings.airlabs_hubs
+    hubs = hubs_of(settings, SOURCE)
     references = fetches_references(partition)
     return {
         AIRPORTS: [Request(AIRPORTS, AIRPORTS, {}, 0)] if references else [],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aerolake.core.connections import Api
 from aerolake.core.settings import Budget
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
@@ -10,6 +11,7 @@ from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
+from aerolake.stores.mysql.merge import Authority
 from aerolake.stores.mysql.quality import Check, unique_key_checks
 
 SOURCE = "airlabs"
@@ -41,4 +43,6 @@ QUALITY = (
 
 SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=((AIRPORTS, "airports"), (AIRLINES, "airlines")),
                   publish=PUBLISH, quality=QUALITY,
+                  api=Api("airlabs_api", "api_key", mock_path="airlabs/api/v9", calls_per_second=1.0),
+                  authority=Authority(2),  # UTC times as published
                   budget=Budget(per_month=1000))  # the free plan: 1,000 requests a month

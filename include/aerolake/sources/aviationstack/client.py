@@ -12,9 +12,9 @@ from typing import Any
 
 import requests
 
-from aerolake.core.connections import ApiCredentials, api_key_credentials
+from aerolake.core.connections import ApiCredentials, api_credentials
 from aerolake.core.errors import MalformedBody
-from aerolake.core.settings import AVIATIONSTACK_CONN_ID, Settings
+from aerolake.core.settings import Settings
 from aerolake.http import (
     ApiError,
     HttpClient,
@@ -24,7 +24,8 @@ from aerolake.http import (
     offset_pages,
     redact_params,
 )
-from aerolake.sources.aviationstack.spec import SOURCE
+from aerolake.sources import calls_per_second_of
+from aerolake.sources.aviationstack.spec import SOURCE, SPEC
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def classify(response: requests.Response) -> None:
         raise RetryableError(f"aviationstack: HTTP {status} ({_text(response)})", status, _retry_after(response),
                              response=response)
     if status != 200:
-        raise ApiError(f"aviationstack: HTTP {status} ({_text(response)}); connection {AVIATIONSTACK_CONN_ID}",
+        raise ApiError(f"aviationstack: HTTP {status} ({_text(response)}); connection {SPEC.api.conn_id}",
                        status)
     if body is None:
         raise MalformedBody(f"aviationstack: malformed JSON body ({len(response.content)} bytes)", status,
@@ -135,7 +136,7 @@ def _api_error(status: int, error: dict[str, Any]) -> ApiError:
     if context:
         safe = redact_params(context) if isinstance(context, dict) else context
         text += f"; context: {json.dumps(safe, ensure_ascii=False, default=str)[:500]}"
-    text += f"; {advice} (connection {AVIATIONSTACK_CONN_ID})"
+    text += f"; {advice} (connection {SPEC.api.conn_id})"
     if retryable:
         return RetryableError(text, status)
     return ApiError(text, status)
@@ -154,8 +155,8 @@ def _retry_after(response: requests.Response) -> float | None:
 
 # -- what the stages need from this source ---------------------------------------------------------------
 def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> AviationstackClient:
-    return AviationstackClient(api_key_credentials(AVIATIONSTACK_CONN_ID, settings, mock_path="aviationstack/v1"),
-                               calls_per_second=settings.aviationstack_calls_per_second, before_request=before_request)
+    return AviationstackClient(api_credentials(SPEC.api, settings),
+                               calls_per_second=calls_per_second_of(settings, SOURCE), before_request=before_request)
 
 
 def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None]:

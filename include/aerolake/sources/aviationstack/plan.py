@@ -9,7 +9,8 @@ from aerolake.core.settings import Settings
 from aerolake.http import (
     Request,
 )
-from aerolake.sources.aviationstack.spec import FLIGHTS
+from aerolake.sources import hubs_of
+from aerolake.sources.aviationstack.spec import FLIGHTS, SOURCE
 from aerolake.stores.lake import Partition
 
 PAGE_SIZE = 100  # the maximum below the Professional plan
@@ -20,7 +21,7 @@ SERVABLE_DAYS_BACK = 1
 def partition_plan(partition: Partition, settings: Settings) -> dict[str, list[Request]]:
     """One departures listing per hub for the partition's ``flight_date`` (snapshots use the same plan)."""
     return {FLIGHTS: [Request(FLIGHTS, "flights", {"flight_date": partition.dt, "dep_iata": hub}, PAGE_SIZE)
-                      for hub in settings.aviationstack_hubs]}
+                      for hub in hubs_of(settings, SOURCE)]}
 
 
 def servable(partition: Partition, now: datetime) -> str | None:

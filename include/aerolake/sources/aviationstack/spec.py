@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aerolake.core.connections import Api
 from aerolake.core.settings import Budget
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
@@ -10,6 +11,7 @@ from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
 from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
+from aerolake.stores.mysql.merge import Authority
 from aerolake.stores.mysql.quality import Check, unique_key_checks
 
 SOURCE = "aviationstack"
@@ -42,4 +44,6 @@ QUALITY = (
 )
 
 SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=(), publish=PUBLISH, quality=QUALITY,
+                  api=Api("aviationstack_api", "api_key", mock_path="aviationstack/v1", calls_per_second=1.0),
+                  authority=Authority(1),  # local clock times labelled "+00:00", converted
                   budget=Budget(per_month=100))  # the free plan: 100 requests a month

@@ -10,18 +10,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
-from aerolake.core.connections import ApiCredentials, lufthansa_credentials
+from aerolake.core.connections import ApiCredentials, api_credentials
 from aerolake.core.errors import MalformedBody
 from aerolake.core.settings import Settings
 from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, offset_pages
-
-if TYPE_CHECKING:
-    pass
-from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS, SOURCE
+from aerolake.sources import calls_per_second_of
+from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS, SOURCE, SPEC
 
 log = logging.getLogger(__name__)
 
@@ -216,5 +214,5 @@ def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None
 
 # -- what the stages need from this source ---------------------------------------------------------------
 def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> LufthansaClient:
-    return LufthansaClient(lufthansa_credentials(settings), calls_per_second=settings.lufthansa_calls_per_second,
+    return LufthansaClient(api_credentials(SPEC.api, settings), calls_per_second=calls_per_second_of(settings, SOURCE),
                            before_request=before_request)

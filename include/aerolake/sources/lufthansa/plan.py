@@ -4,15 +4,12 @@ each hub in 4-hour windows covering the local day. The API itself says which day
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from aerolake.core.settings import Settings
 from aerolake.http import Request
+from aerolake.sources import hubs_of
+from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS, SOURCE
 from aerolake.stores.lake import Partition
-
-if TYPE_CHECKING:
-    pass
-from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS
 
 REFERENCE_PAGE_SIZE = 100  # the API's maximum for references
 FLIGHTSTATUS_PAGE_SIZE = 80  # the API's maximum for flight status
@@ -40,7 +37,7 @@ def day_plan(day: date, hubs: tuple[str, ...], lang: str = "en") -> dict[str, li
 
 
 def partition_plan(partition: Partition, settings: Settings) -> dict[str, list[Request]]:
-    return day_plan(date.fromisoformat(partition.dt), settings.lufthansa_hubs)
+    return day_plan(date.fromisoformat(partition.dt), hubs_of(settings, SOURCE))
 
 
 def servable(partition: Partition, now: datetime) -> str | None:

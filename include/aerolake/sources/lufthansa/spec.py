@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aerolake.core.connections import Api
 from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
 from aerolake.schema import AIRLINES as AIRLINES_T
 from aerolake.schema import AIRPORTS as AIRPORTS_T
@@ -9,9 +10,13 @@ from aerolake.schema import CITIES as CITIES_T
 from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
+from aerolake.stores.mysql.merge import Authority
 from aerolake.stores.mysql.quality import Check, unique_key_checks
 
 SOURCE = "lufthansa"
+
+#: Lufthansa Group airlines (IATA): mainline, regional and leisure members and their wet-lease operators.
+LUFTHANSA_GROUP = ("LH", "LX", "OS", "SN", "EW", "4Y", "EN", "WK", "CL", "2L", "4U", "DE")
 
 #: endpoint name in the lake -> (API path, resource key, collection key, record key)
 REFERENCE_ENDPOINTS: dict[str, tuple[str, str, str, str]] = {
@@ -55,4 +60,7 @@ SPEC = SourceSpec(
                 ("aircraft", "aircraft_types")),
     publish=PUBLISH,
     quality=QUALITY,
+    api=Api("lufthansa_api", "client_credentials", mock_path="lufthansa/v1", calls_per_second=5.0),
+    # the operator's own system for its group's flights; for other airlines, UTC times as published
+    authority=Authority(2, own_airlines=LUFTHANSA_GROUP, own_rank=3),
 )

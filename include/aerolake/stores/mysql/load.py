@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aerolake.schema import Table
 from aerolake.sql import quote_identifier, sql_text
-from aerolake.stores.mysql.merge import upsert_assignments
+from aerolake.stores.mysql.merge import Authority, upsert_assignments
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,8 +170,10 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
     return staging, expected
 
 
-def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, insert_missing_only: bool = False) -> int:
-    """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent.
+def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, insert_missing_only: bool = False,
+                    authorities: Mapping[str, Authority] | None = None) -> int:
+    """Move staged rows into ``table``: upsert by its unique key, or only fill keys that are absent. The
+    ``flights`` upsert ranks the sources by ``authorities`` (:mod:`aerolake.stores.mysql.merge`).
 
     Rows identical to the stored ones are dropped from the staging table first: they cannot change anything,
     and a replayed partition (all rows identical) then costs one join instead of one upsert per row.
@@ -191,7 +193,7 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
                                   for c in table.load_columns if c not in table.key)))
             derived = table.derived_on_insert
             statement = sql_text("queries/upsert_from_staging.sql").format(
-                table=target, staging=staging, updates=upsert_assignments(table),
+                table=target, staging=staging, updates=upsert_assignments(table, authorities),
                 columns=", ".join([columns, *(quote_identifier(c) for c, _source in derived)]),
                 select_columns=", ".join([columns, *(quote_identifier(source) for _c, source in derived)]))
         cur.execute(statement)

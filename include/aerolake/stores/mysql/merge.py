@@ -1,21 +1,17 @@
 """How a load merges into stored rows (the ``ON DUPLICATE KEY UPDATE`` of each table): freshest observation wins,
 and for ``flights`` the precedence rules by which three sources merge into one row.
 
-The same flight (airline, number, local departure date, origin) arrives from Lufthansa, Airlabs and Aviation
-Stack, each load upserting its partition. Column groups follow different rules, all decided in SQL per row,
+The same flight (airline, number, local departure date, origin) arrives from several sources, each load
+upserting its partition. Column groups follow different rules, all decided in SQL per row,
 so the result does not depend on which load ran first and a replay never regresses newer data:
 
 **Schedule and times** (``arr_airport``, scheduled/estimated/actual times, delays; with them ``source`` and
 ``updated_at``): the source with the higher *authority* wins; between equal authorities the fresher
 observation wins (``updated_at``, the time the lake fetched it):
 
-====================================================  =========
-source                                                authority
-====================================================  =========
-``lufthansa`` for a Lufthansa Group airline            3 (the operator's own system)
-``lufthansa`` for other airlines, ``airlabs``          2 (UTC times as published)
-``aviationstack``                                      1 (local clock times labelled "+00:00"; converted)
-====================================================  =========
+each source's :class:`Authority` (its ``SourceSpec.authority``; today: Lufthansa 3 for a Lufthansa Group airline,
+as the operator's own system, else 2; Airlabs 2, UTC times as published; Aviation Stack 1, local clock times
+labelled "+00:00" and converted). A source this table does not know ranks 0.
 
 **Status** (``status``, with ``status_source`` and ``status_updated_at``): the freshest observation wins,
 whatever its source: a flight's state changes by the minute and the latest look is the best.
@@ -27,6 +23,9 @@ when the freshest observation lacks a detail, the known value kept is the one th
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aerolake.sql import quote_identifier as q
@@ -34,8 +33,31 @@ from aerolake.sql import quote_identifier as q
 if TYPE_CHECKING:
     from aerolake.schema import Table
 
-#: Lufthansa Group airlines (IATA): mainline, regional and leisure members and their wet-lease operators.
-LUFTHANSA_GROUP = ("LH", "LX", "OS", "SN", "EW", "4Y", "EN", "WK", "CL", "2L", "4U", "DE")
+
+_AIRLINE = re.compile(r"[A-Z0-9]{2}")
+_SOURCE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Authority:
+    """How much a source's flight times count: ``rank``, or ``own_rank`` for a flight of ``own_airlines`` (the
+    operator's own system knows its flights best). Higher wins; 0 is a source no spec declares."""
+
+    rank: int
+    own_airlines: tuple[str, ...] = ()  # IATA airline codes
+    own_rank: int | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.own_airlines) != (self.own_rank is not None):
+            raise ValueError("own_airlines and own_rank go together")
+        bad = [code for code in self.own_airlines if not _AIRLINE.fullmatch(code)]
+        if bad:
+            raise ValueError(f"not IATA airline codes: {bad}")
+
+
+def _literals(values: Iterable[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
 
 TIME_COLUMNS = (
     "arr_airport", "scheduled_departure", "estimated_departure", "actual_departure", "scheduled_arrival",
@@ -47,14 +69,21 @@ DETAIL_COLUMNS = (
 )
 
 
-def authority_sql(source: str, airline: str) -> str:
-    """SQL for the authority of an observation by ``source`` about a flight of ``airline`` (expressions)."""
-    group = ", ".join(f"'{code}'" for code in LUFTHANSA_GROUP)
-    return (f"(CASE WHEN {source} = 'lufthansa' AND {airline} IN ({group}) THEN 3 "
-            f"WHEN {source} IN ('lufthansa', 'airlabs') THEN 2 WHEN {source} = 'aviationstack' THEN 1 ELSE 0 END)")
+def authority_sql(source: str, airline: str, authorities: Mapping[str, Authority]) -> str:
+    """SQL for the authority of an observation by ``source`` about a flight of ``airline`` (SQL expressions),
+    by source name. The names and codes become SQL literals, so they are checked first."""
+    bad = [name for name in authorities if not _SOURCE.fullmatch(name)]
+    if bad:
+        raise ValueError(f"not source names: {bad}")
+    whens = [f"WHEN {source} = '{name}' AND {airline} IN ({_literals(a.own_airlines)}) THEN {int(a.own_rank or 0)}"
+             for name, a in sorted(authorities.items()) if a.own_airlines]
+    for rank in sorted({a.rank for a in authorities.values()}, reverse=True):
+        names = _literals(name for name, a in sorted(authorities.items()) if a.rank == rank)
+        whens.append(f"WHEN {source} IN ({names}) THEN {int(rank)}")
+    return f"(CASE {' '.join(whens)} ELSE 0 END)"
 
 
-def flight_merge_assignments(table: str = "flights") -> str:
+def flight_merge_assignments(authorities: Mapping[str, Authority], table: str = "flights") -> str:
     """The ``ON DUPLICATE KEY UPDATE`` list of the flights load.
 
     MySQL and MariaDB apply these left to right and later ones see earlier results, so every condition is
@@ -71,8 +100,8 @@ def flight_merge_assignments(table: str = "flights") -> str:
     def new(column: str) -> str:
         return f"VALUES({q(column)})"
 
-    new_auth = authority_sql(new("source"), own("airline_code"))
-    old_auth = authority_sql(own("source"), own("airline_code"))
+    new_auth = authority_sql(new("source"), own("airline_code"), authorities)
+    old_auth = authority_sql(own("source"), own("airline_code"), authorities)
     times_win = (f"({new_auth} > {old_auth} OR ({new_auth} = {old_auth} "
                  f"AND {new('updated_at')} >= {own('updated_at')}))")
     status_win = f"({new('updated_at')} >= COALESCE({own('status_updated_at')}, {own('updated_at')}))"
@@ -91,15 +120,17 @@ def flight_merge_assignments(table: str = "flights") -> str:
     return ", ".join(parts)
 
 
-def upsert_assignments(table: Table) -> str:
+def upsert_assignments(table: Table, authorities: Mapping[str, Authority] | None = None) -> str:
     """``ON DUPLICATE KEY UPDATE`` assignments where the freshest observation wins.
 
     A row replayed from an older partition never overwrites what a newer one wrote: each column takes the
     incoming value only if the incoming ``updated_at`` is not older, and ``updated_at`` is assigned last
     (MySQL and MariaDB evaluate these assignments left to right, so the comparisons see the old value).
     """
-    if table.name == "flights":  # three sources, one row: precedence rules per column group
-        return flight_merge_assignments(table.name)
+    if table.name == "flights":  # several sources, one row: precedence rules per column group
+        if not authorities:
+            raise ValueError("the flights merge needs the sources' authorities (aerolake.sources.authorities())")
+        return flight_merge_assignments(authorities, table.name)
     cols = [c for c in table.load_columns if c not in table.key and c != "updated_at"]
     if "updated_at" not in table.load_columns:
         return ", ".join(f"{q(c)} = VALUES({q(c)})" for c in cols)
