@@ -210,6 +210,15 @@ def test_no_module_outside_the_sources_names_a_source() -> None:
     assert naming == {}
 
 
+def test_no_shared_sql_file_is_named_after_a_source() -> None:
+    """A check or query that only one source uses today is named for what it does, so the next source can use it."""
+    from aerolake.sources import SOURCES
+
+    named = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.sql")
+                   if any(name in p.name for name in SOURCES))
+    assert named == []
+
+
 def test_the_naming_rule_sees_a_string_and_an_identifier_but_not_a_docstring(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('"""Airlabs."""\nimport aerolake.sources.airlabs as airlabs_mod\nx = "lufthansa_api"\n')

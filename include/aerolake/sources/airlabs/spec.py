@@ -34,11 +34,12 @@ PUBLISH = tuple(Publication(*p) for p in (
 QUALITY = (
     Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": SCHEDULES}),
     *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
-    Check("orphan_airports", "flights", "airlabs_count_orphan_flight_airports", "==", 0),
-    Check("orphan_codeshares", "flight_codeshares", "airlabs_count_orphan_codeshares", "==", 0),
-    Check("share_unknown_status", "flights", "airlabs_share_of_unknown_status", "<=", 0.05),
+    Check("orphan_airports", "flights", "count_orphan_flight_airports_around_snapshot", "==", 0),
+    Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_source", "==", 0),
+    Check("share_unknown_status", "flights", "share_of_unknown_status_around_snapshot", "<=", 0.05),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
-    Check("quarantine_rate", "pipeline_runs", "airlabs_quarantine_rate_of_run", "<=", 0.05),
+    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_endpoints", "<=", 0.05,
+          params={"endpoints": (SCHEDULES, FLIGHTS)}),
 )
 
 SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=((AIRPORTS, "airports"), (AIRLINES, "airlines")),

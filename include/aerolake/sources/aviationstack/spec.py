@@ -35,7 +35,7 @@ QUALITY = (
     Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
     *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
-    Check("orphan_codeshares", "flight_codeshares", "aviationstack_orphan_codeshares", "==", 0),
+    Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_day", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
           identifiers={"column": "scheduled_arrival"}),
     Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05),

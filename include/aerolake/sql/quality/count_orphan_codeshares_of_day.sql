@@ -1,5 +1,5 @@
--- The partition's codeshares whose operating flight is missing from flights (the foreign key should make this 0;
--- checked, not assumed).
+-- The source's codeshares of the partition's day whose operating flight is missing from flights (the foreign key
+-- should make this 0; checked, not assumed).
 SELECT COUNT(*), GROUP_CONCAT(DISTINCT CONCAT(c.marketing_airline_code, c.marketing_flight_number, '->',
        c.airline_code, c.flight_number) SEPARATOR ',')
 FROM flight_codeshares c

@@ -1,4 +1,5 @@
--- Airlabs codeshares whose operating flight is missing from flights (the foreign key should make this 0).
+-- The source's codeshares, any day, whose operating flight is missing from flights (the foreign key should make
+-- this 0; checked, not assumed).
 SELECT COUNT(*), GROUP_CONCAT(CONCAT(c.marketing_airline_code, c.marketing_flight_number, '->', c.airline_code,
        c.flight_number) SEPARATOR ',')
 FROM flight_codeshares c

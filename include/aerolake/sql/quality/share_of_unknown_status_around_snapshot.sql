@@ -1,5 +1,5 @@
--- Share of the Airlabs flights around the snapshot (scheduled from 24 h before to 12 h after it) whose status
--- code mapped to 'unknown'.
+-- Share of a snapshot source's flights around the snapshot (scheduled from 24 h before to 12 h after it) whose
+-- status code mapped to 'unknown'.
 SELECT COALESCE(AVG(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END), 0)
 FROM flights
 WHERE source = %(source)s

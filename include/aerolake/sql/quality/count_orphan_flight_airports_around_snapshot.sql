@@ -1,5 +1,5 @@
--- Airlabs flights around the snapshot (scheduled from 24 h before to 12 h after it: what its boards and
--- positions cover) whose departure or arrival airport is missing from airports.
+-- A snapshot source's flights around the snapshot (scheduled from 24 h before to 12 h after it: what boards and
+-- positions of one moment cover, e.g. Airlabs') whose departure or arrival airport is missing from airports.
 SELECT COUNT(*), GROUP_CONCAT(DISTINCT CONCAT(f.dep_airport, '->', f.arr_airport) SEPARATOR ',')
 FROM flights f
 LEFT JOIN airports d ON d.airport_code = f.dep_airport
