@@ -134,3 +134,10 @@ def test_the_merge_refuses_what_would_not_be_a_sql_literal_and_a_flights_merge_w
         Authority(2, own_airlines=("LH",))
     with pytest.raises(ValueError, match="the flights merge needs the sources' authorities"):
         upsert_assignments(FLIGHTS)
+
+
+def test_the_mock_api_mounts_every_source_at_its_specs_mock_path() -> None:
+    from aerolake.mockapi.server import MockServer
+
+    mounted = sorted(source.prefix.strip("/") for source in MockServer().sources)
+    assert mounted == sorted(spec_of(name).api.mock_path for name in SOURCES)
