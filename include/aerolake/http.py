@@ -7,6 +7,7 @@ which are fatal; this module does the waiting, counting and logging. Query param
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -197,8 +198,66 @@ class Page:
     body: bytes
     payload: Any = None  # parsed JSON, None when malformed
     malformed: bool = False
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)  # the answer's items as sent: objects, or anything else
     total_count: int | None = None
+    error: str | None = None  # why the page is malformed (not JSON, or not the shape the source expects)
+
+    @property
+    def misshapen(self) -> bool:
+        """JSON, but not the shape the source expects: its paging cannot be read either, and asking again
+        brings the same answer."""
+        return bool(self.error) and self.error.startswith(SHAPE_ERROR)
+
+
+SHAPE_ERROR = "unexpected answer shape"
+
+
+def parse_body(content: bytes) -> Any:
+    """The JSON of an answer. An invalid UTF-8 byte does not spoil the page: it stays in its string as a lone
+    surrogate (U+DC80 to U+DCFF, Python's ``surrogateescape``), so only the record holding it is refused
+    (:func:`invalid_text_at`). Raises ``ValueError`` for a body that is not JSON."""
+    return json.loads(content.decode("utf-8", errors="surrogateescape"))
+
+
+def invalid_text_at(value: Any, path: str = "") -> str | None:
+    """The path of the first string in ``value`` that held an invalid UTF-8 byte (see :func:`parse_body`),
+    or None. Keys count too."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(the value)"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = invalid_text_at(key, f"{path}.{key!r} (a key)") or invalid_text_at(item, f"{path}.{key}".lstrip("."))
+            if where:
+                return where
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            where = invalid_text_at(item, f"{path}[{index}]")
+            if where:
+                return where
+    return None
+
+
+def read_records(extract: Callable[[Any], tuple[list[Any], int | None]], payload: Any
+                 ) -> tuple[list[Any], int | None, str | None]:
+    """``(records, total, error)`` of a parsed answer: what ``extract`` finds, or, when the answer is not the
+    shape it expects (it raised), no records and why. The page is then kept whole for quarantine."""
+    try:
+        records, total = extract(payload)
+    except Exception as exc:  # noqa: BLE001 - any shape the source's extractor did not foresee
+        return [], None, f"{SHAPE_ERROR}: {type(exc).__name__}: {str(exc)[:200]}"
+    return records, total, None
+
+
+def read_page(page: Page, extract: Callable[[Any], tuple[list[Any], int | None]]) -> Page:
+    """Fill ``page.records`` and ``page.total_count`` of a 200 answer, or mark it malformed with the reason."""
+    if not page.malformed and page.status == 200:
+        page.records, page.total_count, page.error = read_records(extract, page.payload)
+        page.malformed = page.error is not None
+    return page
 
 
 #: malformed pages in a row, with the listing's size still unknown, after which a walk gives up
@@ -219,22 +278,24 @@ def offset_pages(
 
     A page still malformed after retries is yielded as such (it goes to quarantine) and the walk goes on at
     the next offset; if the listing's size is still unknown after a few malformed pages in a row, the walk
-    fails rather than guess where it ends. Without a total, a short page ends the listing; ``last_page``
+    fails rather than guess where it ends. A page of another shape (:attr:`Page.misshapen`) with the size
+    unknown ends the walk: the same question would bring the same answer. Without a total, a short page ends the listing; ``last_page``
     adds the source's own end signal (a 404, a missing next link, an empty page).
     """
     offset = 0
     total: int | None = None
     malformed_in_a_row = 0
     while True:
-        page = get(path, {**params, "limit": page_size, "offset": offset})
+        page = read_page(get(path, {**params, "limit": page_size, "offset": offset}), extract)
         if not page.malformed and page.status == 200:
-            page.records, page.total_count = extract(page.payload)
             total = page.total_count if page.total_count is not None else total
         yield page
         if not page.malformed and last_page(page):
             return
         offset += page_size
         if total is not None and offset >= total:
+            return
+        if page.misshapen and total is None:  # nothing tells where the listing ends; its page is quarantined
             return
         if page.malformed:
             malformed_in_a_row += 1

@@ -70,8 +70,11 @@ def test_extract_records_reads_the_response_list_and_nothing_from_error_bodies()
     errors = json.loads((FIXTURES / "errors.json").read_text())
     for body in errors.values():
         assert extract_records(SCHEDULES, body) == ([], None)
-    assert extract_records(SCHEDULES, None) == ([], None)
-    assert extract_records(SCHEDULES, {"response": [1, "x", {"a": 1}]}) == ([{"a": 1}], None)
+    # items that are not objects are kept (staging quarantines and counts them); another shape is an error
+    assert extract_records(SCHEDULES, {"response": [1, "x", {"a": 1}]}) == ([1, "x", {"a": 1}], None)
+    for other in (None, [], {"response": "oops"}, {"data": []}):
+        with pytest.raises(ValueError, match="expected an object with a response list"):
+            extract_records(SCHEDULES, other)
 
 
 def test_natural_keys_and_the_reasons_for_missing_ones() -> None:

@@ -294,11 +294,13 @@ def test_gateway_pages_are_retried_and_other_statuses_without_a_body_are_fatal()
     assert len(session.sent) == 1
 
 
-def test_a_200_without_a_data_list_is_a_changed_api_not_an_empty_page() -> None:
+def test_a_200_without_a_data_list_is_kept_whole_for_quarantine_not_read_as_an_empty_page() -> None:
     client, session = canned([(200, {"pagination": {"total": 0}, "results": []}, {})])
-    with pytest.raises(ApiError, match="without a data list"):
-        client.get("flights", {})
-    assert len(session.sent) == 1
+    pages = list(client.iter_pages("flights", {}, PAGE_SIZE, partial(extract_records, FLIGHTS)))
+    assert len(session.sent) == 1  # not retried: the same answer would come again
+    assert pages[0].malformed and pages[0].records == []
+    assert pages[0].error == ("unexpected answer shape: ValueError: expected an object with a data list, got "
+                              "['pagination', 'results']")
 
 
 def test_an_empty_page_ends_the_walk_whatever_the_total_claims() -> None:

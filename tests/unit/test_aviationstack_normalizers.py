@@ -68,10 +68,19 @@ def test_extract_records_and_total() -> None:
     assert (len(records), total) == (16, 16)
 
 
+def test_extract_records_of_an_empty_page() -> None:
+    assert extract_records(ENDPOINT, {"data": [], "pagination": None}) == ([], None)
+
+
 @pytest.mark.parametrize("payload", [{}, None, [], "x", {"data": None}, {"data": "x", "pagination": None},
                                      {"error": {"code": "usage_limit_reached"}}])
-def test_extract_records_of_bodies_without_records(payload: Any) -> None:
-    assert extract_records(ENDPOINT, payload) == ([], None)
+def test_a_body_of_another_shape_is_an_error_not_an_empty_page(payload: Any) -> None:
+    with pytest.raises(ValueError, match="expected an object with a data list"):
+        extract_records(ENDPOINT, payload)
+
+
+def test_items_that_are_not_objects_are_kept_for_staging_to_quarantine() -> None:
+    assert extract_records(ENDPOINT, {"data": ["junk", 42, None, [], {"a": 1}]})[0] == ["junk", 42, None, [], {"a": 1}]
 
 
 def test_extract_records_reads_a_string_total_and_ignores_a_bad_one() -> None:

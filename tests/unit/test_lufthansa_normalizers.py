@@ -111,13 +111,24 @@ def test_extract_records_of_a_single_flight() -> None:
     assert records[0]["MarketingCarrier"] == {"AirlineID": "LH", "FlightNumber": 400}
 
 
-@pytest.mark.parametrize("payload", [load("error_404.json"), {}, None, [], "not json", {"AirportResource": None}])
-def test_extract_records_of_a_body_without_records(payload: Any) -> None:
-    assert extract_records("airports", payload) == ([], None)
+def test_extract_records_of_a_resource_without_records() -> None:
+    assert extract_records("airports", {"AirportResource": None}) == ([], None)
+    assert extract_records(FLIGHTSTATUS, {"FlightStatusResource": {"Flights": None}}) == ([], None)
 
 
-def test_extract_records_of_the_404_body_as_flight_status() -> None:
-    assert extract_records(FLIGHTSTATUS, load("error_404.json")) == ([], None)
+@pytest.mark.parametrize("payload", [load("error_404.json"), {}, None, [], "not json",
+                                     {"AirportResource": {"Airports": "oops"}}, {"AirportResource": [1]}])
+def test_a_body_of_another_shape_is_an_error_not_an_empty_page(payload: Any) -> None:
+    """Only a 200 answer is read for records (a 404 is an empty window, known by its status)."""
+    with pytest.raises(ValueError, match=r"AirportResource|not an object"):
+        extract_records("airports", payload)
+
+
+def test_items_that_are_not_objects_are_kept_for_staging_to_quarantine() -> None:
+    body = {"FlightStatusResource": {"Flights": {"Flight": ["junk", 42, None, [1], {"a": 1}]}}}
+    assert extract_records(FLIGHTSTATUS, body)[0] == ["junk", 42, None, [1], {"a": 1}]
+    assert extract_records(FLIGHTSTATUS, {"FlightStatusResource": {"Flights": {"Flight": "not-a-record"}}})[0] == \
+        ["not-a-record"]
 
 
 def test_extract_records_reads_a_string_total_and_ignores_a_bad_one() -> None:

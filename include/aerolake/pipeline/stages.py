@@ -20,7 +20,7 @@ from aerolake.cleaning import encode_keys, gc_paused
 from aerolake.core.connections import LazyDatabase, MySqlConfig, mongo_database, mysql_config, s3_client
 from aerolake.core.errors import CannotServe, MissingInput
 from aerolake.core.settings import Settings, load_settings, utcnow, wall_clock
-from aerolake.http import ApiError
+from aerolake.http import ApiError, invalid_text_at, parse_body, read_records
 from aerolake.pipeline.clean import clean_partition
 from aerolake.schema import TABLES
 from aerolake.sources import authorities, budget_of, source
@@ -153,7 +153,8 @@ def _fetch_endpoint(ctx: StageContext, client: Any, endpoint: str, requests: lis
                 parts.append(_store_page(ctx, endpoint, len(parts), page))
         except ApiError as exc:
             hint = f" {src.cannot_serve_hint(part)}" if exc.status == 400 else ""
-            raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}.{hint}", exc.status) from exc
+            raise ApiError(f"{part.source}/{endpoint} {part.key}: {exc}.{hint}", exc.status,
+                           retryable=exc.retryable) from exc
     lake.delete_stale_parts(ctx.s3, ctx.bucket, part, endpoint, {p["key"] for p in parts})
     api_calls = client.http.calls - calls_before
     manifest = {
@@ -176,9 +177,12 @@ def _store_page(ctx: StageContext, endpoint: str, number: int, page: Any) -> dic
     records = 1 if page.malformed else len(page.records)
     log.info("%s/%s %s: part %05d %s offset=%s status=%s records=%d", part.source, endpoint, part.key, number,
              page.url_path, page.params.get("offset"), page.status, records)
+    if page.error:
+        log.warning("%s/%s %s: part %05d kept as received for quarantine: %s", part.source, endpoint, part.key,
+                    number, page.error)
     return {"key": key, "sha256": lake.sha256_hex(page.body), "bytes": len(page.body), "status": page.status,
             "path": page.url_path, "params": page.params, "records": records, "malformed": page.malformed,
-            "total_count": page.total_count}
+            "error": page.error, "total_count": page.total_count}
 
 
 # -- 2. load_to_mongo -------------------------------------------------------------------------------------
@@ -221,21 +225,26 @@ def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any],
     seen: set[str] = set()
     batch: list[dict] = []
     staged = duplicates = 0
+    extract = partial(src.extract_records, endpoint)
     for part_meta, body in lake.iter_raw_parts(ctx.s3, ctx.bucket, manifest):
         if part_meta["status"] != 200:
             continue  # an empty window (404 "no data") holds no records
         try:
-            payload = json.loads(body)
+            payload = parse_body(body)
         except ValueError as exc:
-            rejected.append({"reason": f"malformed JSON page: {exc}", "key": None, "s3_key": part_meta["key"],
+            reason = f"malformed JSON page: {exc}"
+            payload = None
+        else:
+            records, _total, reason = read_records(extract, payload)
+        if reason is not None:  # the page whole, counted as the one record the manifest says it is
+            rejected.append({"reason": reason, "key": None, "s3_key": part_meta["key"],
                              "record": body[:2000].decode("utf-8", errors="replace")})
             continue
-        records, _total = src.extract_records(endpoint, payload)
         for index, record in enumerate(records):
-            key = src.natural_key(endpoint, record)
+            key, reason = _record_key(src, endpoint, record)
             if key is None:
-                rejected.append({"reason": src.missing_key_reason(endpoint, record), "key": None,
-                                 "s3_key": part_meta["key"], "record": record})
+                rejected.append({"reason": reason, "key": None, "s3_key": part_meta["key"],
+                                 "record": _storable(record)})
                 continue
             doc_id = f"{key}|{part.key}"
             if doc_id in seen:
@@ -257,6 +266,30 @@ def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any],
         coll.insert_many(batch, ordered=False)
         staged += len(batch)
     return staged, duplicates
+
+
+def _record_key(src: Source, endpoint: str, record: Any) -> tuple[str | None, str]:
+    """``(natural key, "")`` of a record MongoDB can stage, else ``(None, why not)``: an item that is not an
+    object, a string holding an invalid UTF-8 byte, a record without its key (or one the key rule fails on)."""
+    if not isinstance(record, dict):
+        return None, f"not an object: a {type(record).__name__} where a record belongs"
+    bad_text = invalid_text_at(record)
+    if bad_text is not None:
+        return None, f"invalid UTF-8 in {bad_text}"
+    try:
+        key = src.natural_key(endpoint, record)
+    except Exception as exc:  # noqa: BLE001 - a record of a shape the key rule did not foresee
+        return None, f"no natural key: {type(exc).__name__}: {str(exc)[:200]}"
+    return (key, "") if key is not None else (None, src.missing_key_reason(endpoint, record))
+
+
+def _storable(record: Any, limit: int = 100_000) -> Any:
+    """A rejected record as the quarantine can store it: as sent, or as JSON text (ASCII: an invalid byte
+    shows as ``\\udcXX``) when it holds what BSON cannot encode or is larger than ``limit`` characters (cut)."""
+    text = json.dumps(record, ensure_ascii=True, default=str)
+    if invalid_text_at(record) is None and len(text) <= limit:
+        return record
+    return text[:limit]
 
 
 # -- 3. clean ---------------------------------------------------------------------------------------------

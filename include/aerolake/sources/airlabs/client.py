@@ -5,7 +5,6 @@ answer."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -17,7 +16,7 @@ import requests
 from aerolake.core.connections import ApiCredentials, api_credentials
 from aerolake.core.errors import MalformedBody
 from aerolake.core.settings import Settings
-from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy
+from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, parse_body, read_page
 from aerolake.sources import calls_per_second_of
 from aerolake.sources.airlabs.spec import SOURCE, SPEC
 
@@ -82,7 +81,7 @@ class AirlabsClient:
     def _classify(self, response: requests.Response) -> None:
         status = response.status_code
         try:
-            payload = json.loads(response.content)
+            payload = parse_body(response.content)
         except ValueError as exc:
             if status >= 500 or status == 429:
                 raise RetryableError(f"airlabs: HTTP {status} (not JSON)", status, response=response) from exc
@@ -121,24 +120,21 @@ class AirlabsClient:
                             malformed=True)
             raise
         body = self._scrub(response.content)
-        return Page(method, params, response.status_code, body, payload=json.loads(body))
+        return Page(method, params, response.status_code, body, payload=parse_body(body))
 
     def iter_pages(self, path: str, params: dict[str, Any], page_size: int,
                    extract: Callable[[Any], tuple[list[dict], int | None]]) -> Iterator[Page]:
         """Every page of one request: a single call when ``page_size`` is 0, else ``limit``/``offset`` pages
         while the answer's ``request.has_more`` says so (or, without it, while pages come full)."""
         if not page_size:
-            page = self.get(path, params)
-            if not page.malformed:
-                page.records, page.total_count = extract(page.payload)
-            yield page
+            yield read_page(self.get(path, params), extract)
             return
         offset, step, malformed_in_a_row = 0, page_size, 0
         for _ in range(MAX_PAGES):
-            page = self.get(path, {**params, "limit": page_size, "offset": offset})
-            if not page.malformed:
-                page.records, page.total_count = extract(page.payload)
+            page = read_page(self.get(path, {**params, "limit": page_size, "offset": offset}), extract)
             yield page
+            if page.misshapen:  # no has_more to read: the walk ends, the page goes to quarantine
+                return
             if page.malformed:
                 malformed_in_a_row += 1
                 if malformed_in_a_row >= MAX_BLIND_MALFORMED_PAGES:
@@ -162,11 +158,15 @@ def _has_more(payload: Any) -> bool | None:
 
 
 # -- record extraction ------------------------------------------------------------------------------------
-def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None]:
-    """The records of one answer (an error body, e.g. ``not_found``, holds none); Airlabs sends no total."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("response"), list):
+def extract_records(endpoint: str, payload: Any) -> tuple[list[Any], int | None]:
+    """The records of one answer as sent (an item that is not an object is kept: staging quarantines it); an
+    error body (``not_found``) holds none. Airlabs sends no total. Another shape raises ``ValueError``."""
+    if _error_of(payload) is not None:
         return [], None
-    return [r for r in payload["response"] if isinstance(r, dict)], None
+    if not isinstance(payload, dict) or not isinstance(payload.get("response"), list):
+        raise ValueError("expected an object with a response list, got "
+                         f"{sorted(payload)[:5] if isinstance(payload, dict) else type(payload).__name__}")
+    return list(payload["response"]), None
 
 
 def make_client(settings: Settings, before_request: Callable[[], None] | None = None) -> AirlabsClient:

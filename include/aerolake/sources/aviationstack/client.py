@@ -22,6 +22,7 @@ from aerolake.http import (
     RetryableError,
     RetryPolicy,
     offset_pages,
+    parse_body,
     redact_params,
 )
 from aerolake.sources import calls_per_second_of
@@ -85,7 +86,7 @@ class AviationstackClient:
                           path, redact_params(params))
                 return Page(path, params, exc.response.status_code, exc.response.content, malformed=True)
             raise
-        return Page(path, params, response.status_code, response.content, payload=response.json())
+        return Page(path, params, response.status_code, response.content, payload=parse_body(response.content))
 
     def iter_pages(self, path: str, params: dict[str, Any], page_size: int,
                    extract: Callable[[Any], tuple[list[dict], int | None]]) -> Iterator[Page]:
@@ -104,7 +105,7 @@ def classify(response: requests.Response) -> None:
     error page, or a 200 body that is not JSON (retried as malformed)."""
     status = response.status_code
     try:
-        body = json.loads(response.content)
+        body = parse_body(response.content)
     except ValueError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
@@ -121,10 +122,7 @@ def classify(response: requests.Response) -> None:
     if body is None:
         raise MalformedBody(f"aviationstack: malformed JSON body ({len(response.content)} bytes)", status,
                             response=response)
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        raise ApiError("aviationstack: a 200 answer without a data list (keys: "
-                       f"{sorted(body)[:10] if isinstance(body, dict) else type(body).__name__}); the API's "
-                       "answer shape changed", status)
+    # a 200 answer of another shape is stored as received and quarantined whole (extract_records says why)
 
 
 def _api_error(status: int, error: dict[str, Any]) -> ApiError:
@@ -159,12 +157,13 @@ def make_client(settings: Settings, before_request: Callable[[], None] | None = 
                                calls_per_second=calls_per_second_of(settings, SOURCE), before_request=before_request)
 
 
-def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None]:
-    """The records of one page and ``pagination.total`` (None when absent)."""
-    if not isinstance(payload, dict):
-        return [], None
-    data = payload.get("data")
-    records = [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+def extract_records(endpoint: str, payload: Any) -> tuple[list[Any], int | None]:
+    """The records of one page as sent (an item that is not an object is kept: staging quarantines it) and
+    ``pagination.total`` (None when absent). An answer without a ``data`` list raises ``ValueError``."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ValueError("expected an object with a data list, got "
+                         f"{sorted(payload)[:5] if isinstance(payload, dict) else type(payload).__name__}")
+    records = list(payload["data"])
     pagination = payload.get("pagination")
     total = pagination.get("total") if isinstance(pagination, dict) else None
     try:

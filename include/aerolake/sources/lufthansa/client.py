@@ -5,7 +5,6 @@ read as "no data for this window", a body that is not JSON kept for quarantine),
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,7 +16,7 @@ import requests
 from aerolake.core.connections import ApiCredentials, api_credentials
 from aerolake.core.errors import MalformedBody
 from aerolake.core.settings import Settings
-from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, offset_pages
+from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, offset_pages, parse_body
 from aerolake.sources import calls_per_second_of
 from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS, SOURCE, SPEC
 
@@ -108,8 +107,7 @@ class LufthansaClient:
                 log.error("lufthansa: %s still malformed after retries; kept as received for quarantine", path)
                 return Page(path, params, exc.response.status_code, exc.response.content, malformed=True)
             raise
-        page = Page(path, params, response.status_code, response.content, payload=response.json())
-        return page
+        return Page(path, params, response.status_code, response.content, payload=parse_body(response.content))
 
     def iter_pages(self, path: str, params: dict[str, Any], page_size: int,
                    extract: Callable[[Any], tuple[list[dict], int | None]]) -> Iterator[Page]:
@@ -147,7 +145,7 @@ def _classify_data_answer(response: requests.Response) -> None:
     if status != 200:
         raise ApiError(f"lufthansa: HTTP {status}: {_processing_error(response)}", status)
     try:
-        json.loads(response.content)
+        parse_body(response.content)
     except ValueError as exc:
         raise MalformedBody(f"lufthansa: malformed JSON body ({len(response.content)} bytes)", status,
                             response=response) from exc
@@ -192,24 +190,34 @@ def _meta(payload: Any) -> dict | None:
 
 
 # -- record extraction from a page ------------------------------------------------------------------------
-def extract_records(endpoint: str, payload: Any) -> tuple[list[dict], int | None]:
-    """The records of one page body and the listing's ``TotalCount`` (None when absent)."""
-    if not isinstance(payload, dict):
-        return [], None
+def extract_records(endpoint: str, payload: Any) -> tuple[list[Any], int | None]:
+    """The records of one page body, as sent (an item that is not an object is kept: staging quarantines it),
+    and the listing's ``TotalCount`` (None when absent). An answer of another shape raises ``ValueError``."""
     if endpoint == FLIGHTSTATUS:
-        resource = payload.get("FlightStatusResource") or {}
-        records = as_list((resource.get("Flights") or {}).get("Flight"))
+        resource_key, collection_key, record_key = "FlightStatusResource", "Flights", "Flight"
     else:
         _, resource_key, collection_key, record_key = REFERENCE_ENDPOINTS[endpoint]
-        resource = payload.get(resource_key) or {}
-        records = as_list((resource.get(collection_key) or {}).get(record_key))
+    if not isinstance(payload, dict) or resource_key not in payload:
+        raise ValueError(f"expected an object with {resource_key}, got "
+                         f"{sorted(payload)[:5] if isinstance(payload, dict) else type(payload).__name__}")
+    resource = payload[resource_key] or {}
+    records = as_list(_member(_member(resource, collection_key, resource_key), record_key, collection_key))
     meta = resource.get("Meta") if isinstance(resource, dict) else None
     total = meta.get("TotalCount") if isinstance(meta, dict) else None
     try:
         total = int(total) if total is not None else None
     except (TypeError, ValueError):
         total = None
-    return [r for r in records if isinstance(r, dict)], total
+    return records, total
+
+
+def _member(value: Any, key: str, where: str) -> Any:
+    """``value[key]``, None for a missing or ``null`` container; a container that is not an object raises."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is a {type(value).__name__}, not an object")
+    return value.get(key)
 
 
 # -- what the stages need from this source ---------------------------------------------------------------
