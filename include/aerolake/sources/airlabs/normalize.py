@@ -174,7 +174,10 @@ def _date_in_zone(utc: datetime, tz: str | None) -> date | None:
     if tz in valid_timezones():
         from zoneinfo import ZoneInfo
 
-        return utc.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
+        try:
+            return utc.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
+        except OverflowError:  # year 1 or 9999: no date in that zone a datetime can hold
+            return None
     return None
 
 
@@ -184,7 +187,10 @@ def _local_to_utc(local_text: str | None, tz: str | None) -> datetime | None:
         return None
     from zoneinfo import ZoneInfo
 
-    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
+    try:
+        return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # a local time at the edge of what a datetime holds (year 1 or 9999)
+        return None
 
 
 def _minutes(values: list[Any]) -> Any:
@@ -195,6 +201,17 @@ def _minutes(values: list[Any]) -> Any:
     return parse_distinct(text, format="%Y-%m-%d %H:%M").astype("datetime64[us]")
 
 
+def _from_epoch(value: Any) -> datetime | None:
+    """A ``*_ts`` epoch (seconds) as naive UTC; None for a value that is not one a datetime can hold (NaN, a
+    boolean, a year outside 1 to 9999)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _moments(utc_text: list[Any], ts: list[Any], local_text: list[Any], tz: list[str | None]) -> Any:
     """UTC times (naive): the ``*_utc`` text as sent, else the ``*_ts`` epoch, else the local time converted
     with the airport's zone."""
@@ -202,8 +219,9 @@ def _moments(utc_text: list[Any], ts: list[Any], local_text: list[Any], tz: list
 
     utc = _minutes(utc_text)
     for i in np.flatnonzero(utc.isna().to_numpy()):
-        if isinstance(ts[i], int | float):
-            utc.iat[i] = datetime.fromtimestamp(ts[i], UTC).replace(tzinfo=None)
+        moment = _from_epoch(ts[i])
+        if moment is not None:
+            utc.iat[i] = moment
     rest = [i for i in np.flatnonzero(utc.isna().to_numpy()) if local_text[i] is not None]
     if rest:
         local = per_distinct(_local_to_utc, [local_text[i] for i in rest], [tz[i] for i in rest])

@@ -86,9 +86,13 @@ def parse_time(value: Any, tz: str | None) -> tuple[datetime | None, datetime | 
     if not text:
         return None, None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return _parse_time(text, tz)
+    except (ValueError, OverflowError):  # a time a datetime cannot hold once converted (years 1 and 9999)
         return None, None
+
+
+def _parse_time(text: str, tz: str | None) -> tuple[datetime | None, datetime | None]:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     local = moment.replace(tzinfo=None)
     offset = moment.utcoffset()
     if offset is not None and offset != timedelta(0):
