@@ -200,16 +200,13 @@ class Page:
     malformed: bool = False
     records: list[Any] = field(default_factory=list)  # the answer's items as sent: objects, or anything else
     total_count: int | None = None
-    error: str | None = None  # why the page is malformed (not JSON, or not the shape the source expects)
+    #: why a JSON answer is not the shape the source expects (:func:`read_page`): such a page is malformed,
+    #: its paging cannot be read either, and asking again brings the same answer
+    error: str | None = None
 
     @property
     def misshapen(self) -> bool:
-        """JSON, but not the shape the source expects: its paging cannot be read either, and asking again
-        brings the same answer."""
-        return bool(self.error) and self.error.startswith(SHAPE_ERROR)
-
-
-SHAPE_ERROR = "unexpected answer shape"
+        return self.error is not None
 
 
 def parse_body(content: bytes) -> Any:
@@ -248,7 +245,7 @@ def read_records(extract: Callable[[Any], tuple[list[Any], int | None]], payload
     try:
         records, total = extract(payload)
     except Exception as exc:  # noqa: BLE001 - any shape the source's extractor did not foresee
-        return [], None, f"{SHAPE_ERROR}: {type(exc).__name__}: {str(exc)[:200]}"
+        return [], None, f"unexpected answer shape: {type(exc).__name__}: {str(exc)[:200]}"
     return records, total, None
 
 
@@ -279,8 +276,8 @@ def offset_pages(
     A page still malformed after retries is yielded as such (it goes to quarantine) and the walk goes on at
     the next offset; if the listing's size is still unknown after a few malformed pages in a row, the walk
     fails rather than guess where it ends. A page of another shape (:attr:`Page.misshapen`) with the size
-    unknown ends the walk: the same question would bring the same answer. Without a total, a short page ends the listing; ``last_page``
-    adds the source's own end signal (a 404, a missing next link, an empty page).
+    unknown ends the walk: the same question would bring the same answer. Without a total, a short page ends
+    the listing; ``last_page`` adds the source's own end signal (a 404, a missing next link, an empty page).
     """
     offset = 0
     total: int | None = None

@@ -240,8 +240,9 @@ def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any],
             rejected.append({"reason": reason, "key": None, "s3_key": part_meta["key"],
                              "record": body[:2000].decode("utf-8", errors="replace")})
             continue
+        check_text = not _valid_utf8(body)  # the walk for the bad byte only where a page holds one
         for index, record in enumerate(records):
-            key, reason = _record_key(src, endpoint, record)
+            key, reason = _record_key(src, endpoint, record, check_text)
             if key is None:
                 rejected.append({"reason": reason, "key": None, "s3_key": part_meta["key"],
                                  "record": _storable(record)})
@@ -268,12 +269,21 @@ def _stage_documents(ctx: StageContext, endpoint: str, manifest: dict[str, Any],
     return staged, duplicates
 
 
-def _record_key(src: Source, endpoint: str, record: Any) -> tuple[str | None, str]:
+def _valid_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _record_key(src: Source, endpoint: str, record: Any, check_text: bool) -> tuple[str | None, str]:
     """``(natural key, "")`` of a record MongoDB can stage, else ``(None, why not)``: an item that is not an
-    object, a string holding an invalid UTF-8 byte, a record without its key (or one the key rule fails on)."""
+    object, a string holding an invalid UTF-8 byte (looked for when ``check_text``: its page held one), a
+    record without its key (or one the key rule fails on)."""
     if not isinstance(record, dict):
         return None, f"not an object: a {type(record).__name__} where a record belongs"
-    bad_text = invalid_text_at(record)
+    bad_text = invalid_text_at(record) if check_text else None
     if bad_text is not None:
         return None, f"invalid UTF-8 in {bad_text}"
     try:
