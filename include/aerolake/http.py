@@ -77,6 +77,32 @@ class RateLimiter:
         return delay
 
 
+#: a wait longer than this, asked by a server, is not waited out by retries (the task's own retries span
+#: about 6 minutes): the request fails at once, saying how long the API asked to wait
+LONGEST_USEFUL_WAIT = 20 * 60.0
+
+
+def retry_after_of(response: requests.Response) -> float | None:
+    """The seconds the server asks to wait before asking again: ``Retry-After`` (seconds, or an HTTP date) or
+    ``X-Rate-Limit-Retry-After-Seconds`` (OpenSky); None when it says nothing usable."""
+    from email.utils import parsedate_to_datetime
+
+    for header in ("X-Rate-Limit-Retry-After-Seconds", "Retry-After"):
+        value = response.headers.get(header)
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with full jitter: ``uniform(0, min(max_delay, base_delay * 2**attempt))``."""
@@ -164,10 +190,14 @@ class HttpClient:
                         classify(response)
                     if response.status_code >= 500:
                         raise RetryableError(f"{self.name}: HTTP {response.status_code} from {url}",
-                                             response.status_code)
+                                             response.status_code, retry_after_of(response))
                     return response
                 except RetryableError as exc:
                     last = exc
+                    if exc.retry_after is None:
+                        exc.retry_after = retry_after_of(response)
+                    if exc.retry_after is not None and exc.retry_after > self.retry.max_delay:
+                        raise self._too_long_a_wait(exc, safe) from exc
             if attempt + 1 < self.retry.max_attempts:
                 wait = self.retry.delay(attempt, self._rng, getattr(last, "retry_after", None))
                 log.warning("%s attempt %d/%d failed (%s); retrying in %.2f s", self.name, attempt + 1,
@@ -176,6 +206,18 @@ class HttpClient:
         assert last is not None
         raise ApiError(f"{last} (gave up after {self.retry.max_attempts} attempts, params={safe})",
                        last.status, retryable=True, response=last.response) from last
+
+    def _too_long_a_wait(self, exc: RetryableError, safe: Mapping[str, Any]) -> ApiError:
+        """The server asks to wait longer than this client retries: stop now instead of calling in vain; a
+        wait the task's retries can span stays retryable, a longer one (an allowance that renews tomorrow)
+        fails the task at once."""
+        wait = float(exc.retry_after or 0)
+        retryable = wait <= LONGEST_USEFUL_WAIT
+        log.warning("%s: %s; the API asks to wait %.0f s, longer than this client waits between attempts", self.name,
+                    exc, wait)
+        return ApiError(f"{exc} (the API asks to wait {wait:.0f} s before asking again; "
+                        f"{'the task will retry' if retryable else 'no retry of this run can wait that long'}, "
+                        f"params={safe})", exc.status, retryable=retryable, response=exc.response)
 
 
 @dataclass(frozen=True)

@@ -217,8 +217,7 @@ def test_fatal_error_codes_stop_after_one_call_whatever_the_status(caplog, code,
     assert_no_key(caplog, message)
 
 
-@pytest.mark.parametrize(("code", "waits"), [("minute_limit_exceeded", [61.0]),
-                                             ("hour_limit_exceeded", None), ("internal_error", None)])
+@pytest.mark.parametrize(("code", "waits"), [("minute_limit_exceeded", [61.0]), ("internal_error", None)])
 @pytest.mark.parametrize("status", [200, 429, 500])
 def test_limit_and_internal_errors_back_off_then_succeed(caplog, code, waits, status) -> None:
     caplog.set_level(logging.INFO)
@@ -234,12 +233,20 @@ def test_limit_and_internal_errors_back_off_then_succeed(caplog, code, waits, st
     assert_no_key(caplog)
 
 
-def test_an_hour_limit_that_persists_gives_up_with_the_code(caplog) -> None:
+@pytest.mark.parametrize(("minute", "retryable"), [(50, True), (10, False)])
+def test_an_hour_limit_is_not_retried_in_vain(caplog, monkeypatch, minute, retryable) -> None:
+    """The hour's allowance is spent: asking again within the client's backoff is a wasted call. The request
+    stops at once; the task's retries (minutes apart) may wait for the next hour when it is near, else the
+    task fails at once."""
+    from aerolake.sources.airlabs import client as airlabs_client
+
     caplog.set_level(logging.INFO)
+    monkeypatch.setattr(airlabs_client.time, "time", lambda: 1_772_366_400.0 + minute * 60)  # 12:mm UTC
     client, session, sleeps = scripted([(429, ERRORS["hour_limit_exceeded"])] * 3, attempts=3)
-    with pytest.raises(ApiError, match=r"hour_limit_exceeded .*gave up after 3 attempts") as err:
+    with pytest.raises(ApiError, match=rf"hour_limit_exceeded .*the API asks to wait {(60 - minute) * 60} s") as err:
         client.get("schedules", {"arr_iata": "MUC"})
-    assert len(session.sent) == 3 and len(sleeps) == 2
+    assert err.value.retryable is retryable
+    assert len(session.sent) == 1 and sleeps == []
     assert_no_key(caplog, err.value)
 
 

@@ -468,3 +468,82 @@ def test_connection_error_messages_do_not_leak_the_query(refused_url: str,
     assert SECRET not in _exception_chain_text(info.value)
     for record in caplog.records:
         assert SECRET not in record.getMessage()
+
+
+# -- waits the server asks for ------------------------------------------------------------------------------
+def _answer(status: int, headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content, response.url = status, b"{}", "https://api.invalid/x"
+    response.headers.update(headers)
+    return response
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"Retry-After": "7"}, 7.0),
+    ({"Retry-After": "-3"}, 0.0),
+    ({"X-Rate-Limit-Retry-After-Seconds": "3600"}, 3600.0),  # OpenSky's
+    ({"Retry-After": "soon"}, None),
+    ({}, None),
+])
+def test_retry_after_of_reads_the_headers_servers_send(headers: dict, expected: float | None) -> None:
+    from aerolake.http import retry_after_of
+
+    assert retry_after_of(_answer(429, headers)) == expected
+
+
+def test_retry_after_of_reads_an_http_date() -> None:
+    from email.utils import formatdate
+
+    from aerolake.http import retry_after_of
+
+    wait = retry_after_of(_answer(503, {"Retry-After": formatdate(__import__("time").time() + 120, usegmt=True)}))
+    assert 115 <= wait <= 121
+
+
+class _Answers:
+    """A session answering each request with the next scripted (status, headers)."""
+
+    def __init__(self, script: list[tuple[int, dict[str, str]]]):
+        self.script, self.sent = list(script), 0
+
+    def request(self, *_args: object, **_kwargs: object) -> requests.Response:
+        self.sent += 1
+        return _answer(*self.script.pop(0))
+
+
+@pytest.mark.parametrize(("wait", "calls", "retryable"), [
+    ("2", 2, None),  # waited out within the client's retries: the second call succeeds
+    ("120", 1, True),  # longer than the client waits, short enough for the task's retries
+    ("3600", 1, False),  # an allowance that renews in an hour: no retry of this run can wait that long
+])
+def test_a_server_asked_wait_is_honoured_or_stops_the_calls(wait: str, calls: int, retryable: bool | None) -> None:
+    sleeps = SleepRecorder()
+    session = _Answers([(503, {"Retry-After": wait}), (200, {})])
+    client = _client(sleeps, session=session)
+    if retryable is None:
+        assert client.send("GET", "https://api.invalid/x").status_code == 200
+        assert sleeps.calls == [2.0]
+    else:
+        with pytest.raises(ApiError, match=rf"the API asks to wait {wait} s") as err:
+            client.send("GET", "https://api.invalid/x")
+        assert err.value.retryable is retryable and sleeps.calls == []
+    assert session.sent == calls
+
+
+# -- the fate of every error ------------------------------------------------------------------------------
+def test_every_error_of_the_pipeline_has_one_fate() -> None:
+    from aerolake.core import errors
+    from aerolake.core.errors import FAIL, FATES, RETRY, fate_of
+
+    permanent = [errors.ConfigurationError("x"), errors.InProcessStoreRefused("x"), errors.MissingInput("x"),
+                 errors.IncompleteRead("x"), errors.CannotServe("x"), errors.QuotaExceeded("x"),
+                 errors.QualityCheckFailed("x"), ApiError("401", 401), ApiError("invalid_access_key", 401),
+                 ApiError("over the allowance", 429, retryable=False)]
+    transient = [RetryableError("503", 503), errors.MalformedBody("cut", 200), ApiError("gave up", 503, retryable=True),
+                 errors.DeliveryFailed("x", 1, 2), ConnectionError("reset"), TimeoutError("slow")]
+    assert [fate_of(e) for e in permanent] == [FAIL] * len(permanent)
+    assert [fate_of(e) for e in transient] == [RETRY] * len(transient)
+    # each class defined in aerolake.core.errors is named in the table (by itself or a base it inherits)
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, Exception)
+               and c.__module__ == errors.__name__]
+    assert all(any(issubclass(c, kind) for kind, _fate, _why in FATES[:-1]) for c in classes)

@@ -6,8 +6,9 @@ failed quality gate or a misconfigured store calls budgeted APIs again and keeps
 minutes before it fails the same way. Such errors derive from :class:`PermanentError`, and the DAG layer fails
 the task at once with the message (:func:`retry_can_help`).
 
-Every exception of the pipeline lives here, so what a failure means (and whether a retry helps) is read in one
-place. The servers of the local stack and the web API keep their own protocol errors.
+Every exception of the pipeline lives here, with its fate in one table (:data:`FATES`), so what a failure means
+(and whether a retry helps) is read in one place. The servers of the local stack and the web API keep their own
+protocol errors.
 """
 
 from __future__ import annotations
@@ -85,9 +86,41 @@ class DeliveryFailed(RuntimeError):
         self.failed, self.attempted = failed, attempted
 
 
+RETRY, FAIL = "retry", "fail"
+
+#: Every error of the pipeline and its fate, in one table: the first row whose class matches decides. ``retry``:
+#: the HTTP client retries it with backoff (waiting what the server's ``Retry-After``-style header asks, see
+#: :func:`aerolake.http.retry_after_of`), then Airflow retries the task (2 more tries, from 2 minutes);
+#: ``fail``: the task fails at once with the message (the DAG factory raises ``AirflowFailException``), nothing
+#: is called again. ``ApiError`` is decided by the answer: each client marks it ``retryable`` from its API's own
+#: codes (the tables in ``sources/<name>/client.py``).
+FATES: tuple[tuple[type[BaseException], str, str], ...] = (
+    (ConfigurationError, FAIL, "a connection or setting is missing or wrong: fix it, then rerun"),
+    (MissingInput, FAIL, "the upstream task has not run for this partition: run it first"),
+    (IncompleteRead, FAIL, "the store answers the partition's query only in part: a server problem, not a moment's"),
+    (CannotServe, FAIL, "the API cannot serve this partition any more and the lake has nothing to replay"),
+    (QuotaExceeded, FAIL, "the request budget cannot pay for the run: every retry would fail the same way"),
+    (QualityCheckFailed, FAIL, "an error-level check failed: the load was rolled back; the data must change first"),
+    (PermanentError, FAIL, "a contract violation or any other failure no retry can cure"),
+    (RetryableError, RETRY, "transient (a timeout, a 5xx, a rate limit, a truncated body): still failing after the "
+                            "client's attempts"),
+    (ApiError, RETRY, "an API's answer: retried only if the client marked it retryable; bad credentials, an invalid "
+                      "or expired key, an exhausted quota, a refused request or a wait longer than retries fail"),
+    (DeliveryFailed, RETRY, "Kafka did not acknowledge some messages: a retry publishes exactly those"),
+    (Exception, RETRY, "anything else (a store's connection lost, a worker killed): transient until shown otherwise"),
+)
+
+
+def fate_of(exc: BaseException) -> str:
+    """:data:`RETRY` or :data:`FAIL`, by :data:`FATES` (an :class:`ApiError` by its ``retryable`` mark)."""
+    for kind, fate, _why in FATES:
+        if isinstance(exc, kind):
+            if kind is ApiError:
+                return RETRY if exc.retryable else FAIL  # type: ignore[attr-defined]
+            return fate
+    return RETRY
+
+
 def retry_can_help(exc: BaseException) -> bool:
-    """False for errors no retry can cure: :class:`PermanentError`, and API answers marked not retryable
-    (:class:`ApiError` with ``retryable=False``: bad credentials, exhausted quota, a refused request)."""
-    if isinstance(exc, PermanentError):
-        return False
-    return not isinstance(exc, ApiError) or exc.retryable
+    """False for errors no retry can cure (:func:`fate_of` says :data:`FAIL`)."""
+    return fate_of(exc) == RETRY

@@ -100,7 +100,10 @@ class AirlabsClient:
         if code == EMPTY_ANSWER:
             return
         if code in RETRYABLE_ERRORS:
-            retry_after = MINUTE_LIMIT_RETRY_AFTER if code == "minute_limit_exceeded" else None
+            # the minute's window turns within the client's retries; the hour's is waited out by the task's
+            # retries if it turns soon, else the task fails at once (aerolake.http: the longest useful wait)
+            retry_after = {"minute_limit_exceeded": MINUTE_LIMIT_RETRY_AFTER,
+                           "hour_limit_exceeded": 3600.0 - time.time() % 3600.0}.get(code)
             raise RetryableError(f"airlabs: {code} ({message})", status, retry_after=retry_after, response=response)
         hint = _ERROR_HINTS.get(code, "an error code this client does not know")
         raise ApiError(f"airlabs: {code} ({message}) on connection {SPEC.api.conn_id}: {hint}", status)

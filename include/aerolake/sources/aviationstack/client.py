@@ -24,6 +24,7 @@ from aerolake.http import (
     offset_pages,
     parse_body,
     redact_params,
+    retry_after_of,
 )
 from aerolake.sources import calls_per_second_of
 from aerolake.sources.aviationstack.spec import SOURCE, SPEC
@@ -112,9 +113,9 @@ def classify(response: requests.Response) -> None:
     if isinstance(error, dict):
         raise _api_error(status, error)
     if status == 429:
-        raise RetryableError(f"aviationstack: HTTP 429 ({_text(response)})", status, _retry_after(response))
+        raise RetryableError(f"aviationstack: HTTP 429 ({_text(response)})", status, retry_after_of(response))
     if status >= 500:
-        raise RetryableError(f"aviationstack: HTTP {status} ({_text(response)})", status, _retry_after(response),
+        raise RetryableError(f"aviationstack: HTTP {status} ({_text(response)})", status, retry_after_of(response),
                              response=response)
     if status != 200:
         raise ApiError(f"aviationstack: HTTP {status} ({_text(response)}); connection {SPEC.api.conn_id}",
@@ -142,13 +143,6 @@ def _api_error(status: int, error: dict[str, Any]) -> ApiError:
 
 def _text(response: requests.Response) -> str:
     return " ".join(response.text[:200].split())
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 # -- what the stages need from this source ---------------------------------------------------------------

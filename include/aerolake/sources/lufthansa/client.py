@@ -16,7 +16,16 @@ import requests
 from aerolake.core.connections import ApiCredentials, api_credentials
 from aerolake.core.errors import MalformedBody
 from aerolake.core.settings import Settings
-from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, offset_pages, parse_body
+from aerolake.http import (
+    ApiError,
+    HttpClient,
+    Page,
+    RetryableError,
+    RetryPolicy,
+    offset_pages,
+    parse_body,
+    retry_after_of,
+)
 from aerolake.sources import calls_per_second_of
 from aerolake.sources.lufthansa.spec import FLIGHTSTATUS, REFERENCE_ENDPOINTS, SOURCE, SPEC
 
@@ -136,7 +145,7 @@ def _classify_data_answer(response: requests.Response) -> None:
         raise ApiError("lufthansa: 401 Not Authorized even with a fresh token; check connection lufthansa_api",
                        401)
     if status >= 500:
-        raise RetryableError(f"lufthansa: HTTP {status}", status, retry_after=_retry_after(response),
+        raise RetryableError(f"lufthansa: HTTP {status}", status, retry_after=retry_after_of(response),
                              response=response)
     if status == 404:
         if _is_not_found(response):
@@ -149,14 +158,6 @@ def _classify_data_answer(response: requests.Response) -> None:
     except ValueError as exc:
         raise MalformedBody(f"lufthansa: malformed JSON body ({len(response.content)} bytes)", status,
                             response=response) from exc
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` in seconds when the server sent a number (an HTTP date is ignored)."""
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 def _is_not_found(response: requests.Response) -> bool:
