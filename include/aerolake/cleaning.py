@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-AIRPORT_CODE = re.compile(r"^[A-Z]{3}$")
-COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
-AIRLINE_CODE = re.compile(r"^[A-Z0-9]{2,3}$")
-ICAO_AIRPORT = re.compile(r"^[A-Z0-9]{4}$")
-ICAO_AIRLINE = re.compile(r"^[A-Z]{3}$")
-AIRCRAFT_CODE = re.compile(r"^[A-Z0-9]{2,4}$")
+from aerolake.schema import (  # noqa: F401 - the code patterns, re-exported for the cleaners
+    AIRCRAFT_CODE,
+    AIRLINE_CODE,
+    AIRPORT_CODE,
+    COUNTRY_CODE,
+    DOC_ID,
+    ICAO_AIRLINE,
+    ICAO_AIRPORT,
+)
 
 #: MongoDB field names may not start with "$" or hold "."; raw keys are stored with these stand-ins.
 _KEY_ESCAPES = {"$": "\uff04", ".": "\uff0e"}
@@ -78,8 +81,9 @@ def country_names() -> dict[str, str]:
     return {code: name for code, name in Locale("en").territories.items() if COUNTRY_CODE.match(code)}
 
 
-def text_or_none(value: Any, max_len: int | None = None) -> str | None:
-    """A trimmed string, or None for null, blank, and ``{"@nil": "true"}``; numbers become their text."""
+def text_or_none(value: Any) -> str | None:
+    """A trimmed string, or None for null, blank, and ``{"@nil": "true"}``; numbers become their text. Never cut:
+    a text longer than its column is refused by the plausibility rules (:mod:`aerolake.plausibility`)."""
     if value is None or isinstance(value, dict | list):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -87,7 +91,7 @@ def text_or_none(value: Any, max_len: int | None = None) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    return text[:max_len] if max_len else text
+    return text
 
 
 #: leading zeros of a flight number (a regex for vectorized cleaning; :func:`normalize_flight_number` is the
@@ -113,20 +117,22 @@ def upper_code(value: Any) -> str | None:
 
 def audit(source: str, doc: dict[str, Any]) -> dict[str, Any]:
     """The audit columns of a row cleaned from the Mongo document ``doc``: its source, and its partition's
-    ``fetched_at`` as ``updated_at`` (what "freshest observation wins" compares)."""
-    return {"source": source, "updated_at": (doc.get("_lake") or {}).get("fetched_at")}
+    ``fetched_at`` as ``updated_at`` (what "freshest observation wins" compares); and the document's ``_id``
+    (:data:`DOC_ID`: a row the plausibility rules refuse is quarantined as that document)."""
+    return {"source": source, "updated_at": (doc.get("_lake") or {}).get("fetched_at"), DOC_ID: doc.get("_id")}
 
 
 def audit_columns(source: str, docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """:func:`audit` of every document, as columns (``source`` one value for all)."""
-    return {"source": source, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs]}
+    return {"source": source, "updated_at": [(doc.get("_lake") or {}).get("fetched_at") for doc in docs],
+            DOC_ID: [doc.get("_id") for doc in docs]}
 
 
 def registration(value: Any) -> str | None:
     """An aircraft registration as Lufthansa prints it: "D-AIXY", "d aixy" -> "DAIXY" (one spelling per
-    airframe across sources); at most 10 characters; blank -> None."""
+    airframe across sources); blank -> None."""
     text = upper_code(value)
-    return text.replace("-", "").replace(" ", "")[:10] or None if text else None
+    return text.replace("-", "").replace(" ", "") or None if text else None
 
 
 def float_or_none(value: Any) -> float | None:

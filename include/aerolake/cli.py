@@ -64,12 +64,16 @@ def _report(date: str, dag_ids: list[str] | None = None) -> int:
                         "run_id = %s ORDER BY endpoint", (dag_id, run_id))
             for endpoint, *values in cur.fetchall():
                 print(f"{endpoint:<16}" + "".join(f"{'' if v is None else v:>12}" for v in values))
-            cur.execute("SELECT check_name, table_name, passed, observed_value FROM data_quality_results "
-                        "WHERE dag_id = %s AND run_id = %s ORDER BY result_id", (dag_id, run_id))
+            cur.execute("SELECT check_name, table_name, passed, observed_value, severity, details "
+                        "FROM data_quality_results WHERE dag_id = %s AND run_id = %s ORDER BY result_id",
+                        (dag_id, run_id))
             checks = cur.fetchall()
-            failed = [c for c in checks if not c[2]]
-            print(f"quality checks: {len(checks) - len(failed)} passed, {len(failed)} failed"
-                  + "".join(f"\n  FAILED {c[0]} [{c[1]}] observed={c[3]}" for c in failed))
+            failed = [c for c in checks if not c[2] and c[4] == "error"]
+            warned = [c for c in checks if not c[2] and c[4] != "error"]
+            print(f"quality checks: {len(checks) - len(failed) - len(warned)} passed, {len(failed)} failed, "
+                  f"{len(warned)} warnings"
+                  + "".join(f"\n  {'FAILED' if c in failed else 'WARNING'} {c[0]} [{c[1]}] observed={c[3]}"
+                            + (f" ({c[5]})" if c[5] else "") for c in failed + warned))
     return 0
 
 

@@ -22,7 +22,7 @@ from aerolake.cleaning import (
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 
 def airport_from_gazetteer(code: str, updated_at: Any) -> dict[str, Any] | None:
@@ -33,7 +33,7 @@ def airport_from_gazetteer(code: str, updated_at: Any) -> dict[str, Any] | None:
     icao = entry.get("icao") or None
     country = entry.get("country") or ""
     return {"airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
-            "name": text_or_none(entry.get("name"), 120), "city_code": None,
+            "name": text_or_none(entry.get("name")), "city_code": None,
             "country_code": country if COUNTRY_CODE.match(country) else None,
             "latitude": float_or_none(entry.get("lat")), "longitude": float_or_none(entry.get("lon")),
             "timezone": entry.get("tz") if entry.get("tz") in valid_timezones() else None,
@@ -54,11 +54,3 @@ def country_rows(referenced: Iterable[str | None], known: Iterable[str], updated
     return [{"country_code": c, "name": names.get(c), "source": "iso3166", "updated_at": updated_at}
             for c in sorted(missing)]
 
-
-def frame(rows: list[dict[str, Any]], table_name: str) -> pd.DataFrame:
-    """Rows as a frame with exactly ``table_name``'s load columns (an empty list gives an empty frame)."""
-    import pandas as pd
-
-    from aerolake.schema import TABLES
-
-    return pd.DataFrame(rows, columns=TABLES[table_name].load_columns)

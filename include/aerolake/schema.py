@@ -7,13 +7,37 @@ that checks the migrated DDL in MySQL against it. Unknown values are ``NULL``, n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FLIGHT_STATUSES = ("scheduled", "active", "landed", "cancelled", "diverted", "incident", "unknown")
+
+# The code patterns of the model (the cleaners test raw values against the same ones).
+AIRPORT_CODE = re.compile(r"^[A-Z]{3}$")
+COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+AIRLINE_CODE = re.compile(r"^[A-Z0-9]{2,3}$")
+ICAO_AIRPORT = re.compile(r"^[A-Z0-9]{4}$")
+ICAO_AIRLINE = re.compile(r"^[A-Z]{3}$")
+AIRCRAFT_CODE = re.compile(r"^[A-Z0-9]{2,4}$")
+FLIGHT_NUMBER = re.compile(r"^[0-9]{1,4}[A-Z]?$")
+ICAO24 = re.compile(r"^[0-9a-f]{6}$")
+
+#: The column a cleaned frame may carry beside its table's load columns: the ``_id`` of the staged document each
+#: row was cleaned from, so that a row the plausibility rules refuse is quarantined as that document.
+DOC_ID = "_doc_id"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time column's plausible range around the partition's day ``dt``: from ``days_before`` days before
+    it to ``days_after`` days after its end (``[dt - before, dt + 1 + after)``, UTC)."""
+
+    days_before: int
+    days_after: int
 
 
 @dataclass(frozen=True)
@@ -21,7 +45,24 @@ class Column:
     name: str
     kind: str  # str | int | float | datetime | date | bool
     nullable: bool = True
-    length: int | None = None  # max characters for str columns
+    length: int | None = None  # max characters for str columns (a longer value is refused, never cut)
+    # plausibility (aerolake.plausibility), each checked on non-NULL values, each violation named
+    # ``<table>.<column>.<rule>`` in quarantine:
+    pattern: re.Pattern[str] | None = None  # str: the whole value must match
+    bounds: tuple[float, float] | None = None  # numbers: inclusive range
+    window: Window | None = None  # datetime/date: the partition's window
+
+
+@dataclass(frozen=True)
+class Span:
+    """A plausible duration between two time columns of a row: ``end - start`` within ``[min, max]`` minutes
+    (checked when both are known); a violation is named ``<table>.<name>.span``."""
+
+    name: str
+    start: str
+    end: str
+    min_minutes: int
+    max_minutes: int
 
 
 @dataclass(frozen=True)
@@ -33,6 +74,8 @@ class Table:
     generated: tuple[str, ...] = ()
     #: generated columns a new row copies from one of its load columns: (column, load column)
     derived_on_insert: tuple[tuple[str, str], ...] = ()
+    #: plausible durations between its time columns
+    spans: tuple[Span, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -53,23 +96,47 @@ class Table:
         raise KeyError(f"{self.name} has no column {name!r}")
 
 
+# -- plausibility: what a real record can hold (docs/architecture.md, "Plausibility"); wide enough for every
+#    real flight, narrow enough that a year 9999, a latitude of 123.4 or an altitude in feet stands out
+LATITUDE, LONGITUDE, HEADING = (-90.0, 90.0), (-180.0, 180.0), (0.0, 360.0)
+#: metres: below the Dead Sea shore to above any airliner or business jet's ceiling
+ALTITUDE_M = (-500.0, 20_000.0)
+#: ground speed, km/h: an airliner in the jet stream reaches about 1,300
+SPEED_KMH = (0.0, 2_000.0)
+#: as each source reports it (m/s, or km/h for Aviation Stack): no airliner climbs or sinks faster than
+#: about 50 m/s (180 km/h)
+VERTICAL_SPEED = (-200.0, 200.0)
+#: a departure up to half a day early, or up to three days late
+DELAY_MINUTES = (-720.0, 4_320.0)
+#: gate to gate: the longest scheduled flights take about 19 hours
+BLOCK_MINUTES = 24 * 60
+#: a partition of day dt holds flights departing (local date) within two days of it: the arrivals of a hub on
+#: dt include long-hauls that left the day before, a snapshot's boards reach ten hours ahead
+DEPARTURE_DAYS = Window(2, 2)
+#: their times, in UTC, a day wider on each side (time zones, overnight flights, delays)
+FLIGHT_TIMES = Window(3, 4)
+#: a position reported in a partition of day dt was observed within two days of it
+OBSERVATION_TIMES = Window(2, 2)
+STATUS = re.compile("^(" + "|".join(FLIGHT_STATUSES) + ")$")
+
+
 def _audit() -> tuple[Column, ...]:
     return (Column("source", "str", False, 20), Column("updated_at", "datetime", False))
 
 
 COUNTRIES = Table(
     "countries",
-    (Column("country_code", "str", False, 2), Column("name", "str", True, 100), *_audit()),
+    (Column("country_code", "str", False, 2, COUNTRY_CODE), Column("name", "str", True, 100), *_audit()),
     key=("country_code",),
 )
 CITIES = Table(
     "cities",
     (
-        Column("city_code", "str", False, 3),
-        Column("country_code", "str", True, 2),
+        Column("city_code", "str", False, 3, AIRPORT_CODE),
+        Column("country_code", "str", True, 2, COUNTRY_CODE),
         Column("name", "str", True, 100),
-        Column("latitude", "float"),
-        Column("longitude", "float"),
+        Column("latitude", "float", bounds=LATITUDE),
+        Column("longitude", "float", bounds=LONGITUDE),
         Column("timezone", "str", True, 64),
         *_audit(),
     ),
@@ -78,13 +145,13 @@ CITIES = Table(
 AIRPORTS = Table(
     "airports",
     (
-        Column("airport_code", "str", False, 3),
-        Column("icao_code", "str", True, 4),
+        Column("airport_code", "str", False, 3, AIRPORT_CODE),
+        Column("icao_code", "str", True, 4, ICAO_AIRPORT),
         Column("name", "str", True, 120),
-        Column("city_code", "str", True, 3),
-        Column("country_code", "str", True, 2),
-        Column("latitude", "float"),
-        Column("longitude", "float"),
+        Column("city_code", "str", True, 3, AIRPORT_CODE),
+        Column("country_code", "str", True, 2, COUNTRY_CODE),
+        Column("latitude", "float", bounds=LATITUDE),
+        Column("longitude", "float", bounds=LONGITUDE),
         Column("timezone", "str", True, 64),
         Column("location_type", "str", True, 20),
         *_audit(),
@@ -94,8 +161,8 @@ AIRPORTS = Table(
 AIRLINES = Table(
     "airlines",
     (
-        Column("airline_code", "str", False, 3),
-        Column("icao_code", "str", True, 3),
+        Column("airline_code", "str", False, 3, AIRLINE_CODE),
+        Column("icao_code", "str", True, 3, ICAO_AIRLINE),
         Column("name", "str", True, 100),
         *_audit(),
     ),
@@ -104,7 +171,7 @@ AIRLINES = Table(
 AIRCRAFT_TYPES = Table(
     "aircraft_types",
     (
-        Column("aircraft_code", "str", False, 4),
+        Column("aircraft_code", "str", False, 4, AIRCRAFT_CODE),
         Column("name", "str", True, 100),
         Column("airline_equip_code", "str", True, 10),
         *_audit(),
@@ -115,27 +182,27 @@ FLIGHTS = Table(
     "flights",
     (
         Column("flight_id", "int", False),
-        Column("airline_code", "str", False, 3),
-        Column("flight_number", "str", False, 5),
-        Column("departure_date", "date", False),
-        Column("dep_airport", "str", False, 3),
-        Column("arr_airport", "str", False, 3),
-        Column("operating_airline_code", "str", True, 3),
-        Column("operating_flight_number", "str", True, 5),
-        Column("scheduled_departure", "datetime", False),
-        Column("estimated_departure", "datetime"),
-        Column("actual_departure", "datetime"),
-        Column("scheduled_arrival", "datetime"),
-        Column("estimated_arrival", "datetime"),
-        Column("actual_arrival", "datetime"),
-        Column("dep_terminal", "str", True, 10),
-        Column("dep_gate", "str", True, 10),
-        Column("arr_terminal", "str", True, 10),
-        Column("arr_gate", "str", True, 10),
-        Column("status", "str", False, 10),
-        Column("dep_delay_min", "int"),
-        Column("arr_delay_min", "int"),
-        Column("aircraft_code", "str", True, 4),
+        Column("airline_code", "str", False, 3, AIRLINE_CODE),
+        Column("flight_number", "str", False, 5, FLIGHT_NUMBER),
+        Column("departure_date", "date", False, window=DEPARTURE_DAYS),
+        Column("dep_airport", "str", False, 3, AIRPORT_CODE),
+        Column("arr_airport", "str", False, 3, AIRPORT_CODE),
+        Column("operating_airline_code", "str", True, 3, AIRLINE_CODE),
+        Column("operating_flight_number", "str", True, 5, FLIGHT_NUMBER),
+        Column("scheduled_departure", "datetime", False, window=FLIGHT_TIMES),
+        Column("estimated_departure", "datetime", window=FLIGHT_TIMES),
+        Column("actual_departure", "datetime", window=FLIGHT_TIMES),
+        Column("scheduled_arrival", "datetime", window=FLIGHT_TIMES),
+        Column("estimated_arrival", "datetime", window=FLIGHT_TIMES),
+        Column("actual_arrival", "datetime", window=FLIGHT_TIMES),
+        Column("dep_terminal", "str", True, 32),
+        Column("dep_gate", "str", True, 32),
+        Column("arr_terminal", "str", True, 32),
+        Column("arr_gate", "str", True, 32),
+        Column("status", "str", False, 10, STATUS),
+        Column("dep_delay_min", "int", bounds=DELAY_MINUTES),
+        Column("arr_delay_min", "int", bounds=DELAY_MINUTES),
+        Column("aircraft_code", "str", True, 4, AIRCRAFT_CODE),
         Column("registration", "str", True, 10),
         *_audit(),
         Column("status_source", "str", True, 20),
@@ -146,26 +213,28 @@ FLIGHTS = Table(
     # then keeps the freshest status's
     generated=("flight_id", "status_source", "status_updated_at"),
     derived_on_insert=(("status_source", "source"), ("status_updated_at", "updated_at")),
+    spans=(Span("scheduled_block_time", "scheduled_departure", "scheduled_arrival", 0, BLOCK_MINUTES),
+           Span("actual_block_time", "actual_departure", "actual_arrival", 0, BLOCK_MINUTES)),
 )
 FLIGHT_POSITIONS = Table(
     "flight_positions",
     (
         Column("position_id", "int", False),
-        Column("icao24", "str", False, 6),
-        Column("observed_at", "datetime", False),
+        Column("icao24", "str", False, 6, ICAO24),
+        Column("observed_at", "datetime", False, window=OBSERVATION_TIMES),
         Column("flight_id", "int"),
-        Column("airline_code", "str", True, 3),
-        Column("flight_number", "str", True, 5),
-        Column("dep_airport", "str", True, 3),
-        Column("arr_airport", "str", True, 3),
+        Column("airline_code", "str", True, 3, AIRLINE_CODE),
+        Column("flight_number", "str", True, 5, FLIGHT_NUMBER),
+        Column("dep_airport", "str", True, 3, AIRPORT_CODE),
+        Column("arr_airport", "str", True, 3, AIRPORT_CODE),
         Column("registration", "str", True, 10),
-        Column("aircraft_code", "str", True, 4),
-        Column("latitude", "float", False),
-        Column("longitude", "float", False),
-        Column("altitude_m", "float"),
-        Column("heading", "float"),
-        Column("speed_kmh", "float"),
-        Column("vertical_speed", "float"),
+        Column("aircraft_code", "str", True, 4, AIRCRAFT_CODE),
+        Column("latitude", "float", False, bounds=LATITUDE),
+        Column("longitude", "float", False, bounds=LONGITUDE),
+        Column("altitude_m", "float", bounds=ALTITUDE_M),
+        Column("heading", "float", bounds=HEADING),
+        Column("speed_kmh", "float", bounds=SPEED_KMH),
+        Column("vertical_speed", "float", bounds=VERTICAL_SPEED),
         Column("on_ground", "bool"),
         *_audit(),
     ),
@@ -178,12 +247,12 @@ FLIGHT_CODESHARES = Table(
     "flight_codeshares",
     (
         Column("codeshare_id", "int", False),
-        Column("marketing_airline_code", "str", False, 3),
-        Column("marketing_flight_number", "str", False, 5),
-        Column("departure_date", "date", False),
-        Column("dep_airport", "str", False, 3),
-        Column("airline_code", "str", False, 3),
-        Column("flight_number", "str", False, 5),
+        Column("marketing_airline_code", "str", False, 3, AIRLINE_CODE),
+        Column("marketing_flight_number", "str", False, 5, FLIGHT_NUMBER),
+        Column("departure_date", "date", False, window=DEPARTURE_DAYS),
+        Column("dep_airport", "str", False, 3, AIRPORT_CODE),
+        Column("airline_code", "str", False, 3, AIRLINE_CODE),
+        Column("flight_number", "str", False, 5, FLIGHT_NUMBER),
         *_audit(),
     ),
     key=("marketing_airline_code", "marketing_flight_number", "departure_date", "dep_airport"),
@@ -194,6 +263,19 @@ FLIGHT_CODESHARES = Table(
 DATA_TABLES: tuple[Table, ...] = (COUNTRIES, CITIES, AIRPORTS, AIRLINES, AIRCRAFT_TYPES, FLIGHTS, FLIGHT_CODESHARES,
                                   FLIGHT_POSITIONS)
 TABLES: dict[str, Table] = {t.name: t for t in DATA_TABLES}
+
+
+def table_frame(rows: Any, table_name: str) -> pd.DataFrame:
+    """Rows (a list of dicts, or a frame) with exactly ``table_name``'s load columns, and the :data:`DOC_ID` of
+    each row's document when the rows carry it (an empty list gives an empty frame)."""
+    import pandas as pd
+
+    columns = TABLES[table_name].load_columns
+    if isinstance(rows, pd.DataFrame):
+        keep = [*columns, DOC_ID] if DOC_ID in rows.columns else columns
+        return rows.reindex(columns=keep).reset_index(drop=True)
+    frame = pd.DataFrame(rows, columns=[*columns, DOC_ID])
+    return frame if frame[DOC_ID].notna().any() else frame.drop(columns=DOC_ID)
 
 
 def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

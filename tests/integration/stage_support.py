@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aerolake.pipeline import stages
+from aerolake.stores import lake
 from aerolake.stores.mysql.db import connection
 
 
@@ -21,3 +23,30 @@ def query(cfg, sql: str, params: tuple = ()) -> tuple:
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
+
+
+def put_raw_pages(ctx: stages.StageContext, endpoint: str, pages: list[tuple[Any, int]],
+                  fetched_at: str = "2026-03-02T06:00:00Z") -> None:
+    """Write ``pages`` ((parsed answer, records in it) each) as ``endpoint``'s raw partition and its manifest, as
+    ``extract_to_s3`` leaves them (no page: an endpoint that had nothing)."""
+    import json
+
+    from aerolake.stores.mysql.migrate import migrate
+
+    migrate(ctx.mysql)  # as extract_to_s3 does: the counts below go to pipeline_runs
+    parts = []
+    for number, (payload, records) in enumerate(pages):
+        body = json.dumps(payload).encode()
+        key = ctx.partition.part_key(endpoint, number)
+        lake.put_bytes(ctx.s3, ctx.bucket, key, lake.gzip_bytes(body), "application/gzip")
+        parts.append({"key": key, "sha256": lake.sha256_hex(body), "bytes": len(body), "status": 200,
+                      "path": endpoint, "params": {}, "records": records, "malformed": False, "error": None,
+                      "total_count": records})
+    lake.ensure_bucket(ctx.s3, ctx.bucket)
+    lake.write_manifest(ctx.s3, ctx.bucket, ctx.partition, endpoint, {
+        "source": ctx.partition.source, "endpoint": endpoint, "dt": ctx.partition.dt,
+        "snapshot": ctx.partition.snapshot, "fetched_at": fetched_at, "run_id": ctx.run.run_id,
+        "api_base": "http://mock", "parts": parts, "pages": len(parts),
+        "records_total": sum(p["records"] for p in parts), "api_calls": len(parts)})
+    ctx.record("extract_to_s3", endpoint, {"fetched": sum(p["records"] for p in parts), "api_calls": len(parts)},
+               datetime(2026, 3, 2, 6, 0))

@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 import pytest
 from stage_support import query, run_stages
@@ -200,3 +201,37 @@ def test_the_days_first_snapshot_fills_airports_and_airlines_without_overwriting
     assert (rows["airlines"]["fetched"], rows["airlines"]["loaded"], rows["airlines"]["duplicates"]) == (47, 46, 1)
     assert Counter(r["endpoint"] for r in run_counts(ctx.mysql, ctx.run) if r["fetched"] is not None
                    and r["fetched"] != r["loaded"] + r["quarantined"] + r["duplicates"]) == Counter()
+
+
+def test_a_small_snapshot_with_one_bad_position_warns_instead_of_failing(make_ctx) -> None:
+    """Two real-shaped positions, one without ``hex``, and one schedule: 1 of 3 records quarantined (33%) is a
+    small sample, not a bad feed. The rate check warns (recorded, with why), the load publishes and the curated
+    zone follows."""
+    from stage_support import put_raw_pages
+
+    from aerolake.streaming import write_curated
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "airlabs"
+    schedules = json.loads((fixtures / "schedules_page.json").read_text())
+    positions = json.loads((fixtures / "flights_page.json").read_text())
+    schedules["response"] = schedules["response"][:1]  # LH400 FRA-JFK
+    positions["response"] = [positions["response"][0], positions["response"][2]]  # LH400, and one without hex
+    assert positions["response"][1]["hex"] is None
+    ctx = make_ctx(None)
+    put_raw_pages(ctx, "airports", [])
+    put_raw_pages(ctx, "airlines", [])
+    put_raw_pages(ctx, "schedules", [(schedules, 1)], fetched_at="2026-03-01T12:00:00Z")
+    put_raw_pages(ctx, "flights", [(positions, 2)], fetched_at="2026-03-01T12:00:00Z")
+
+    for stage in ("load_to_mongo", "clean", "load_to_mysql", "check_quality"):
+        getattr(stages, stage)(ctx)
+
+    assert query(ctx.mysql, "SELECT airline_code, flight_number FROM flights") == (("LH", "400"),)
+    assert query(ctx.mysql, "SELECT icao24 FROM flight_positions") == (("3c4b26",),)
+    rate = query(ctx.mysql, "SELECT passed, severity, observed_value, sample, details FROM data_quality_results "
+                            "WHERE check_name = 'quarantine_rate'")
+    assert rate[0][:4] == (0, "warn", pytest.approx(1 / 3, abs=1e-4), 3)
+    assert rate[0][4].startswith("sample of 3 < 50: too small to judge, warns only")
+    assert query(ctx.mysql, "SELECT COUNT(*) FROM data_quality_results WHERE passed = 0 AND severity = 'error'") == (
+        (0,),)
+    assert write_curated(ctx)["flights"] == 1

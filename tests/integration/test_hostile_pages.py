@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from aerolake.core.connections import ApiCredentials
+from aerolake.core.errors import QualityCheckFailed
 from aerolake.core.settings import Budget, Settings
 from aerolake.http import Request, RetryPolicy
 from aerolake.pipeline import stages
@@ -28,7 +29,7 @@ from aerolake.sources.aviationstack.client import AviationstackClient
 from aerolake.sources.lufthansa.client import LufthansaClient
 from aerolake.stores import lake
 from aerolake.stores.lake import Partition
-from aerolake.stores.mysql.ledger import RunInfo
+from aerolake.stores.mysql.ledger import RunInfo, run_counts
 
 CORPUS = json.loads((Path(__file__).parents[1] / "fixtures" / "hostile" / "pages.json").read_text())["cases"]
 BASE = "https://api.invalid"
@@ -110,3 +111,19 @@ def test_a_hostile_answer_costs_at_most_its_record(case, s3, mongo, mysql_cfg, m
     total = fetched[endpoint]["fetched"]
     assert total == staged["staged"] + staged["quarantined_at_staging"] + staged["duplicates_at_staging"]
     assert total == manifest["records_total"] >= 1
+
+    # the rest of the run: the staged records are cleaned (the bad ones refused with their rule) and published,
+    # unless nothing publishable is left, which the row-count gate refuses to publish as a day
+    cleaned = stages.clean(ctx)[endpoint]
+    clean_reasons = [q["reason"] for q in lake.read_quarantine(ctx.s3, ctx.bucket, partition, endpoint, "clean")]
+    assert len(clean_reasons) == len(case.get("clean_reasons", [])), clean_reasons
+    for expected in case.get("clean_reasons", []):
+        assert any(r.startswith(expected) for r in clean_reasons), (expected, clean_reasons)
+    assert staged["staged"] == cleaned["cleaned"] + cleaned["quarantined_at_cleaning"] + cleaned["duplicates_at_cleaning"]
+    if endpoint in {p.endpoint for p in src.SPEC.publish if p.table == "flights"} and cleaned["cleaned"]:
+        stages.load_to_mysql(ctx)
+        row = next(r for r in run_counts(mysql_cfg, ctx.run) if r["endpoint"] == endpoint)
+        assert row["fetched"] == row["loaded"] + row["quarantined"] + row["duplicates"] == total, row
+    else:
+        with pytest.raises(QualityCheckFailed, match="row_count"):
+            stages.load_to_mysql(ctx)

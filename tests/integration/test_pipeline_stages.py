@@ -291,14 +291,65 @@ def test_a_failing_load_rolls_back_the_whole_partition(mock_api, make_ctx, monke
     assert query(ctx.mysql, "SELECT COUNT(*) FROM flights")[0][0] > 0
 
 
-def test_a_failed_quality_check_fails_the_task_naming_it(mock_api, make_ctx):
+def test_a_failed_gate_rolls_the_load_back_and_the_previous_state_stays(mock_api, make_ctx):
+    """Write, audit, publish: the error-level checks judge the partition inside the load's transaction; one
+    failing rolls back every table's upsert and the load's counts, records the gate and fails at once."""
+    from aerolake.core.errors import retry_can_help
+
     ctx = make_ctx(mock_api)
     run_all(ctx)
+    before = table_checksums(ctx.mysql, ALL_TABLES)
+    # what readers see now differs from the clean zone: a rerun of the load would overwrite every gate
+    query(ctx.mysql, "UPDATE flights SET dep_gate = 'PREVIOUS'")
+    previous = table_checksums(ctx.mysql, ALL_TABLES)
+    assert previous["flights"] != before["flights"]
+    # a record the counts lose: fetched no longer equals loaded + quarantined + duplicates
+    query(ctx.mysql, "UPDATE pipeline_runs SET fetched = fetched + 1 WHERE endpoint = 'airlines'")
+    loaded = query(ctx.mysql, "SELECT endpoint, loaded FROM pipeline_runs ORDER BY endpoint")
+
+    with pytest.raises(QualityCheckFailed, match=r"rolled back.*count_balance\[pipeline_runs\]") as failed:
+        stages.load_to_mysql(ctx)
+    assert not retry_can_help(failed.value)
+    assert table_checksums(ctx.mysql, ALL_TABLES) == previous  # nothing of the load became visible
+    assert query(ctx.mysql, "SELECT COUNT(*) FROM flights WHERE dep_gate = 'PREVIOUS'")[0][0] > 100
+    assert query(ctx.mysql, "SELECT endpoint, loaded FROM pipeline_runs ORDER BY endpoint") == loaded
+    stored = query(ctx.mysql, "SELECT passed, severity, details FROM data_quality_results "
+                              "WHERE check_name = 'count_balance'")
+    assert stored[0][0] == 0 and stored[0][1] == "error" and "airlines" in stored[0][2]
+    # check_quality reads the gate's verdict and fails naming it, without evaluating it again
+    with pytest.raises(QualityCheckFailed, match=r"count_balance\[pipeline_runs\]"):
+        stages.check_quality(ctx)
+
+    # once the cause is fixed, the load publishes
+    query(ctx.mysql, "UPDATE pipeline_runs SET fetched = fetched - 1 WHERE endpoint = 'airlines'")
+    stages.load_to_mysql(ctx)
+    assert query(ctx.mysql, "SELECT endpoint, loaded FROM pipeline_runs ORDER BY endpoint") == loaded
+    assert query(ctx.mysql, "SELECT passed FROM data_quality_results WHERE check_name = 'count_balance'") == ((1,),)
+
+
+def test_check_quality_gates_after_the_fact_a_run_whose_load_recorded_no_gate(mock_api, make_ctx):
+    ctx = make_ctx(mock_api)
+    run_all(ctx)
+    query(ctx.mysql, "DELETE FROM data_quality_results")
     query(ctx.mysql, "UPDATE pipeline_runs SET loaded = loaded - 1 WHERE endpoint = 'airlines'")
     with pytest.raises(QualityCheckFailed, match=r"count_balance\[pipeline_runs\]"):
         stages.check_quality(ctx)
     stored = query(ctx.mysql, "SELECT passed, details FROM data_quality_results WHERE check_name = 'count_balance'")
     assert stored[0][0] == 0 and "airlines" in stored[0][1]
+
+
+def test_warnings_are_recorded_and_never_fail_the_task(mock_api, make_ctx):
+    ctx = make_ctx(mock_api)
+    run_all(ctx)
+    # every flight's status unknown: the warn-level share_unknown_status fails, and only warns
+    query(ctx.mysql, "UPDATE flights SET status = 'unknown'")
+    results = stages.check_quality(ctx)
+    warned = [r for r in results if not r.passed]
+    assert [(r.check_name, r.severity, r.observed_value) for r in warned] == [("share_unknown_status", "warn", 1.0)]
+    stored = query(ctx.mysql, "SELECT passed, severity, sample FROM data_quality_results "
+                              "WHERE check_name = 'share_unknown_status'")
+    assert stored == ((0, "warn", query(ctx.mysql, "SELECT COUNT(*) FROM flights WHERE source = 'lufthansa' "
+                                              "AND departure_date = '2026-03-01'")[0][0]),)
 
 
 def test_clean_accepts_a_partition_whose_every_record_was_quarantined_at_staging(s3, mongo, migrated_mysql):

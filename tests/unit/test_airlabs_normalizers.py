@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from frames import rows_of
+from frames import model_rows, rows_of
 
 from aerolake.cleaning import Rejects, normalize_flight_number
 from aerolake.schema import FLIGHT_CODESHARES, FLIGHT_POSITIONS, FLIGHTS, conform
@@ -247,7 +247,7 @@ def test_airports_need_an_iata_code_and_a_possible_position_and_get_the_gazettee
     docs, missing, _ = staged(AIRPORTS, records("airports_page.json", AIRPORTS))
     assert missing == 0
     rejects = Rejects()
-    rows = by(clean_airports(docs, rejects), "airport_code")
+    rows = by(model_rows(clean_airports(docs, rejects)), "airport_code")
     assert set(rows) == {"FRA", "JFK", "ZRH"}
     assert rows["FRA"] == {"airport_code": "FRA", "icao_code": "EDDF", "name": "Frankfurt am Main Airport",
                            "city_code": None, "country_code": "DE", "latitude": 50.026421, "longitude": 8.543125,

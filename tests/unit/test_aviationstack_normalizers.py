@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from frames import rows_of
+from frames import model_rows, rows_of
 
 from aerolake.cleaning import encode_keys
 from aerolake.schema import FLIGHT_CODESHARES, FLIGHT_POSITIONS, FLIGHTS, conform
@@ -181,7 +181,7 @@ def test_rejected_records_carry_their_reason_and_the_raw_record(cleaned: dict[st
 
 
 def test_clean_rows_conform_to_the_contract(cleaned: dict[str, Any]) -> None:
-    from aerolake.gapfill import frame
+    from aerolake.schema import table_frame as frame
 
     for rows, table in ((cleaned["flights"], FLIGHTS), (cleaned["codeshares"], FLIGHT_CODESHARES),
                         (cleaned["positions"], FLIGHT_POSITIONS)):
@@ -267,7 +267,7 @@ def test_duplicates_after_normalization_are_counted() -> None:
 def test_airlines_fill_without_placeholder_names(cleaned: dict[str, Any]) -> None:
     airlines = cleaned["airlines"]
     assert airlines["EW"]["name"] is None  # "name": "empty"
-    assert airlines["LH"] == {"airline_code": "LH", "icao_code": "DLH", "name": "Lufthansa",
+    assert model_rows([airlines["LH"]])[0] == {"airline_code": "LH", "icao_code": "DLH", "name": "Lufthansa",
                               "source": "aviationstack", "updated_at": FETCHED_AT}
     assert airlines["GEC"]["icao_code"] == "GEC"
     assert {"UA", "AC", "LX", "OS", "TK", "4Y"} <= set(airlines)

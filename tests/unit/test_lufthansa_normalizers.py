@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from frames import model_rows
 
 from aerolake.cleaning import (
     Rejects,
@@ -226,7 +227,7 @@ def _reject_summary(rejects: Rejects) -> list[tuple[str, str | None, str | None]
 
 def test_clean_countries() -> None:
     rejects = Rejects()
-    rows = clean_countries(staged("countries", records_of("countries", "countries_page.json")), rejects)
+    rows = model_rows(clean_countries(staged("countries", records_of("countries", "countries_page.json")), rejects))
     assert rows == [
         {"country_code": "DE", "name": "Germany", **audit()},
         {"country_code": "US", "name": "United States", **audit()},
@@ -240,7 +241,7 @@ def test_clean_countries() -> None:
 
 def test_clean_cities() -> None:
     rejects = Rejects()
-    rows = clean_cities(staged("cities", records_of("cities", "cities_page.json")), rejects)
+    rows = model_rows(clean_cities(staged("cities", records_of("cities", "cities_page.json")), rejects))
     assert rows == [
         {"city_code": "LON", "country_code": "GB", "name": "London", "latitude": 51.5, "longitude": -0.1667,
          "timezone": "Europe/London", **audit()},
@@ -258,7 +259,7 @@ def test_clean_cities() -> None:
 
 def test_clean_airports_page() -> None:
     rejects = Rejects()
-    rows = clean_airports(staged("airports", records_of("airports", "airports_page.json")), rejects)
+    rows = model_rows(clean_airports(staged("airports", records_of("airports", "airports_page.json")), rejects))
     assert rows == [
         {"airport_code": "AAL", "icao_code": "EKYT", "name": "Aalborg Airport", "city_code": "AAL",
          "country_code": "DK", "latitude": 57.09305556, "longitude": 9.85, "timezone": "Europe/Copenhagen",
@@ -277,7 +278,7 @@ def test_clean_airports_page() -> None:
 
 def test_clean_airports_lone_object() -> None:
     rejects = Rejects()
-    rows = clean_airports(staged("airports", records_of("airports", "airports_single.json")), rejects)
+    rows = model_rows(clean_airports(staged("airports", records_of("airports", "airports_single.json")), rejects))
     assert rows == [
         {"airport_code": "FRA", "icao_code": "EDDF", "name": "Frankfurt am Main International Airport",
          "city_code": "FRA", "country_code": "DE", "latitude": 50.0264, "longitude": 8.54313,
@@ -288,7 +289,7 @@ def test_clean_airports_lone_object() -> None:
 
 def test_clean_airlines() -> None:
     rejects = Rejects()
-    rows = clean_airlines(staged("airlines", records_of("airlines", "airlines_page.json")), rejects)
+    rows = model_rows(clean_airlines(staged("airlines", records_of("airlines", "airlines_page.json")), rejects))
     assert rows == [
         {"airline_code": "LH", "icao_code": "DLH", "name": "Lufthansa", **audit()},
         {"airline_code": "4Y", "icao_code": "OCN", "name": "Discover Airlines", **audit()},
@@ -299,7 +300,7 @@ def test_clean_airlines() -> None:
 
 def test_clean_aircraft() -> None:
     rejects = Rejects()
-    rows = clean_aircraft(staged("aircraft", records_of("aircraft", "aircraft_page.json")), rejects)
+    rows = model_rows(clean_aircraft(staged("aircraft", records_of("aircraft", "aircraft_page.json")), rejects))
     assert rows == [
         {"aircraft_code": "744", "name": "Boeing 747-400", "airline_equip_code": "744", **audit()},  # int 744
         {"aircraft_code": "32N", "name": "Airbus A320neo", "airline_equip_code": "32N", **audit()},
@@ -615,8 +616,9 @@ def test_text_or_none(value: Any, expected: str | None) -> None:
     assert text_or_none(value) == expected
 
 
-def test_text_or_none_truncates() -> None:
-    assert text_or_none("abcdefghijkl", 10) == "abcdefghij"
+def test_text_or_none_never_cuts() -> None:
+    # a text longer than its column is refused with a reason by the plausibility rules, never cut to fit
+    assert text_or_none(" Terminal 1 (Concourse B, remote stands) ") == "Terminal 1 (Concourse B, remote stands)"
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -9,7 +9,16 @@ import pytest
 from aerolake.core.connections import Api, ApiCredentials, api_credentials
 from aerolake.core.errors import ConfigurationError
 from aerolake.core.settings import OFFLINE_API_KEY, OFFLINE_CLIENT_ID, OFFLINE_CLIENT_SECRET, Budget, Settings
-from aerolake.sources import SOURCES, authorities, budget_of, calls_per_second_of, hubs_of, source, spec_of
+from aerolake.sources import (
+    SOURCES,
+    authorities,
+    budget_of,
+    calls_per_hour_of,
+    calls_per_second_of,
+    hubs_of,
+    source,
+    spec_of,
+)
 from aerolake.stores.mysql.merge import Authority, authority_sql, upsert_assignments
 
 
@@ -49,10 +58,15 @@ def test_hubs_and_pace_come_from_the_spec_then_the_environment_then_the_settings
         monkeypatch.delenv(f"AEROLAKE_{name.upper()}_CALLS_PER_SECOND", raising=False)
     assert {name: hubs_of(Settings(), name) for name in SOURCES} == dict.fromkeys(SOURCES, ("FRA", "MUC"))
     assert {name: calls_per_second_of(Settings(), name) for name in SOURCES} == \
-        {"airlabs": 1.0, "aviationstack": 1.0, "lufthansa": 5.0}
+        {"airlabs": 1.0, "aviationstack": 1.0, "lufthansa": 4.0}  # Lufthansa: a margin below its 5 calls/s
+    assert {name: calls_per_hour_of(Settings(), name) for name in SOURCES} == \
+        {"airlabs": None, "aviationstack": None, "lufthansa": 900}  # below its 1,000 calls an hour
 
     monkeypatch.setenv("AEROLAKE_AIRLABS_HUBS", " zrh, VIE ,")
     monkeypatch.setenv("AEROLAKE_LUFTHANSA_CALLS_PER_SECOND", "2.5")
+    monkeypatch.setenv("AEROLAKE_LUFTHANSA_CALLS_PER_HOUR", "")
+    assert calls_per_hour_of(Settings(), "lufthansa") is None
+    assert calls_per_hour_of(Settings(calls_per_hour={"lufthansa": 10}), "lufthansa") == 10
     assert hubs_of(Settings(), "airlabs") == ("ZRH", "VIE")
     assert hubs_of(Settings(), "aviationstack") == ("FRA", "MUC")
     assert calls_per_second_of(Settings(), "lufthansa") == 2.5

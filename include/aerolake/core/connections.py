@@ -65,8 +65,12 @@ class Api:
     #: ``api_key``: password = the key (sent as a query parameter, redacted from every log)
     auth: Literal["client_credentials", "api_key"]
     mock_path: str  # the offline mock's base URL is ``<mock_api_url>/<mock_path>`` (the real one ends the same)
-    #: the client's pace (``AEROLAKE_<NAME>_CALLS_PER_SECOND`` or ``Settings.calls_per_second`` override it)
+    #: the client's pace, with a margin below the API's own limit (``AEROLAKE_<NAME>_CALLS_PER_SECOND`` or
+    #: ``Settings.calls_per_second`` override it): a pace at the limit draws "over the limit" answers
     calls_per_second: float = 1.0
+    #: the pace over any sliding hour, across processes (None: the API sets no hourly limit), with a margin below
+    #: the API's allowance (``AEROLAKE_<NAME>_CALLS_PER_HOUR`` overrides it; see stores/mysql/pacing.py)
+    calls_per_hour: int | None = None
 
     def __post_init__(self) -> None:
         if self.auth not in ("client_credentials", "api_key"):

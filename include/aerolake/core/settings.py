@@ -79,10 +79,12 @@ class Settings:
     mock_api_url: str = OFFLINE_MOCK_API_URL
     s3_endpoint: str = OFFLINE_S3_ENDPOINT
     #: per source, set here, these win over the environment's ``AEROLAKE_<NAME>_*`` and the source's spec
-    #: (tests, benchmarks): see :func:`aerolake.sources.budget_of`, ``hubs_of`` and ``calls_per_second_of``
+    #: (tests, benchmarks): see :func:`aerolake.sources.budget_of`, ``hubs_of``, ``calls_per_second_of`` and
+    #: ``calls_per_hour_of``
     budgets: dict[str, Budget] = field(default_factory=dict)
     hubs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calls_per_second: dict[str, float] = field(default_factory=dict)
+    calls_per_hour: dict[str, int | None] = field(default_factory=dict)
 
 
 def load_settings() -> Settings:

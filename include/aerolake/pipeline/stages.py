@@ -23,7 +23,7 @@ from aerolake.core.settings import Settings, load_settings, utcnow, wall_clock
 from aerolake.http import ApiError, invalid_text_at, parse_body, read_records
 from aerolake.pipeline.clean import clean_partition
 from aerolake.schema import TABLES
-from aerolake.sources import authorities, budget_of, source
+from aerolake.sources import authorities, budget_of, calls_per_hour_of, source
 from aerolake.sources.base import Source
 from aerolake.stores import lake
 from aerolake.stores.lake import CleanZoneWriter, Partition, iter_clean_tables
@@ -32,6 +32,7 @@ from aerolake.stores.mysql import ledger, quality
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.load import link_positions_to_flights, publish_staging, stage_frames
 from aerolake.stores.mysql.migrate import migrate
+from aerolake.stores.mysql.pacing import HourlyPace, fetch_lock
 from aerolake.stores.mysql.quotas import QuotaLedger
 from aerolake.stores.quarantine import COLLECTION as QUARANTINE_COLLECTION
 from aerolake.stores.quarantine import replace_quarantine
@@ -95,7 +96,10 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     An endpoint whose manifest exists is skipped (no API call) unless ``refetch``; the manifest is written
     last, so an interrupted fetch is simply fetched again. Before any call: a live source that cannot serve
     the partition any more fails saying so (only the lake could replay it), and the source's request budget
-    must hold the calls the plan needs (:mod:`aerolake.stores.mysql.quotas`); every request is charged to it.
+    must hold the calls the plan needs (:mod:`aerolake.stores.mysql.quotas`); every request is charged to it
+    and paced below the API's hourly allowance. Each endpoint is fetched under a lock shared by every process
+    (:mod:`aerolake.stores.mysql.pacing`): a second run of the partition waits, then replays what the first
+    one fetched instead of calling the API again.
     """
     started = wall_clock()
     migrate(ctx.mysql)
@@ -104,8 +108,9 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
     results: dict[str, dict[str, Any]] = {}
     pending: dict[str, list[Any]] = {}
     refetched: set[str] = set()  # endpoints whose complete manifest a refetch replaces
+    seen: dict[str, Any] = {}  # the manifest each endpoint had when this run looked
     for endpoint, requests in src.partition_plan(part, ctx.settings).items():
-        existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
+        existing = seen[endpoint] = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
         if existing is not None and not refetch:
             log.info("%s/%s %s: manifest exists (%d records, fetched %s): no API call", part.source, endpoint,
                      part.key, existing["records_total"], existing["fetched_at"])
@@ -129,11 +134,36 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
                      for endpoint, requests in pending.items())
         quota.ensure(needed, f"{part.source} {part.key}")
     if client is None:
-        client = src.make_client(ctx.settings, before_request=quota.charge if quota.limited else None)
+        client = src.make_client(ctx.settings, before_request=_before_each_request(ctx, quota))
     for endpoint, requests in pending.items():
-        results[endpoint] = _fetch_endpoint(ctx, client, endpoint, requests, endpoint in refetched)
+        with fetch_lock(ctx.mysql, part.source, endpoint, part.key):
+            existing = lake.read_manifest(ctx.s3, ctx.bucket, part, endpoint)
+            # another run wrote the endpoint since this one looked (a refetch too: it has just refetched it)
+            if existing is not None and (not refetch or existing != seen.get(endpoint)):
+                log.info("%s/%s %s: fetched by another run meanwhile (%d records): no API call", part.source,
+                         endpoint, part.key, existing["records_total"])
+                results[endpoint] = {"fetched": existing["records_total"], "api_calls": 0, "skipped": True}
+            else:
+                results[endpoint] = _fetch_endpoint(ctx, client, endpoint, requests, endpoint in refetched)
         ctx.record("extract_to_s3", endpoint, {k: results[endpoint][k] for k in ("fetched", "api_calls")}, started)
     return results
+
+
+def _before_each_request(ctx: StageContext, quota: QuotaLedger) -> Any:
+    """What runs before every request of the fetch: the hourly pace shared by every process, then the budget's
+    charge (a call the budget cannot pay is not made)."""
+    per_hour = calls_per_hour_of(ctx.settings, ctx.partition.source)
+    hooks = [HourlyPace(ctx.mysql, ctx.partition.source, per_hour).wait_turn] if per_hour else []
+    if quota.limited:
+        hooks.append(quota.charge)
+    if not hooks:
+        return None
+
+    def before_request() -> None:
+        for hook in hooks:
+            hook()
+
+    return before_request
 
 
 def _fetch_endpoint(ctx: StageContext, client: Any, endpoint: str, requests: list[Any],
@@ -339,47 +369,80 @@ def clean(ctx: StageContext) -> dict[str, dict[str, int]]:
 
 # -- 4. load_to_mysql -------------------------------------------------------------------------------------
 def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
-    """Publish the clean partition to MySQL: every table staged then upserted, all in one transaction."""
+    """Publish the clean partition to MySQL: write, audit, publish, in one transaction.
+
+    Every table is staged then upserted, the positions linked to their flights and the load's counts recorded;
+    then the source's error-level quality checks judge the partition on this same connection, **before the
+    commit**. A failed gate rolls everything back (the previous good state stays what readers see), records
+    the gate's results and fails the task with :class:`QualityCheckFailed` (no retry can cure it).
+    """
     started = wall_clock()
     migrate(ctx.mysql)
     results: dict[str, dict[str, int]] = {}
     ranks = authorities()  # how the flights merge ranks every source's times against this one's
+    part, spec = ctx.partition, ctx.source.SPEC
     with connection(ctx.mysql) as conn:
         try:
-            for entity, table_name, endpoint, fill_only in ctx.source.SPEC.publish:
+            for entity, table_name, endpoint, fill_only in spec.publish:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
                 staging, rows = stage_frames(conn, table, iter_clean_tables(ctx, entity))
                 affected = publish_staging(conn, table, staging, insert_missing_only=fill_only, authorities=ranks)
-                log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", ctx.partition.source,
-                         ctx.partition.key, table_name, rows, "fill gaps" if fill_only else "upsert", affected,
-                         time.monotonic() - t0)
+                log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", part.source, part.key, table_name,
+                         rows, "fill gaps" if fill_only else "upsert", affected, time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
-            if {"flights", "flight_positions"} & {table for _e, table, _p, _f in ctx.source.SPEC.publish}:
-                linked = link_positions_to_flights(conn, ctx.partition.dt)
-                log.info("%s %s: %d positions linked to their flights", ctx.partition.source, ctx.partition.key,
-                         linked)
-            conn.commit()
+            if {"flights", "flight_positions"} & set(spec.tables):
+                linked = link_positions_to_flights(conn, part.dt)
+                log.info("%s %s: %d positions linked to their flights", part.source, part.key, linked)
+            for endpoint, counts in results.items():
+                ledger.record_stage(ctx.mysql, ctx.run, "load_to_mysql", endpoint, counts, started, conn=conn)
+            gate = quality.evaluate(conn, ctx.run, quality.gates(spec.quality))
+            blocking = [r for r in gate if r.blocks]
+            if blocking:
+                conn.rollback()
+            else:
+                conn.commit()
         except Exception:
             conn.rollback()
-            log.exception("%s %s: load rolled back; MySQL is unchanged", ctx.partition.source, ctx.partition.key)
+            log.exception("%s %s: load rolled back; MySQL is unchanged", part.source, part.key)
             raise
-    for endpoint, counts in results.items():
-        ctx.record("load_to_mysql", endpoint, counts, started)
+    quality.record(ctx.mysql, ctx.run, gate)
+    quality.log_results(gate, "gate")
+    if blocking:
+        names = "; ".join(r.describe() for r in blocking)
+        raise quality.QualityCheckFailed(
+            f"{part.source} {part.key}: {len(blocking)} error-level quality check(s) failed, so the load was rolled "
+            f"back and MySQL still holds the previous state of this partition: {names}. The partition's records are "
+            "in the lake and MongoDB; fix the cause (or the check) and rerun load_to_mysql.")
     return results
 
 
 # -- 5. check_quality -------------------------------------------------------------------------------------
 def check_quality(ctx: StageContext) -> list[quality.CheckResult]:
-    """Run the partition's checks, store them in ``data_quality_results``, fail naming any failed check."""
-    results = quality.run_checks(ctx.mysql, ctx.run, list(ctx.source.SPEC.quality))
-    failed = [r for r in results if not r.passed]
-    for r in results:
-        log.info("quality %-40s %-16s %s observed=%s threshold=%s %s", r.check_name, r.table_name,
-                 "PASS" if r.passed else "FAIL", r.observed_value, r.threshold, r.details or "")
-    if failed:
-        names = ", ".join(f"{r.check_name}[{r.table_name}] observed={r.observed_value}" for r in failed)
-        raise quality.QualityCheckFailed(f"{len(failed)} data quality check(s) failed for "
-                                         f"{ctx.partition.source} {ctx.partition.key}: {names}")
+    """Evaluate the source's warn-level checks on the published partition and record them; log every result of
+    the run (the gate's, recorded by ``load_to_mysql``, too). Warnings never fail the task.
+
+    A run whose gate left no results (its load ran before gates existed, or its results were deleted) is
+    gated here after the fact: a failed error-level check then fails the task, naming it.
+    """
+    checks = list(ctx.source.SPEC.quality)
+    gate_checks = quality.gates(checks)
+    gate = quality.recorded(ctx.mysql, ctx.run, gate_checks)
+    if len(gate) < len(gate_checks):
+        log.warning("%s %s: the load recorded no gate results for this run; evaluating the error-level checks "
+                    "on the published data", ctx.partition.source, ctx.partition.key)
+        gate = quality.run_checks(ctx.mysql, ctx.run, gate_checks)
+    warned = quality.run_checks(ctx.mysql, ctx.run, quality.warnings(checks))
+    quality.log_results(warned, "warn")
+    results = gate + warned
+    failing = [r for r in results if not r.passed]
+    log.info("%s %s: %d quality checks, %d passed, %d blocking, %d warnings", ctx.partition.source,
+             ctx.partition.key, len(results), len(results) - len(failing), sum(r.blocks for r in failing),
+             sum(not r.blocks for r in failing))
+    blocking = [r for r in gate if r.blocks]
+    if blocking:
+        raise quality.QualityCheckFailed(
+            f"{len(blocking)} error-level quality check(s) failed for {ctx.partition.source} {ctx.partition.key}: "
+            + "; ".join(r.describe() for r in blocking))
     return results

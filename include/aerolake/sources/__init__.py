@@ -73,6 +73,14 @@ def hubs_of(settings: Settings, name: str) -> tuple[str, ...]:
     return env_list(f"AEROLAKE_{name.upper()}_HUBS", spec_of(name).hubs)
 
 
+def calls_per_hour_of(settings: Settings, name: str) -> int | None:
+    """The hourly pace of source ``name`` across processes (None: none): ``settings.calls_per_hour`` if it names
+    one, else ``AEROLAKE_<NAME>_CALLS_PER_HOUR`` (empty: none), else its spec's (``SPEC.api.calls_per_hour``)."""
+    if name in settings.calls_per_hour:
+        return settings.calls_per_hour[name]
+    return env_int(f"AEROLAKE_{name.upper()}_CALLS_PER_HOUR", spec_of(name).api.calls_per_hour)
+
+
 def calls_per_second_of(settings: Settings, name: str) -> float:
     """The pace of source ``name``'s client (0: unthrottled): ``settings.calls_per_second`` if it names one,
     else ``AEROLAKE_<NAME>_CALLS_PER_SECOND``, else its spec's (``SPEC.api.calls_per_second``)."""

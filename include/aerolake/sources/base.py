@@ -66,6 +66,13 @@ class SourceSpec:
                 return publication.table
         raise KeyError(f"{self.name} publishes no entity {entity!r}")
 
+    def endpoint_of(self, entity: str) -> str:
+        """The ``pipeline_runs`` endpoint clean-zone ``entity``'s rows count under."""
+        for publication in self.publish:
+            if publication.entity == entity:
+                return publication.endpoint
+        raise KeyError(f"{self.name} publishes no entity {entity!r}")
+
     @property
     def tables(self) -> tuple[str, ...]:
         """The tables it writes, each once, in foreign-key order (the DAG's Assets)."""
@@ -105,13 +112,17 @@ class CleanRun(Protocol):
         """Where the records of ``endpoint`` refused at cleaning go (quarantine)."""
 
     def write(self, entity: str, frame: Any) -> None:
-        """Append rows to ``entity``'s clean-zone object (call again for the next chunk)."""
+        """Append rows to ``entity``'s clean-zone object (call again for the next chunk). A frame may carry
+        :data:`aerolake.schema.DOC_ID` (each row's document ``_id``; :func:`aerolake.cleaning.audit` adds it): a
+        row the contract's plausibility rules refuse is then quarantined as that document."""
 
     def written(self, entity: str) -> int:
-        """The rows of ``entity`` written so far."""
+        """The rows of ``entity`` given to :meth:`write` so far."""
 
     def count(self, endpoint: str, cleaned: int, duplicates: int = 0) -> None:
-        """Record ``endpoint``'s result; its quarantine is then the rows given to :meth:`rejects`."""
+        """Record ``endpoint``'s result: the rows it gave to :meth:`write` and the duplicates it dropped. Its
+        quarantine is the rows given to :meth:`rejects` plus those the plausibility rules refused, which the
+        skeleton also takes off ``cleaned``."""
 
     def fill(self, endpoint: str, entity: str, frame: Any) -> None:
         """Write gap-filling rows of ``entity``, counted under ``endpoint`` (``cleaned`` only)."""

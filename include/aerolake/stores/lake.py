@@ -212,6 +212,13 @@ class CleanZoneWriter:
         return self.rows
 
 
+    def discard(self) -> None:
+        """Drop what was written, uploading nothing."""
+        if self._writer is not None:
+            self._writer.close()
+        self._tmp.close()
+
+
 def iter_clean_tables(where: LakePartition, entity: str) -> Iterator[Any]:
     """The clean zone's rows of ``entity`` as Arrow tables, one per row group (bounded memory)."""
     import pyarrow.parquet as pq

@@ -33,6 +33,7 @@ from aerolake.cleaning import (
     valid_timezones,
 )
 from aerolake.gapfill import gazetteer_timezone
+from aerolake.schema import table_frame
 from aerolake.sources.airlabs.spec import AIRLINES, AIRPORTS, FLIGHTS, SCHEDULES, SOURCE
 from aerolake.sources.base import CleanRun
 
@@ -90,7 +91,6 @@ STATUS_MAP = {
 AIRCRAFT_IATA = {icao: iata for iata, icao in AIRCRAFT_ICAO.items()} | {"E75S": "E75", "AT76": "AT7"}
 _HEX = re.compile(r"^[0-9a-f]{6}$")
 _PLACEHOLDER_NAMES = frozenset({"empty", "null", "none", "n/a", "-"})
-_SHORT = 10
 
 
 def _aircraft_code(value: Any) -> str | None:
@@ -101,9 +101,9 @@ def _aircraft_code(value: Any) -> str | None:
     return AIRCRAFT_IATA.get(code) or (code if re.fullmatch(r"[A-Z0-9]{2,4}", code) else None)
 
 
-def _name(value: Any, max_len: int) -> str | None:
+def _name(value: Any) -> str | None:
     """A name, None for blanks and placeholders such as ``"empty"``."""
-    text = text_or_none(value, max_len)
+    text = text_or_none(value)
     return None if text is None or text.lower() in _PLACEHOLDER_NAMES else text
 
 
@@ -137,7 +137,7 @@ def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
             continue
         icao, country = upper_code(doc.get("icao_code")), upper_code(doc.get("country_code"))
         rows.append({"airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
-                     "name": _name(doc.get("name"), 120), "city_code": None,
+                     "name": _name(doc.get("name")), "city_code": None,
                      "country_code": country if country and COUNTRY_CODE.match(country) else None,
                      "latitude": lat, "longitude": lon, "timezone": gazetteer_timezone(code),
                      "location_type": "Airport", **audit(SOURCE, doc)})
@@ -155,7 +155,7 @@ def clean_airlines(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
             _reject(rejects, f"invalid airline code (iata_code {doc.get('iata_code')!r}, icao_code "
                              f"{doc.get('icao_code')!r})", doc)
             continue
-        rows.append({"airline_code": code, "icao_code": icao, "name": _name(doc.get("name"), 100), **audit(SOURCE, doc)})
+        rows.append({"airline_code": code, "icao_code": icao, "name": _name(doc.get("name")), **audit(SOURCE, doc)})
     return rows
 
 
@@ -243,10 +243,6 @@ def _date_of(local_text: Any) -> date | None:
 
 def _status(value: Any) -> str:
     return STATUS_MAP.get(str(value or "").strip().lower(), "unknown")
-
-
-def _short_text(value: Any) -> str | None:
-    return text_or_none(value, _SHORT)
 
 
 _KINDS = (("scheduled", "time"), ("estimated", "estimated"), ("actual", "actual"))
@@ -345,7 +341,7 @@ def schedule_rows(docs: list[dict[str, Any]], airport_tz: dict[str, str | None])
     rows["operating_airline_code"] = np.where(cs_airline == None, airline, cs_airline)  # noqa: E711 (elementwise)
     rows["operating_flight_number"] = np.where(cs_number == None, number, cs_number)  # noqa: E711
     for name in ("dep_terminal", "dep_gate", "arr_terminal", "arr_gate"):
-        rows[name] = per_distinct(_short_text, c[name])
+        rows[name] = per_distinct(text_or_none, c[name])
     rows["status"] = per_distinct(_status, c["status"])
     dep_reported = [d if d is not None else late for d, late in zip(c["dep_delayed"], c["delayed"], strict=True)]
     rows["dep_delay_min"] = _delays(dep_reported, rows["actual_departure"].fillna(rows["estimated_departure"]),
@@ -405,14 +401,7 @@ def clean_schedules(docs: list[dict[str, Any]], airport_tz: dict[str, str | None
     codeshares = codeshares.assign(airline_code=codeshares["cs_airline_code"],
                                    flight_number=codeshares["cs_flight_number"])
     duplicates = int(repeated.sum()) + int(duplicate.sum())
-    return (_frame_of(flights, "flights"), _frame_of(codeshares, "flight_codeshares"), duplicates)
-
-
-def _frame_of(rows: Any, table: str) -> Any:
-    """``rows`` with exactly ``table``'s load columns (as :func:`aerolake.gapfill.frame` gives for row dicts)."""
-    from aerolake.schema import TABLES
-
-    return rows.reindex(columns=TABLES[table].load_columns).reset_index(drop=True)
+    return (table_frame(flights, "flights"), table_frame(codeshares, "flight_codeshares"), duplicates)
 
 
 POSITION_FIELDS = ("hex", "updated", "lat", "lng", "alt", "dir", "speed", "v_speed", "status", "airline_iata",
@@ -462,7 +451,7 @@ def clean_positions(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, 
     rows.update(audit_columns(SOURCE, docs))
     frame = pd.DataFrame(rows)[ok]
     repeated = frame.duplicated(subset=["icao24", "observed_at"], keep="first")
-    return _frame_of(frame[~repeated], "flight_positions"), int(repeated.sum())
+    return table_frame(frame[~repeated], "flight_positions"), int(repeated.sum())
 
 
 def clean_reference(endpoint: str, docs: Iterable[dict[str, Any]], rejects: Rejects) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
 from aerolake.stores.mysql.merge import Authority
-from aerolake.stores.mysql.quality import Check, unique_key_checks
+from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check, unique_key_checks
 
 SOURCE = "airlabs"
 FLIGHTS, SCHEDULES, AIRPORTS, AIRLINES = "flights", "schedules", "airports", "airlines"
@@ -36,10 +36,11 @@ QUALITY = (
     *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports_around_snapshot", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_source", "==", 0),
-    Check("share_unknown_status", "flights", "share_of_unknown_status_around_snapshot", "<=", 0.05),
+    Check("share_unknown_status", "flights", "share_of_unknown_status_around_snapshot", "<=", 0.05,
+          severity=WARN, min_sample=RATE_MIN_SAMPLE),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
     Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_endpoints", "<=", 0.05,
-          params={"endpoints": (SCHEDULES, FLIGHTS)}),
+          params={"endpoints": (SCHEDULES, FLIGHTS)}, min_sample=RATE_MIN_SAMPLE),
 )
 
 SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=((AIRPORTS, "airports"), (AIRLINES, "airlines")),

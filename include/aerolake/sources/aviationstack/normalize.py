@@ -30,8 +30,8 @@ from aerolake.cleaning import (
     text_or_none,
     upper_code,
 )
-from aerolake.gapfill import frame as _frame
 from aerolake.gapfill import gazetteer_timezone
+from aerolake.schema import table_frame
 from aerolake.sources.aviationstack.spec import FLIGHTS, POSITIONS, SOURCE
 from aerolake.sources.base import CleanRun
 
@@ -116,12 +116,8 @@ def _status(value: Any) -> str:
     return STATUS_MAP.get((text_or_none(value) or "").lower(), "unknown")
 
 
-def _short_text(value: Any) -> str | None:
-    return text_or_none(value, 10)
-
-
 def _airline_name(value: Any) -> str | None:
-    name = text_or_none(value, 100)
+    name = text_or_none(value)
     return None if name is None or name.lower() == "empty" else name
 
 
@@ -218,7 +214,7 @@ def flight_rows(r: _Records) -> tuple[Any, list[str | None]]:
     rows["operating_airline_code"] = rows["operating_flight_number"] = None  # Aviation Stack does not say
     for end in _ENDS:
         for field in ("terminal", "gate"):
-            rows[f"{end[:3]}_{field}"] = per_distinct(_short_text, r[f"{end}.{field}"])
+            rows[f"{end[:3]}_{field}"] = per_distinct(text_or_none, r[f"{end}.{field}"])
     rows["status"] = per_distinct(_status, r["flight_status"])
     aircraft = np.array(per_distinct(upper_code, r["aircraft.iata"]), dtype=object)
     rows["aircraft_code"] = np.where(matches(aircraft, AIRCRAFT_CODE), aircraft, None)
@@ -399,19 +395,12 @@ def clean_documents(docs: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             taken.add(marketing)
             keep.append(i)
-    return {"flights": _frame_of(flights, "flights"),
-            "codeshares": _frame_of(codeshares.iloc[keep], "flight_codeshares"),
-            "positions": _frame_of(positions, "flight_positions"),
+    return {"flights": table_frame(flights, "flights"),
+            "codeshares": table_frame(codeshares.iloc[keep], "flight_codeshares"),
+            "positions": table_frame(positions, "flight_positions"),
             "airlines": _airline_rows(every.take([*operating_at[kept], *np.flatnonzero(listing)])), "rejects": rejects,
             "position_rejects": position_rejects, "duplicates": duplicates,
             "position_duplicates": int(again.sum())}
-
-
-def _frame_of(rows: Any, table: str) -> Any:
-    """``rows`` with exactly ``table``'s load columns (as :func:`aerolake.gapfill.frame` gives for row dicts)."""
-    from aerolake.schema import TABLES
-
-    return rows.reindex(columns=TABLES[table].load_columns).reset_index(drop=True)
 
 
 def clean_reference(endpoint: str, docs: Iterable[dict[str, Any]], rejects: Rejects) -> list[dict[str, Any]]:
@@ -434,4 +423,4 @@ def clean_observations(run: CleanRun) -> None:
     run.rejects(POSITIONS).items.extend(result["position_rejects"].items)
     run.count(FLIGHTS, len(result["flights"]) + len(result["codeshares"]), result["duplicates"])
     run.count(POSITIONS, len(result["positions"]), result["position_duplicates"])
-    run.fill("airlines_fill", "airlines_fill", _frame(list(result["airlines"].values()), "airlines"))
+    run.fill("airlines_fill", "airlines_fill", table_frame(list(result["airlines"].values()), "airlines"))

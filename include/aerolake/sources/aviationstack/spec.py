@@ -12,7 +12,7 @@ from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
 from aerolake.stores.mysql.merge import Authority
-from aerolake.stores.mysql.quality import Check, unique_key_checks
+from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check, unique_key_checks
 
 SOURCE = "aviationstack"
 FLIGHTS = "flights"
@@ -37,10 +37,12 @@ QUALITY = (
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_day", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
-          identifiers={"column": "scheduled_arrival"}),
-    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05),
+          identifiers={"column": "scheduled_arrival"}, severity=WARN,
+          min_sample=RATE_MIN_SAMPLE),
+    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05,
+          severity=WARN, min_sample=RATE_MIN_SAMPLE),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
-    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05),
+    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05, min_sample=RATE_MIN_SAMPLE),
 )
 
 SPEC = SourceSpec(name=SOURCE, endpoints=ENDPOINTS, references=(), publish=PUBLISH, quality=QUALITY,

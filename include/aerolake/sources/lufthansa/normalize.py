@@ -30,8 +30,8 @@ from aerolake.cleaning import (
     utc_to_local_date,
     valid_timezones,
 )
-from aerolake.gapfill import frame as _frame
 from aerolake.projection import FieldPaths
+from aerolake.schema import DOC_ID, table_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,8 +85,8 @@ def _name(record: dict[str, Any], lang: str = "en") -> str | None:
         if text is None:
             continue
         if entry.get("@LanguageCode") == lang:
-            return text_or_none(text, 120)
-        best = best or text_or_none(text, 120)
+            return text_or_none(text)
+        best = best or text_or_none(text)
     return best
 
 
@@ -157,7 +157,7 @@ def clean_airports(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
             "airport_code": code, "icao_code": icao if icao and ICAO_AIRPORT.match(icao) else None,
             "name": _name(doc), "city_code": city if city and AIRPORT_CODE.match(city) else None,
             "country_code": v["country"], "latitude": v["lat"], "longitude": v["lon"], "timezone": v["tz"],
-            "location_type": text_or_none(doc.get("LocationType"), 20), **audit(SOURCE, doc),
+            "location_type": text_or_none(doc.get("LocationType")), **audit(SOURCE, doc),
         })
     return rows
 
@@ -190,7 +190,7 @@ def clean_aircraft(docs: Iterable[dict], rejects: Rejects) -> list[dict[str, Any
 
 def _equip_code(value: Any) -> str | None:
     """``AirlineEquipCode``: the API writes "*" for "none"; that is NULL, not a code."""
-    text = text_or_none(value, 10)
+    text = text_or_none(value)
     return None if text in (None, "*") else text
 
 
@@ -215,7 +215,6 @@ FLIGHT_FIELDS = (*FLIGHT_PATHS.fields, "_row")
 _CODES = ("airline_code", "dep_airport", "arr_airport", "operating_airline_code", "status_code", "aircraft_code")
 _NUMBERS = ("flight_number", "operating_flight_number")
 _UPPER = frozenset(_CODES + _NUMBERS)
-_SHORT_TEXTS = frozenset(("dep_terminal", "dep_gate", "arr_terminal", "arr_gate", "registration"))
 
 
 def flight_table(docs: Iterable[dict[str, Any]]) -> pa.Table:
@@ -243,8 +242,6 @@ def flight_frame(rows: pa.Table, start: int = 0) -> pd.DataFrame:
             text = pc.utf8_upper(text)
         if name in _NUMBERS:
             text = pc.replace_substring_regex(text, *FLIGHT_NUMBER_LEADING_ZEROS)
-        if name in _SHORT_TEXTS:
-            text = pc.utf8_slice_codeunits(text, 0, 10)
         text = pc.if_else(pc.equal(text, ""), None, text)
         frame[name] = pd.Series(pd.arrays.ArrowStringArray(text))
     frame["_row"] = pd.Series(range(start, start + rows.num_rows), dtype="int64")
@@ -348,6 +345,7 @@ def _clean_flight_chunk(rows: pa.Table, run: CleanRun, seen: set[str], rejected:
         for code in raw[col].dropna().unique():
             run.airport_zone(code, rows.column("updated_at")[0].as_py())
     cleaned, reason = clean_flights(raw, run.zones())
+    cleaned[DOC_ID] = rows.column("_id").to_pylist()  # a row refused later is quarantined as its document
     bad = reason.notna()
     if bad.any():
         ids = rows.column("_id").take(raw.loc[bad, "_row"].to_numpy()).to_pylist()
@@ -395,7 +393,7 @@ def clean_observations(run: CleanRun) -> None:
     seen: set[str] = set()
     rejected: list[tuple[str, Any]] = []
     duplicates = 0
-    run.write("flights", _frame([], "flights"))  # a day without flights still writes its (empty) object
+    run.write("flights", table_frame([], "flights"))  # a day without flights still writes its (empty) object
     with gc_paused():
         for rows in run.projected(FLIGHTSTATUS, FLIGHT_PATHS):
             unique, chunk_duplicates = _clean_flight_chunk(rows, run, seen, rejected)

@@ -11,7 +11,7 @@ from aerolake.schema import COUNTRIES as COUNTRIES_T
 from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
 from aerolake.stores.mysql.merge import Authority
-from aerolake.stores.mysql.quality import Check, unique_key_checks
+from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check, unique_key_checks
 
 SOURCE = "lufthansa"
 
@@ -46,11 +46,13 @@ QUALITY = (
     *unique_key_checks(COUNTRIES_T, CITIES_T, AIRPORTS_T, AIRLINES_T, AIRCRAFT_T, FLIGHTS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
-          identifiers={"column": "scheduled_arrival"}),
+          identifiers={"column": "scheduled_arrival"}, severity=WARN,
+          min_sample=RATE_MIN_SAMPLE),
     Check("null_rate_arr_airport", "flights", "null_rate_of_column", "==", 0, identifiers={"column": "arr_airport"}),
-    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05),
+    Check("share_unknown_status", "flights", "share_of_unknown_status", "<=", 0.05,
+          severity=WARN, min_sample=RATE_MIN_SAMPLE),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
-    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05),
+    Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_run", "<=", 0.05, min_sample=RATE_MIN_SAMPLE),
 )
 
 SPEC = SourceSpec(
@@ -60,7 +62,10 @@ SPEC = SourceSpec(
                 ("aircraft", "aircraft_types")),
     publish=PUBLISH,
     quality=QUALITY,
-    api=Api("lufthansa_api", "client_credentials", mock_path="lufthansa/v1", calls_per_second=5.0),
+    # the public plan allows 5 calls a second and 1,000 an hour: paced with a margin below both (at exactly 5/s
+    # about 13% of the calls drew 403 "Over Queries Per Second" from the gateway's own clock)
+    api=Api("lufthansa_api", "client_credentials", mock_path="lufthansa/v1", calls_per_second=4.0,
+            calls_per_hour=900),
     # the operator's own system for its group's flights; for other airlines, UTC times as published
     authority=Authority(2, own_airlines=LUFTHANSA_GROUP, own_rank=3),
 )

@@ -48,8 +48,9 @@ class RunInfo:
 
 
 def record_stage(cfg: MySqlConfig, run: RunInfo, stage: str, endpoint: str, counts: dict[str, int],
-                 started_at: datetime | None = None) -> None:
-    """Upsert ``stage``'s counts for one endpoint of ``run`` (the run is then ``running``)."""
+                 started_at: datetime | None = None, conn: Any = None) -> None:
+    """Upsert ``stage``'s counts for one endpoint of ``run`` (the run is then ``running``). With ``conn``, in
+    that connection's transaction (the load records its counts with its rows: a rollback takes both back)."""
     allowed = STAGE_COLUMNS[stage]
     unknown = set(counts) - set(allowed)
     if unknown:
@@ -63,7 +64,15 @@ def record_stage(cfg: MySqlConfig, run: RunInfo, stage: str, endpoint: str, coun
     )
     values = (run.dag_id, run.run_id, endpoint, run.partition.source, run.partition.key,
               (started_at or now), now, RUNNING, stage, *(int(counts[c]) for c in columns))
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+    if conn is not None:
+        _upsert_counts(conn, statement, values, run)
+        return
+    with connection(cfg, autocommit=True) as own:
+        _upsert_counts(own, statement, values, run)
+
+
+def _upsert_counts(conn: Any, statement: str, values: tuple[Any, ...], run: RunInfo) -> None:
+    with conn.cursor() as cur:
         cur.execute(statement, values)
         cur.execute("DELETE FROM pipeline_runs WHERE dag_id = %s AND run_id = %s AND endpoint = '-'",
                     (run.dag_id, run.run_id))
