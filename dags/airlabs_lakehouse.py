@@ -9,7 +9,8 @@ fill reference gaps. Each run is a snapshot partition `dt=YYYY-MM-DD/snapshot=HH
 
 * **Quota**: 1,000 requests a month on the free plan. The budget (`AEROLAKE_AIRLABS_BUDGET_PER_DAY` /
   `_PER_MONTH`) is kept in MySQL and shared by every run; a run that would exceed it stops before calling,
-  saying how many calls it needed and had. `extract_to_s3` runs in the `airlabs_api` pool (one slot).
+  saying how many calls it needed and had. Scheduled runs are paced: the month's calls are spread over them, and
+  a run the pace cannot pay ends skipped (not failed) with the numbers in its log. `extract_to_s3` runs in the `airlabs_api` pool (one slot).
 * **Backfill replays from the lake**: the live API serves only "now". A past snapshot with a raw partition
   rebuilds MongoDB and MySQL from it without any API call; one without fails saying so.
 * Connections: `airlabs_api` (password = API key), `aerolake_s3`, `aerolake_mongo`, `aerolake_mysql`,

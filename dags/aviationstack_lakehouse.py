@@ -11,7 +11,8 @@ positions are those of that moment.
 
 * **Quota**: 100 requests a month on the free plan. The budget (`AEROLAKE_AVIATIONSTACK_BUDGET_PER_DAY` /
   `_PER_MONTH`) is kept in MySQL and shared by every run; a run that would exceed it stops before calling.
-  `extract_to_s3` runs in the `aviationstack_api` pool (one slot).
+  Scheduled runs are paced: the month's calls are spread over them, and a run the pace cannot pay ends skipped
+  (not failed) with the numbers in its log. `extract_to_s3` runs in the `aviationstack_api` pool (one slot).
 * **Backfill replays from the lake**: the API serves recent dates only; an older date with a raw partition
   is rebuilt from it without any API call, one without fails saying so.
 * Connections: `aviationstack_api` (password = access key), `aerolake_s3`, `aerolake_mongo`,

@@ -74,7 +74,24 @@ def _report(date: str, dag_ids: list[str] | None = None) -> int:
                   f"{len(warned)} warnings"
                   + "".join(f"\n  {'FAILED' if c in failed else 'WARNING'} {c[0]} [{c[1]}] observed={c[3]}"
                             + (f" ({c[5]})" if c[5] else "") for c in failed + warned))
+        budgets = _budget_lines(cfg)
+        if budgets:
+            print("\nAPI budgets (now):\n" + "\n".join(f"  {line}" for line in budgets))
     return 0
+
+
+def _budget_lines(cfg: object) -> list[str]:
+    """Each budgeted source's budget: used, left, what the pace allows now, the next scheduled run that calls."""
+    from aerolake.sources import SOURCES, budget_of
+    from aerolake.stores.mysql.quotas import budget_status, describe_status
+
+    settings = load_settings()
+    lines = []
+    for name in SOURCES:
+        budget = budget_of(settings, name)
+        if budget.per_day is not None or budget.per_month is not None:
+            lines.append(describe_status(budget_status(cfg, name, budget)))
+    return lines
 
 
 def _stack(action: str, state_dir: Path) -> int:

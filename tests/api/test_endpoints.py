@@ -305,3 +305,23 @@ def test_cors_is_configurable(make_settings) -> None:
     with TestClient(create_app(make_settings())) as default:
         response = default.get("/airports/FRA", headers={"Origin": "http://maps.example"})
         assert "access-control-allow-origin" not in response.headers
+
+
+def test_status_shows_each_budget_its_pace_and_next_call(make_settings, seeded_db: MySqlConfig) -> None:
+    from aerolake.core.settings import Budget, utcnow
+    from aerolake.stores.mysql.quotas import QuotaLedger
+
+    now = utcnow()
+    airlabs = QuotaLedger(seeded_db, "airlabs", Budget(per_month=1000))
+    airlabs.charge(40)
+    airlabs.record_plan("*/10 * * * *", 8)
+    with TestClient(create_app(make_settings())) as client:
+        body = client.get("/status").json()
+    budgets = {b["source"]: b for b in body["budgets"]}
+    assert set(budgets) == {"airlabs", "aviationstack"}  # the sources with a budget (Lufthansa has none)
+    month = budgets["airlabs"]["periods"]["month"]
+    assert (month["used"], month["limit"], month["left"]) == (40, 1000, 960)
+    assert month["start"] == now.strftime("%Y-%m-01") and 0 <= month["pace_allows"] <= 1000
+    assert budgets["airlabs"]["schedule"] == "*/10 * * * *" and budgets["airlabs"]["calls_per_run"] == 8
+    assert budgets["airlabs"]["next_call"] > now.isoformat(timespec="minutes")
+    assert budgets["aviationstack"]["periods"]["month"]["used"] == 0 and budgets["aviationstack"]["schedule"] is None

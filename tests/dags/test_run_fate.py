@@ -192,3 +192,36 @@ def test_every_dag_settles_its_runs_through_both_callbacks() -> None:
     for dag in bag.dags.values():
         assert dag.on_success_callback.__name__ == "aerolake_mark_run_success"
         assert dag.on_failure_callback.__name__ == "aerolake_mark_run_failed"
+
+
+def test_a_run_the_budget_pace_cannot_pay_ends_skipped_with_the_numbers(ledger, stage_module) -> None:
+    """RunSkipped (the budget's pace) is neither a retry nor a failure: the task ends skipped, and
+    pipeline_runs says so with the reason; the DAG-level success callback keeps it."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from aerolake.core.errors import RunSkipped
+
+    def extract_to_s3(ctx):
+        assert ctx.run.schedule == "*/10 * * * *"  # the scheduled run's schedule reaches the stage
+        raise RunSkipped("airlabs: the scheduled run skipped by the budget's pace: it needs 8 call(s)")
+
+    stage_module.extract_to_s3 = extract_to_s3
+    scheduled = {**context(run_id="scheduled__2026-03-01T00:10:00+00:00"),
+                 "dag": SimpleNamespace(dag_id=DAG_ID, timetable=SimpleNamespace(summary="*/10 * * * *")),
+                 "dag_run": SimpleNamespace(run_type=SimpleNamespace(value="scheduled"))}
+    with pytest.raises(AirflowSkipException, match="budget's pace"):
+        dagfactory._run(stage_module.__name__, "extract_to_s3", scheduled, "lufthansa", False, False)
+    (row,) = states(ledger, "scheduled__2026-03-01T00:10:00+00:00")
+    assert row[:3] == ("-", "skipped", "extract_to_s3") and "needs 8 call(s)" in row[3]
+    dagfactory._on_dag_run_end("success")({"dag": scheduled["dag"], "run_id": "scheduled__2026-03-01T00:10:00+00:00"})
+    assert states(ledger, "scheduled__2026-03-01T00:10:00+00:00")[0][1] == "skipped"
+
+
+def test_only_scheduled_runs_carry_the_schedule() -> None:
+    from aerolake.airflow.runcontext import schedule_of_scheduled_run
+
+    dag = SimpleNamespace(timetable=SimpleNamespace(summary="0 0 * * *"))
+    for run_type, expected in (("scheduled", "0 0 * * *"), ("manual", None), ("backfill", None)):
+        ctx = {"dag": dag, "run_id": "x", "dag_run": SimpleNamespace(run_type=SimpleNamespace(value=run_type))}
+        assert schedule_of_scheduled_run(ctx) == expected
+    assert schedule_of_scheduled_run({"dag": dag, "run_id": "scheduled__2026-03-01"}) == "0 0 * * *"

@@ -122,3 +122,38 @@ def test_the_estimate_expects_what_the_last_fetch_of_each_endpoint_took(mock_api
     with pytest.raises(QuotaExceeded, match=f"needs {took} API call"):
         stages.extract_to_s3(second)
     assert mock_api.stats()["total"] == calls
+
+
+def test_a_scheduled_run_the_pace_cannot_pay_is_skipped_without_a_call(mock_api, make_ctx, monkeypatch):
+    """A month of 300 calls, a daily schedule: on the 14th, the pace allows 14/31 of it (135 calls). With 130 used,
+    a run needing more than 5 is skipped (nothing called, the numbers said); a manual run of the same day is not
+    paced, only budgeted."""
+    import dataclasses
+
+    from aerolake.core.errors import RunSkipped
+    from aerolake.stores.mysql.quotas import budget_status
+
+    _with_budget(monkeypatch, Budget(per_month=300))
+    monkeypatch.setattr(stages, "utcnow", lambda: NOW)
+    manual = make_ctx(mock_api, dt="2026-03-14")
+    scheduled = dataclasses.replace(manual, run=dataclasses.replace(manual.run, schedule="0 0 * * *"))
+    from aerolake.stores.mysql.migrate import migrate
+
+    migrate(manual.mysql)
+    QuotaLedger(manual.mysql, "lufthansa", Budget(per_month=300), clock=lambda: NOW).charge(130)
+
+    with pytest.raises(RunSkipped) as skipped:
+        stages.extract_to_s3(scheduled, now=NOW)
+    message = str(skipped.value)
+    assert "skipped by the budget's pace" in message and "the pace allows 5 more now" in message
+    assert "month 2026-03-01: 130 of 300 used, the pace allows 135 by run 14 of 31" in message
+    assert "the next scheduled run that the pace pays is at 2026-03-" in message
+    assert mock_api.stats()["total"] == 0 and lake.list_keys(manual.s3, manual.bucket, "raw/") == []
+
+    status = budget_status(manual.mysql, "lufthansa", Budget(per_month=300), now=NOW)
+    assert status["periods"]["month"] == {"start": "2026-03-01", "used": 130, "limit": 300, "left": 170,
+                                          "pace_allows": 135}
+    assert status["schedule"] == "0 0 * * *" and status["calls_per_run"] > 5 and status["next_call"] > "2026-03-14"
+
+    stages.extract_to_s3(manual, now=NOW)  # a person asked for it: within the budget, it calls
+    assert mock_api.stats()["total"] > 0

@@ -17,7 +17,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, Param, chain, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aerolake.core.flow import STAGES, STREAMING
 
@@ -60,13 +60,17 @@ def _run(module: str, stage: str, context: dict[str, Any], source: str, snapshot
     import importlib
 
     from aerolake.airflow import runcontext
-    from aerolake.core.errors import retry_can_help
+    from aerolake.core.errors import RunSkipped, retry_can_help
     from aerolake.stores.mysql import ledger
 
     run = runcontext.run_info(context, source, snapshots)
     try:
         ctx = runcontext.stage_context(run, in_process_ok=_whole_run_in_this_process())
         result = getattr(importlib.import_module(module), stage)(ctx, **kwargs)
+    except RunSkipped as skipped:
+        log.warning("%s", skipped)
+        _record_state(run, ledger.SKIPPED, stage, str(skipped))
+        raise AirflowSkipException(str(skipped)) from skipped
     except Exception as exc:
         curable = retry_can_help(exc)
         ti = context.get("ti")
@@ -114,8 +118,8 @@ def _on_dag_run_end(state: str) -> Callable[[dict[str, Any]], None]:
         if known is None:
             return
         status, last_stage, error = known
-        if status == state:
-            return  # the task that ended the run recorded it (with its own error)
+        if status == state or status == ledger.SKIPPED:
+            return  # the task that ended the run recorded it (with its own error), or skipped it
         ti = context.get("ti")
         stage = getattr(ti, "task_id", None) or last_stage
         if state == ledger.FAILED:

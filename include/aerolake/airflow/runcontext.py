@@ -51,7 +51,22 @@ def run_info(context: Mapping[str, Any], source: str, snapshots: bool = False) -
     moment = _utc(run_moment(context))
     snapshot = moment.strftime("%H%M") if snapshots or snapshot_requested(context) else None
     return RunInfo(dag_id=dag_id, run_id=str(context["run_id"]),
-                   partition=Partition(source, moment.strftime("%Y-%m-%d"), snapshot))
+                   partition=Partition(source, moment.strftime("%Y-%m-%d"), snapshot),
+                   schedule=schedule_of_scheduled_run(context))
+
+
+def schedule_of_scheduled_run(context: Mapping[str, Any]) -> str | None:
+    """The DAG's cron schedule when the run is one the scheduler made from it (the budget's pace spreads those);
+    None for a run a person asked for (a manual trigger, a backfill) or a DAG without a cron schedule."""
+    dag_run = context.get("dag_run")
+    run_type = getattr(dag_run, "run_type", None)
+    run_type = getattr(run_type, "value", run_type)
+    if run_type is None:
+        run_type = "scheduled" if str(context.get("run_id", "")).startswith("scheduled__") else None
+    if run_type != "scheduled":
+        return None
+    summary = getattr(getattr(context.get("dag"), "timetable", None), "summary", None)
+    return summary if isinstance(summary, str) and len(summary.split()) == 5 else None
 
 
 def stage_context(run: RunInfo, *, in_process_ok: bool = True) -> Any:

@@ -185,6 +185,22 @@ class DagStatus(BaseModel):
     counts: dict[str, int]
 
 
+class BudgetPeriod(BaseModel):
+    start: date
+    used: int
+    limit: int | None = Field(description="the plan's limit (None: none)")
+    left: int | None
+    pace_allows: int | None = Field(None, description="calls the pace allows the period to have used by now")
+
+
+class BudgetStatus(BaseModel):
+    source: str
+    periods: dict[str, BudgetPeriod] = Field(description="'day' and 'month'")
+    schedule: str | None = Field(description="the cron schedule of its scheduled runs, as the last one saw it")
+    calls_per_run: int | None
+    next_call: str | None = Field(description="the next scheduled run the pace pays (UTC), if no other call is made")
+
+
 class Status(BaseModel):
     ready: bool
     checked_at: UtcDatetime
@@ -192,6 +208,7 @@ class Status(BaseModel):
     stale: list[str] = Field(description="tables and DAGs whose newest data is older than stale_after_hours")
     tables: list[TableStatus]
     dags: list[DagStatus]
+    budgets: list[BudgetStatus] = Field(default_factory=list, description="each budgeted source's API budget")
 
 
 class Stats(BaseModel):

@@ -53,6 +53,11 @@ class QualityCheckFailed(PermanentError):
     """One or more checks failed; the message names them."""
 
 
+class RunSkipped(Exception):
+    """A scheduled run the budget's pace cannot pay (:meth:`aerolake.stores.mysql.quotas.QuotaLedger.pace`):
+    nothing was called; the task ends *skipped*, not failed, and a later run calls."""
+
+
 class ApiError(RuntimeError):
     """An API answered in a way no retry can fix (bad credentials, quota exhausted, bad request)."""
 
@@ -86,15 +91,16 @@ class DeliveryFailed(RuntimeError):
         self.failed, self.attempted = failed, attempted
 
 
-RETRY, FAIL = "retry", "fail"
+RETRY, FAIL, SKIP = "retry", "fail", "skip"
 
 #: Every error of the pipeline and its fate, in one table: the first row whose class matches decides. ``retry``:
 #: the HTTP client retries it with backoff (waiting what the server's ``Retry-After``-style header asks, see
 #: :func:`aerolake.http.retry_after_of`), then Airflow retries the task (2 more tries, from 2 minutes);
 #: ``fail``: the task fails at once with the message (the DAG factory raises ``AirflowFailException``), nothing
-#: is called again. ``ApiError`` is decided by the answer: each client marks it ``retryable`` from its API's own
+#: is called again; ``skip``: the task ends skipped (``AirflowSkipException``), with the message. ``ApiError`` is decided by the answer: each client marks it ``retryable`` from its API's own
 #: codes (the tables in ``sources/<name>/client.py``).
 FATES: tuple[tuple[type[BaseException], str, str], ...] = (
+    (RunSkipped, SKIP, "the budget's pace cannot pay this scheduled run: it ends skipped, a later run calls"),
     (ConfigurationError, FAIL, "a connection or setting is missing or wrong: fix it, then rerun"),
     (MissingInput, FAIL, "the upstream task has not run for this partition: run it first"),
     (IncompleteRead, FAIL, "the store answers the partition's query only in part: a server problem, not a moment's"),

@@ -133,6 +133,8 @@ def extract_to_s3(ctx: StageContext, *, refetch: bool = False, client: Any = Non
         needed = sum(max(len(requests), ledger.last_api_calls(ctx.mysql, part.source, endpoint))
                      for endpoint, requests in pending.items())
         quota.ensure(needed, f"{part.source} {part.key}")
+        if ctx.run.schedule:  # a scheduled run: the budget's pace decides whether it calls now
+            quota.pace(needed, ctx.run.schedule, f"the scheduled run of {part.key}")
     if client is None:
         client = src.make_client(ctx.settings, before_request=_before_each_request(ctx, quota))
     for endpoint, requests in pending.items():

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from aerolake.api import store
 from aerolake.api.health import run_checks
-from aerolake.api.models import DagStatus, Health, Problem, Status, TableStatus
+from aerolake.api.models import BudgetStatus, DagStatus, Health, Problem, Status, TableStatus
 from aerolake.api.state import State
 from aerolake.core.flow import STAGES
 from aerolake.core.settings import wall_clock
@@ -53,7 +53,23 @@ def status(state: State) -> Status:
                                  "run `aerolake migrate`")
     dags = _dag_statuses(store.latest_pipeline_runs(cfg), now, limit)
     stale = [f"table:{t.table}" for t in tables if t.stale] + [f"dag:{d.dag_id}" for d in dags if d.stale]
-    return Status(ready=True, checked_at=now, stale_after_hours=limit, stale=stale, tables=tables, dags=dags)
+    return Status(ready=True, checked_at=now, stale_after_hours=limit, stale=stale, tables=tables, dags=dags,
+                  budgets=_budgets(cfg, state.settings.base))
+
+
+def _budgets(cfg: Any, settings: Any) -> list[BudgetStatus]:
+    """Each budgeted source's budget (:func:`aerolake.stores.mysql.quotas.budget_status`)."""
+    from aerolake.sources import SOURCES, budget_of
+    from aerolake.stores.mysql.quotas import budget_status
+
+    out = []
+    for name in SOURCES:
+        budget = budget_of(settings, name)
+        if budget.per_day is not None or budget.per_month is not None:
+            status = budget_status(cfg, name, budget)
+            out.append(BudgetStatus(source=name, periods=status["periods"], schedule=status["schedule"],
+                                    calls_per_run=status["calls_per_run"], next_call=status["next_call"]))
+    return out
 
 
 def _age_hours(newest: datetime | None, now: datetime) -> float | None:

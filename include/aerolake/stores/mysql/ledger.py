@@ -32,9 +32,10 @@ STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
     "load_to_mysql": ("loaded",),
 }
 
-#: the states of a run in ``pipeline_runs.status`` (migration 0006)
-RUNNING, RETRYING, FAILED, SUCCESS = "running", "retrying", "failed", "success"
-STATES = (RUNNING, RETRYING, FAILED, SUCCESS)
+#: the states of a run in ``pipeline_runs.status`` (migration 0006); ``skipped``: the budget's pace did not pay
+#: for the scheduled run, nothing was called (``error`` says why, with the numbers)
+RUNNING, RETRYING, FAILED, SUCCESS, SKIPPED = "running", "retrying", "failed", "success", "skipped"
+STATES = (RUNNING, RETRYING, FAILED, SUCCESS, SKIPPED)
 ERROR_LENGTH = 1000  # pipeline_runs.error
 
 
@@ -45,6 +46,8 @@ class RunInfo:
     dag_id: str
     run_id: str
     partition: Partition
+    #: the DAG's schedule (cron) when the run is one of its scheduled runs (the budget's pace applies), else None
+    schedule: str | None = None
 
 
 def record_stage(cfg: MySqlConfig, run: RunInfo, stage: str, endpoint: str, counts: dict[str, int],
