@@ -113,7 +113,9 @@ class AirportList(BaseModel):
 
 
 class Flight(BaseModel):
-    flight_id: int
+    """One flight, identified by its natural key (airline_code, flight_number, departure_date, dep_airport);
+    MySQL's surrogate id is not part of the API."""
+
     airline_code: str
     flight_number: str
     departure_date: date
