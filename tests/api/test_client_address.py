@@ -59,6 +59,37 @@ ROTATING = {
 }
 
 
+class LogLines(logging.Handler):
+    """The messages of the named loggers, whatever Airflow's logging setup (imported by other tests of the
+    same worker) did to the root logger and its handlers."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__(logging.INFO)
+        self.loggers = [logging.getLogger(name) for name in names]
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def __enter__(self) -> LogLines:
+        self._saved = [(lg.level, lg.disabled) for lg in self.loggers]
+        for lg in self.loggers:
+            lg.addHandler(self)
+            lg.setLevel(logging.INFO)
+            lg.disabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for lg, (level, disabled) in zip(self.loggers, self._saved, strict=True):
+            lg.removeHandler(self)
+            lg.setLevel(level)
+            lg.disabled = disabled
+
+
 def statuses(base_url: str, path: str, headers_of, n: int = 5) -> list[int]:
     with httpx.Client(base_url=base_url, timeout=10) as http:
         return [http.post(path, headers={**WRONG, **headers_of(i)}, json=BODY).status_code for i in range(1, n + 1)]
@@ -174,21 +205,19 @@ def test_forwarded_and_node_parsing() -> None:
 
 # ----------------------------------------------------------------------------- over HTTP
 @pytest.mark.parametrize("kind", list(ROTATING))
-def test_rotating_forwarded_headers_from_an_untrusted_peer_are_limited_like_none(kind: str, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="aerolake.api")
-    with ServerThread(create_app(settings())) as server:
+def test_rotating_forwarded_headers_from_an_untrusted_peer_are_limited_like_none(kind: str) -> None:
+    with LogLines("aerolake.api") as log, ServerThread(create_app(settings())) as server:
         forged = statuses(server.base_url, "/run_data_import", ROTATING[kind])
     with ServerThread(create_app(settings())) as server:
         plain = statuses(server.base_url, "/run_data_import", lambda i: {})
     assert forged == plain == [403, 403, 429, 429, 429]
-    assert "rate limit exceeded by 127.0.0.1" in caplog.text and "wrong token from 127.0.0.1" in caplog.text
-    assert "198.51.100." not in caplog.text and "2001:db8::" not in caplog.text and "203.0.113." not in caplog.text
+    assert "rate limit exceeded by 127.0.0.1" in log.text and "wrong token from 127.0.0.1" in log.text
+    assert "198.51.100." not in log.text and "2001:db8::" not in log.text and "203.0.113." not in log.text
 
 
-def test_a_trusted_proxy_forwards_its_clients(caplog) -> None:
-    caplog.set_level(logging.INFO, logger="aerolake.api")
+def test_a_trusted_proxy_forwards_its_clients() -> None:
     trusted = settings(trusted_proxies=TrustedProxies.parse("127.0.0.1"))
-    with ServerThread(create_app(trusted)) as server:
+    with LogLines("aerolake.api") as log, ServerThread(create_app(trusted)) as server:
         distinct = statuses(server.base_url, "/run_data_import", xff)  # five clients, two attempts each allowed
         same = statuses(server.base_url, "/run_data_import", lambda i: {"X-Forwarded-For": "203.0.113.50"})
         # what a client writes left of the proxy's entry is never the key: the right-most untrusted hop is
@@ -198,9 +227,9 @@ def test_a_trusted_proxy_forwards_its_clients(caplog) -> None:
         other = statuses(server.base_url, "/run_data_import", lambda i: {"X-Real-IP": f"198.51.100.{200 + i}"})
     assert distinct == [403] * 5
     assert same == spoofed == other == [403, 403, 429, 429, 429]
-    assert "wrong token from 198.51.100.1" in caplog.text and "rate limit exceeded by 203.0.113.50" in caplog.text
-    assert "rate limit exceeded by 203.0.113.60" in caplog.text and "rate limit exceeded by 127.0.0.1" in caplog.text
-    assert "198.51.100.10" not in caplog.text and "198.51.100.20" not in caplog.text  # the spoofed, ignored ones
+    assert "wrong token from 198.51.100.1" in log.text and "rate limit exceeded by 203.0.113.50" in log.text
+    assert "rate limit exceeded by 203.0.113.60" in log.text and "rate limit exceeded by 127.0.0.1" in log.text
+    assert "198.51.100.10" not in log.text and "198.51.100.20" not in log.text  # the spoofed, ignored ones
 
     real_ip = settings(trusted_proxies=TrustedProxies.parse("127.0.0.0/8"), forwarded_header="x-real-ip")
     with ServerThread(create_app(real_ip)) as server:
@@ -250,22 +279,21 @@ def load_plugin_module():
     return module
 
 
-def test_mounted_like_the_airflow_plugin_the_peer_is_the_client(monkeypatch, capfd) -> None:
+def test_mounted_like_the_airflow_plugin_the_peer_is_the_client(monkeypatch) -> None:
     """Airflow's API server runs uvicorn without --proxy-headers by default: the mounted app sees the TCP
-    peer, and rotating X-Forwarded-For is limited like no header at all. (Importing Airflow routes logging
-    through its structlog setup, to stdout.)"""
+    peer, and rotating X-Forwarded-For is limited like no header at all."""
     monkeypatch.setenv("AEROLAKE_API_TOKEN", TOKEN)
     monkeypatch.setenv("AEROLAKE_API_IMPORT_RATE_LIMIT", "2")
     monkeypatch.setattr(sys, "argv", ["airflow", "api-server", "--port", "8080"])
-    module = load_plugin_module()
-    host = FastAPI()
-    host.mount(module.URL_PREFIX, module.aerolake_app["app"])
-    with ServerThread(host) as server:
-        assert statuses(server.base_url, "/aerolake/run_data_import", ROTATING["all three"]) == [
-            403, 403, 429, 429, 429]
-    out = "".join(capfd.readouterr())
-    assert "sees the TCP peer of the Airflow API server and believes forwarded headers from nobody" in out
-    assert "rate limit exceeded by 127.0.0.1" in out and "198.51.100." not in out
+    with LogLines("aerolake.api", "aerolake_plugin_under_test") as log:
+        module = load_plugin_module()
+        host = FastAPI()
+        host.mount(module.URL_PREFIX, module.aerolake_app["app"])
+        with ServerThread(host) as server:
+            assert statuses(server.base_url, "/aerolake/run_data_import", ROTATING["all three"]) == [
+                403, 403, 429, 429, 429]
+    assert "sees the TCP peer of the Airflow API server and believes forwarded headers from nobody" in log.text
+    assert "rate limit exceeded by 127.0.0.1" in log.text and "198.51.100." not in log.text
 
 
 def test_the_plugin_says_what_the_airflow_api_server_trusts() -> None:
