@@ -84,7 +84,7 @@ def synthetic_flights(n: int) -> list[dict[str, Any]]:
         started = status in ("active", "landed", "diverted")
         aircraft = AIRCRAFT[i % len(AIRCRAFT)] if i % 9 else (None, None)
         record = {
-            "flight_id": i + 1, "airline_code": airline[0], "flight_number": number, "departure_date": DAY,
+            "airline_code": airline[0], "flight_number": number, "departure_date": DAY,
             "dep_airport": dep[0], "arr_airport": arr[0],
             "operating_airline_code": AIRLINES[(i + 1) % len(AIRLINES)][0] if i % 11 == 0 else None,
             "operating_flight_number": str(5000 + i % 999) if i % 11 == 0 else None,
@@ -177,7 +177,7 @@ def time_serialization(records: list[dict[str, Any]], encode: Callable[[dict[str
 def produce_avro(records: list[dict[str, Any]]) -> dict[str, Any]:
     publisher = FlightPublisher(resolve_target(), "flight-data")
     publisher.producer.list_topics(timeout=10)  # connected before the clock starts
-    messages = [(message_key(r), r, r["flight_id"]) for r in records]
+    messages = [(message_key(r), r, n) for n, r in enumerate(records, 1)]
     t0 = time.perf_counter()
     outcome = publisher.publish(messages)
     seconds = time.perf_counter() - t0
@@ -254,7 +254,7 @@ def seed_mysql(cfg: Any, records: list[dict[str, Any]]) -> None:
         cur.executemany("INSERT INTO aircraft_types VALUES (%s, %s, NULL, 'bench', %s)", [(*a, t) for a in AIRCRAFT])
         insert = (f"INSERT INTO flights (flight_id, {', '.join(flight_columns)}) "
                   f"VALUES ({', '.join(['%s'] * (len(flight_columns) + 1))})")
-        rows = [(r["flight_id"], *(naive(r[c]) for c in flight_columns)) for r in records]
+        rows = [(flight_id, *(naive(r[c]) for c in flight_columns)) for flight_id, r in enumerate(records, 1)]
         for start in range(0, len(rows), 5000):
             cur.executemany(insert, rows[start:start + 5000])
         shares = [(s[:2], s[2:], r["departure_date"], r["dep_airport"], r["airline_code"], r["flight_number"], t)
@@ -263,9 +263,9 @@ def seed_mysql(cfg: Any, records: list[dict[str, Any]]) -> None:
             cur.executemany("INSERT IGNORE INTO flight_codeshares (marketing_airline_code, marketing_flight_number, "
                             "departure_date, dep_airport, airline_code, flight_number, source, updated_at) "
                             "VALUES (%s, %s, %s, %s, %s, %s, 'bench', %s)", shares[start:start + 5000])
-        positions = [(p["icao24"], naive(p["observed_at"]), r["flight_id"], p["latitude"], p["longitude"],
+        positions = [(p["icao24"], naive(p["observed_at"]), flight_id, p["latitude"], p["longitude"],
                       p["altitude_m"], p["heading"], p["speed_kmh"], p["vertical_speed"], p["on_ground"], t)
-                     for r in records if (p := r["latest_position"])]
+                     for flight_id, r in enumerate(records, 1) if (p := r["latest_position"])]
         for start in range(0, len(positions), 5000):
             cur.executemany("INSERT IGNORE INTO flight_positions (icao24, observed_at, flight_id, latitude, longitude, "
                             "altitude_m, heading, speed_kmh, vertical_speed, on_ground, source, updated_at) "

@@ -4,10 +4,10 @@
 
 Each line is ``table rows sha256``: the rows, ordered by their natural key, of every column that the data
 decides. Left out are the columns the clock or the load order decides (``updated_at``, ``status_updated_at``:
-when the record was fetched; the tables' surrogate ``id``; ``flight_positions.flight_id``, reported only as
-linked or not) and the operational tables but two facts of them: each quality check's observed value and
-outcome, and each run's counts per endpoint but its API calls (a call the mock answers "over the
-rate limit" is made again: the count depends on timing, not on the code).
+when the record was fetched; the tables' surrogate ids, ``aerolake.schema.Table.surrogate_ids``, but
+``flight_positions.flight_id``, reported only as linked or not) and the operational tables but two facts of
+them: each quality check's observed value and outcome, and each run's counts per endpoint but its API calls
+(a call the mock answers "over the rate limit" is made again: the count depends on timing, not on the code).
 """
 
 from __future__ import annotations
@@ -17,18 +17,11 @@ import hashlib
 
 import pymysql
 
-#: table -> (columns left out, order)
-TABLES = {
-    "countries": ((), "country_code"),
-    "cities": ((), "city_code"),
-    "airports": ((), "airport_code"),
-    "airlines": ((), "airline_code"),
-    "aircraft_types": ((), "aircraft_code"),
-    "flights": (("id",), "airline_code, flight_number, departure_date, dep_airport"),
-    "flight_codeshares": (("id", "flight_id"),
-                          "marketing_airline_code, marketing_flight_number, departure_date, dep_airport"),
-    "flight_positions": (("id",), "icao24, observed_at"),
-}
+from aerolake.schema import DATA_TABLES
+
+#: table -> (columns left out, order): the surrogate ids, by the natural key
+TABLES = {t.name: (tuple(c for c in t.surrogate_ids if (t.name, c) != ("flight_positions", "flight_id")),
+                   ", ".join(t.key)) for t in DATA_TABLES}
 CLOCK_COLUMNS = {"updated_at", "status_updated_at"}
 OPERATIONS = {
     "quality": "SELECT dag_id, partition_key, check_name, table_name, observed_value, passed "

@@ -76,6 +76,10 @@ class Table:
     derived_on_insert: tuple[tuple[str, str], ...] = ()
     #: plausible durations between its time columns
     spans: tuple[Span, ...] = ()
+    #: AUTO_INCREMENT ids (and columns that refer to them): internal to MySQL, never published. A load
+    #: rolled back (a crash, a failed check) burns the values it took, so a crash and rerun numbers rows
+    #: differently from a clean run; the natural ``key`` is the identity outside MySQL.
+    surrogate_ids: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -84,6 +88,11 @@ class Table:
     @property
     def load_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.name not in self.generated]
+
+    @property
+    def published_columns(self) -> list[str]:
+        """The columns a consumer outside MySQL may see (all but :attr:`surrogate_ids`)."""
+        return [c.name for c in self.columns if c.name not in self.surrogate_ids]
 
     @property
     def required(self) -> list[str]:
@@ -215,6 +224,7 @@ FLIGHTS = Table(
     derived_on_insert=(("status_source", "source"), ("status_updated_at", "updated_at")),
     spans=(Span("scheduled_block_time", "scheduled_departure", "scheduled_arrival", 0, BLOCK_MINUTES),
            Span("actual_block_time", "actual_departure", "actual_arrival", 0, BLOCK_MINUTES)),
+    surrogate_ids=("flight_id",),
 )
 FLIGHT_POSITIONS = Table(
     "flight_positions",
@@ -241,6 +251,7 @@ FLIGHT_POSITIONS = Table(
     key=("icao24", "observed_at"),
     # flight_id is resolved in MySQL from the flight identity after each load (stages.link_positions_to_flights)
     generated=("position_id", "flight_id"),
+    surrogate_ids=("position_id", "flight_id"),
 )
 
 FLIGHT_CODESHARES = Table(
@@ -257,6 +268,7 @@ FLIGHT_CODESHARES = Table(
     ),
     key=("marketing_airline_code", "marketing_flight_number", "departure_date", "dep_airport"),
     generated=("codeshare_id",),
+    surrogate_ids=("codeshare_id",),
 )
 
 #: The tables a pipeline loads, in foreign-key order.

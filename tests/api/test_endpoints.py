@@ -154,7 +154,9 @@ def test_closest_airport_location_type_filter(client: TestClient) -> None:
     ({"latitude": 48.85, "longitude": 2.35, "k": "3"}, "k", "valid integer"),
     ({"latitude": 48.85, "longitude": 2.35, "k": 2.5}, "k", "valid integer"),
     ({"latitude": 48.85, "longitude": 2.35, "lat": 1}, "lat", "is not a known field"),
-    ({"latitude": 48.85, "longitude": 2.35, "location_type": ""}, "location_type", "at least 1 character"),
+    ({"latitude": 48.85, "longitude": 2.35, "location_type": ""}, "location_type", "must not be blank"),
+    ({"latitude": 48.85, "longitude": 2.35, "location_type": " \t "}, "location_type",
+     "must not be blank or whitespace only (leave it out for airports of any type)"),
 ])
 def test_closest_airport_rejects_bad_input(client: TestClient, body: dict, field: str, words: str) -> None:
     response = client.post("/closest_airport", json=body)
@@ -197,6 +199,32 @@ def test_airport_search_by_code_icao_and_name(client: TestClient) -> None:
     assert client.get("/airports", params={"q": "100%_"}).status_code == 200
 
 
+@pytest.mark.parametrize(("params", "words"), [
+    ({"q": "   "}, "q: must not be blank or whitespace only (leave it out to list the airports for the map)"),
+    ({"q": ""}, "q: must not be blank"),
+    ({"q": "\t\n \u00a0"}, "q: must not be blank"),
+    ({"q": "  ", "limit": 5}, "q: must not be blank"),
+    ({"location_type": " "}, "location_type: must not be blank or whitespace only (leave it out for airports of any type)"),
+    ({"q": "fra", "location_type": ""}, "location_type: must not be blank"),
+])
+def test_blank_free_text_is_a_422_not_everything(client: TestClient, params: dict, words: str) -> None:
+    response = client.get("/airports", params=params)
+    assert response.status_code == 422, response.text
+    assert words in response.json()["detail"]
+    assert [e["type"] for e in response.json()["errors"]] == ["string_blank"]
+
+
+def test_search_text_is_stripped_and_absent_keeps_its_meaning(client: TestClient) -> None:
+    padded = client.get("/airports", params={"q": "  fra\t"}).json()
+    assert padded == client.get("/airports", params={"q": "fra"}).json() and padded["count"] > 0
+    assert padded["airports"][0]["airport_code"] == "FRA"
+    assert client.get("/airports", params={"location_type": " RailwayStation "}).json()["count"] == 2
+    assert client.get("/airports").json()["count"] == len(airport_rows())  # no q: every airport for the map
+    near = client.post("/closest_airport", json={"latitude": 50.94, "longitude": 6.96, "k": 2,
+                                                 "location_type": " railwaystation "})
+    assert [a["airport_code"] for a in near.json()["airports"]] == ["QKL", "ZWS"]
+
+
 def test_airports_for_the_map(client: TestClient) -> None:
     body = client.get("/airports").json()
     assert body["count"] == len(airport_rows()) > 7800
@@ -214,9 +242,10 @@ def test_flights_paginated(client: TestClient) -> None:
     last = client.get("/flights", params={"page_size": 10, "page": 9}).json()
     beyond = client.get("/flights", params={"page_size": 10, "page": 10}).json()
     assert len(last["items"]) == 10 and beyond["items"] == [] and beyond["total"] == 90
-    ids = [f["flight_id"] for p in range(1, 10)
-           for f in client.get("/flights", params={"page_size": 10, "page": p}).json()["items"]]
-    assert len(set(ids)) == 90
+    keys = [(f["airline_code"], f["flight_number"], f["departure_date"], f["dep_airport"]) for p in range(1, 10)
+            for f in client.get("/flights", params={"page_size": 10, "page": p}).json()["items"]]
+    assert len(set(keys)) == 90
+    assert "flight_id" not in first["items"][0]  # MySQL's surrogate id is internal
 
 
 def test_flights_filters(client: TestClient) -> None:

@@ -38,7 +38,7 @@ def test_curated_reads_back_to_the_rows(make_ctx, s3, flights_db) -> None:
     header = fastavro.reader(io.BytesIO(body))
     assert header.writer_schema["name"] == "io.aerolake.flights.Flight"
     assert header.metadata["avro.codec"] == "deflate"
-    assert header.metadata["aerolake.schema.version"] == "1"
+    assert header.metadata["aerolake.schema.version"] == "2"
     assert SYNC_MARKER in body
     # another date is its own partition
     assert write_curated(make_ctx(NEXT_DT))["flights"] == 1

@@ -113,3 +113,40 @@ def test_transitive_checks_every_version() -> None:
             with pytest.raises(SchemaRegistryError, match="incompatible"):
                 registry.register_schema(SUBJECT, Schema(v3, "AVRO"))
         assert len(registry.get_versions(SUBJECT)) == (3 if accepted else 2)
+
+
+def version_1() -> str:
+    """The schema as first published: version 2 plus MySQL's surrogate ``flight_id`` as its first field."""
+    schema = flight_schema()
+    schema["version"] = 1
+    schema["fields"].insert(0, {"name": "flight_id", "type": "long",
+                                "doc": "Surrogate id of the flight in MySQL (flights.flight_id)."})
+    return json.dumps(schema)
+
+
+def test_version_2_without_the_surrogate_id_registers_over_version_1() -> None:
+    """Dropping flight_id is a BACKWARD change: the registry of a deployment that published version 1 takes
+    version 2, and a version 2 reader decodes version 1 messages (flight_id ignored). A consumer pinned to
+    version 1 cannot read version 2 (FORWARD): it decodes with the writer's schema or moves to version 2."""
+    import io
+    from datetime import UTC, date, datetime
+
+    import fastavro
+
+    registry = make_registry_client({"url": "mock://aerolake-v1"})
+    first = ensure_schema(registry, SUBJECT, version_1())
+    second = ensure_schema(registry, SUBJECT, flight_schema_text())
+    assert (first.version, second.version) == (1, 2)
+    assert incompatibilities(ConfigCompatibilityLevel.FORWARD, flight_schema_text(), [version_1()])
+
+    record = {f["name"]: f.get("default") for f in flight_schema()["fields"]}
+    record.update({"airline_code": "LH", "flight_number": "400", "departure_date": date(2026, 3, 1),
+                   "dep_airport": "FRA", "arr_airport": "JFK", "status": "active", "source": "lufthansa",
+                   "scheduled_departure": datetime(2026, 3, 1, 9, 55, tzinfo=UTC),
+                   "updated_at": datetime(2026, 3, 1, 6, tzinfo=UTC), "codeshares": []})
+    old = io.BytesIO()
+    fastavro.schemaless_writer(old, fastavro.parse_schema(json.loads(version_1())), {**record, "flight_id": 7})
+    old.seek(0)
+    decoded = fastavro.schemaless_reader(old, fastavro.parse_schema(json.loads(version_1())),
+                                         fastavro.parse_schema(flight_schema()))
+    assert decoded == record

@@ -35,7 +35,7 @@ def flight_record() -> dict[str, Any]:
     """LH400 FRA-JFK as the publisher builds it: every optional field present, most of them null."""
     record: dict[str, Any] = {f["name"]: f.get("default") for f in flight_schema()["fields"]}
     record.update({
-        "flight_id": 1, "airline_code": "LH", "flight_number": "400", "departure_date": date(2026, 3, 1),
+        "airline_code": "LH", "flight_number": "400", "departure_date": date(2026, 3, 1),
         "dep_airport": "FRA", "arr_airport": "JFK", "status": "active", "source": "lufthansa",
         "scheduled_departure": datetime(2026, 3, 1, 9, 55, tzinfo=UTC),
         "actual_departure": datetime(2026, 3, 1, 10, 7, tzinfo=UTC),

@@ -2,6 +2,11 @@
 
 Host and port from ``AEROLAKE_API_HOST`` / ``AEROLAKE_API_PORT`` (default 127.0.0.1:8000), or ``--host`` /
 ``--port``; MySQL, MongoDB, S3 and Airflow as configured (offline defaults otherwise).
+
+uvicorn's own proxy-header handling is off (``proxy_headers=False``; by default it would take
+``X-Forwarded-For`` from any loopback peer): only the app decides whom to believe, from
+``AEROLAKE_API_TRUSTED_PROXIES`` (:mod:`aerolake.api.forwarding`). A bad setting stops the server at start
+with a message naming it (exit code 2).
 """
 
 from __future__ import annotations
@@ -24,8 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from aerolake.api import create_app
+    from aerolake.core.errors import ConfigurationError
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level.lower())
+    try:
+        app = create_app()
+    except (ConfigurationError, ValueError) as exc:
+        print(f"python -m aerolake.api: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), proxy_headers=False,
+                forwarded_allow_ips="")
     return 0
 
 

@@ -3,6 +3,8 @@
 
 Served on its own (``python -m aerolake.api``) and mounted into the Airflow 3 API server by
 ``plugins/aerolake_plugin.py``; every page and script uses paths relative to the app's root path, so both work.
+The client address (rate limit, logs) is the TCP peer unless that peer is a trusted proxy
+(:mod:`aerolake.api.forwarding`).
 """
 
 import logging
@@ -16,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aerolake.api.config import PROJECT_DAG_IDS, ApiSettings, load_api_settings
+from aerolake.api.forwarding import ClientAddressMiddleware
 from aerolake.api.models import Problem
 from aerolake.api.routes import data, imports, ops, pages
 from aerolake.api.state import AppState
@@ -47,7 +50,6 @@ def _describe_validation(exc: RequestValidationError) -> JSONResponse:
     return _problem(422, detail, errors=errors)
 
 
-
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """The web API and pages, reading MySQL through ``settings.mysql`` or the ``aerolake_mysql`` connection."""
     settings = settings or load_api_settings()
@@ -67,6 +69,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"], allow_credentials=False)
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies, header=settings.forwarded_header)
+    if settings.trusted_proxies:
+        log.info("Client addresses: from the %s header of trusted proxies %s, else the TCP peer",
+                 settings.forwarded_header, settings.trusted_proxies)
+    else:
+        log.info("Client addresses: the TCP peer; forwarded headers are ignored (AEROLAKE_API_TRUSTED_PROXIES "
+                 "is empty)")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from aerolake.api.forwarding import TrustedProxies, parse_forwarded_header
 from aerolake.core.connections import MySqlConfig
 from aerolake.core.settings import Settings, env_float, env_int, load_settings
 from aerolake.sources import SOURCES
@@ -37,6 +38,10 @@ class ApiSettings:
     #: at most this many ``run_data_import`` calls per client address and window
     import_rate_limit: int = 5
     import_rate_window_s: float = 60.0
+    #: peers whose forwarded headers name the client (reverse proxies); empty = the TCP peer is the client
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    #: the one header a trusted proxy sets: ``x-forwarded-for``, ``forwarded`` or ``x-real-ip``
+    forwarded_header: str = "x-forwarded-for"
     #: how often (at most) the airport index asks MySQL whether ``airports`` changed
     index_check_interval_s: float = 30.0
     #: each dependency check of ``/health`` gives up after this long
@@ -50,7 +55,10 @@ def _env_tuple(name: str) -> tuple[str, ...]:
 
 
 def load_api_settings() -> ApiSettings:
-    """Settings from the environment (see ``.env.example``), on top of :func:`aerolake.core.settings.load_settings`."""
+    """Settings from the environment (see ``.env.example``), on top of :func:`aerolake.core.settings.load_settings`.
+
+    A bad value is an error here, at startup, naming the setting (e.g. a malformed
+    ``AEROLAKE_API_TRUSTED_PROXIES`` raises :class:`aerolake.core.errors.ConfigurationError`)."""
     rate = env_int("AEROLAKE_API_IMPORT_RATE_LIMIT", 5)
     return ApiSettings(
         base=load_settings(),
@@ -63,6 +71,8 @@ def load_api_settings() -> ApiSettings:
         airflow_timeout_s=env_float("AEROLAKE_AIRFLOW_API_TIMEOUT_SECONDS", 10.0),
         import_rate_limit=rate if rate is not None else 1_000_000,
         import_rate_window_s=env_float("AEROLAKE_API_IMPORT_RATE_WINDOW_SECONDS", 60.0),
+        trusted_proxies=TrustedProxies.parse(os.environ.get("AEROLAKE_API_TRUSTED_PROXIES")),
+        forwarded_header=parse_forwarded_header(os.environ.get("AEROLAKE_API_FORWARDED_HEADER")),
         index_check_interval_s=env_float("AEROLAKE_API_INDEX_CHECK_SECONDS", 30.0),
         health_timeout_s=env_float("AEROLAKE_API_HEALTH_TIMEOUT_SECONDS", 3.0),
     )

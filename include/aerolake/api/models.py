@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from aerolake.api.config import PROJECT_DAG_IDS
 from aerolake.schema import FLIGHT_STATUSES
@@ -17,6 +18,26 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def not_blank(absent: str) -> AfterValidator:
+    """A free-text input stripped of surrounding whitespace; blank or whitespace only is a 422 saying what
+    leaving the input out does instead (``absent``), never a search for nothing that matches everything."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        stripped = value.strip()
+        if not stripped:
+            raise PydanticCustomError("string_blank", "must not be blank or whitespace only (leave it out {absent})",
+                                      {"absent": absent})
+        return stripped
+
+    return AfterValidator(check)
+
+
+#: the OpenAPI side of :func:`not_blank`: at least one character that is not whitespace
+NOT_BLANK_PATTERN = {"pattern": r"\S"}
 Latitude = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False,
                                   description="degrees north, -90..90", examples=[48.8566])]
 Longitude = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False,
@@ -32,8 +53,10 @@ class ClosestAirportRequest(BaseModel):
     latitude: Latitude
     longitude: Longitude
     k: Annotated[int, Field(strict=True, ge=1, le=MAX_K, description=f"how many airports, 1..{MAX_K}")] = 1
-    location_type: Annotated[str | None, Field(min_length=1, max_length=20, examples=["Airport"],
-                                               description="only airports of this type (case-insensitive)")] = None
+    location_type: Annotated[str | None, Field(max_length=20, examples=["Airport"],
+                                               json_schema_extra=NOT_BLANK_PATTERN,
+                                               description="only airports of this type (case-insensitive)"),
+                             not_blank("for airports of any type")] = None
 
 
 class NearbyAirport(BaseModel):
@@ -90,7 +113,9 @@ class AirportList(BaseModel):
 
 
 class Flight(BaseModel):
-    flight_id: int
+    """One flight, identified by its natural key (airline_code, flight_number, departure_date, dep_airport);
+    MySQL's surrogate id is not part of the API."""
+
     airline_code: str
     flight_number: str
     departure_date: date

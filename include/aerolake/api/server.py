@@ -1,6 +1,8 @@
 """Serve an ASGI app with uvicorn in a background thread on a free port (tests, benchmarks, embedding).
 
 The socket is bound before uvicorn starts (port 0 = any free port), so there is no race for the port.
+uvicorn's own ``X-Forwarded-For`` handling is off (it would trust loopback peers by default): which forwarded
+headers count is the app's decision (:mod:`aerolake.api.forwarding`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class ServerThread:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
-        config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
+        config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False, proxy_headers=False,
+                                forwarded_allow_ips="")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"uvicorn-{self.port}", daemon=True)
 

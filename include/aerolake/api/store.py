@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aerolake.core.connections import MySqlConfig
-from aerolake.schema import DATA_TABLES
+from aerolake.schema import DATA_TABLES, FLIGHTS
 from aerolake.sql import quote_identifier
 from aerolake.stores.mysql.db import connection
 
@@ -30,8 +30,10 @@ STATUS_TABLES: tuple[tuple[str, str], ...] = (
 #: Tables whose rows carry the source they came from (freshness per source on the dashboard).
 SOURCE_TABLES: tuple[str, ...] = ("flights", "flight_positions", "airports", "airlines")
 
+#: what ``/flights`` answers: no surrogate ``flight_id`` (MySQL-internal, renumbered by a rolled-back load);
+#: the natural key (airline_code, flight_number, departure_date, dep_airport) identifies a flight
 FLIGHT_COLUMNS = (
-    "flight_id", "airline_code", "flight_number", "departure_date", "dep_airport", "arr_airport",
+    "airline_code", "flight_number", "departure_date", "dep_airport", "arr_airport",
     "operating_airline_code", "operating_flight_number", "scheduled_departure", "estimated_departure",
     "actual_departure", "scheduled_arrival", "estimated_arrival", "actual_arrival", "dep_terminal", "dep_gate",
     "arr_terminal", "arr_gate", "status", "dep_delay_min", "arr_delay_min", "aircraft_code", "registration",
@@ -84,8 +86,8 @@ def airports_for_map(cfg: MySqlConfig, location_type: str | None, limit: int) ->
 
 def flights(cfg: MySqlConfig, *, airport: str | None, airline: str | None, day: date | None,
             status: str | None, page: int, page_size: int) -> tuple[int, list[dict[str, Any]]]:
-    """(total matching, one page of flights ordered by scheduled departure). Filters are ANDed; ``airport``
-    matches departures and arrivals."""
+    """(total matching, one page of flights ordered by scheduled departure, then natural key: the same pages
+    however MySQL numbered the rows). Filters are ANDed; ``airport`` matches departures and arrivals."""
     where, params = [], []
     if airport:
         where.append("(dep_airport = %s OR arr_airport = %s)")
@@ -102,8 +104,9 @@ def flights(cfg: MySqlConfig, *, airport: str | None, airline: str | None, day: 
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     columns = ", ".join(quote_identifier(c) for c in FLIGHT_COLUMNS)
     total = _rows(cfg, f"SELECT COUNT(*) AS n FROM flights {clause}", params)[0]["n"]
-    items = _rows(cfg, f"SELECT {columns} FROM flights {clause} ORDER BY scheduled_departure, flight_id "
-                       "LIMIT %s OFFSET %s", [*params, page_size, (page - 1) * page_size])
+    order = ", ".join(quote_identifier(c) for c in ("scheduled_departure", *FLIGHTS.key))
+    items = _rows(cfg, f"SELECT {columns} FROM flights {clause} ORDER BY {order} LIMIT %s OFFSET %s",
+                  [*params, page_size, (page - 1) * page_size])
     return int(total), items
 
 

@@ -17,12 +17,12 @@ import gzip
 import hashlib
 import json
 import logging
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aerolake.core.errors import MissingInput
+from aerolake.core.scratch import ScratchFile
 from aerolake.schema import TABLES, conform
 
 log = logging.getLogger(__name__)
@@ -179,11 +179,12 @@ class LakePartition(Protocol):
 
 
 class CleanZoneWriter:
-    """Writes one entity's cleaned rows as a Parquet object in the clean zone, chunk by chunk."""
+    """Writes one entity's cleaned rows as a Parquet object in the clean zone, chunk by chunk, through a
+    scratch file without a name (:mod:`aerolake.core.scratch`: a killed process leaves nothing behind)."""
 
     def __init__(self, where: LakePartition, entity: str, table_name: str):
         self.ctx, self.entity, self.table = where, entity, TABLES[table_name]
-        self._tmp = tempfile.NamedTemporaryFile(prefix=f"aerolake-{entity}-", suffix=".parquet")  # noqa: SIM115
+        self._tmp = ScratchFile(f"aerolake-{entity}-", ".parquet")
         self._writer = None
         self.rows = 0
 
@@ -193,7 +194,7 @@ class CleanZoneWriter:
 
         table = pa.Table.from_pandas(conform(frame, self.table), preserve_index=False)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp.name, table.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._tmp.path, table.schema, compression="zstd")
         self._writer.write_table(table)
         self.rows += len(frame)
 
@@ -205,12 +206,11 @@ class CleanZoneWriter:
             self.write(pd.DataFrame({c: pd.Series(dtype="object") for c in self.table.load_columns}))
             self.rows = 0
         self._writer.close()
-        with open(self._tmp.name, "rb") as handle:
+        with open(self._tmp.path, "rb") as handle:
             put_bytes(self.ctx.s3, self.ctx.bucket, self.ctx.partition.clean_key(self.entity), handle.read(),
                       "application/vnd.apache.parquet")
         self._tmp.close()
         return self.rows
-
 
     def discard(self) -> None:
         """Drop what was written, uploading nothing."""
@@ -220,17 +220,18 @@ class CleanZoneWriter:
 
 
 def iter_clean_tables(where: LakePartition, entity: str) -> Iterator[Any]:
-    """The clean zone's rows of ``entity`` as Arrow tables, one per row group (bounded memory)."""
+    """The clean zone's rows of ``entity`` as Arrow tables, one per row group (bounded memory), read from a
+    scratch file without a name."""
     import pyarrow.parquet as pq
 
     key = where.partition.clean_key(entity)
     if not object_exists(where.s3, where.bucket, key):
         raise MissingInput(f"{where.partition.source} {where.partition.key}: no clean data at s3://{where.bucket}/{key}; "
                            "run the clean task for this date first")
-    with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
-        where.s3.download_fileobj(where.bucket, key, tmp)
+    with ScratchFile(f"aerolake-{entity}-", ".parquet") as tmp:
+        where.s3.download_fileobj(where.bucket, key, tmp.handle)
         tmp.flush()
-        parquet = pq.ParquetFile(tmp.name)
+        parquet = pq.ParquetFile(tmp.path)
         for group in range(parquet.num_row_groups):
             yield parquet.read_row_group(group)
 

@@ -31,7 +31,7 @@ from aerolake.sql import sql_text
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.migrate import migrate
 from aerolake.streaming.connections import KafkaTarget, kafka_topic, resolve_target
-from aerolake.streaming.records import fingerprint, flight_records, message_key
+from aerolake.streaming.records import fingerprint, identified_flight_records, message_key
 from aerolake.streaming.registry import ensure_schema, make_registry_client, subject_for
 from aerolake.streaming.schema import flight_schema_text
 
@@ -211,15 +211,15 @@ def publish_to_kafka(ctx: StageContext, *, publisher: FlightPublisher | None = N
     phases: dict[str, float] = {}
     with publication_lock(ctx.mysql, ledger, day):
         t0 = time.monotonic()
-        records = flight_records(ctx.mysql, day)
+        records = identified_flight_records(ctx.mysql, day)
         versions = published_versions(ctx.mysql, ledger, day)
         phases["read"] = time.monotonic() - t0
         messages = []
-        for record in records:
+        for flight_id, record in records:
             current = fingerprint(record)
-            if needs_publishing(current, versions.get(record["flight_id"])):
+            if needs_publishing(current, versions.get(flight_id)):
                 key = message_key(record)
-                messages.append((key, record, {"flight_id": record["flight_id"], "key": key, "fingerprint": current}))
+                messages.append((key, record, {"flight_id": flight_id, "key": key, "fingerprint": current}))
         phases["compare"] = time.monotonic() - t0 - phases["read"]
         counts = {"flights": len(records), "unchanged": len(records) - len(messages), "produced": len(messages),
                   "delivered": 0, "failed": 0}

@@ -3,6 +3,11 @@
 Three queries per date (flights with their reference data joined, codeshares, latest positions), attached
 in Python by flight: no per-flight query. Values come out typed for Avro: UTC-aware datetimes for
 ``timestamp-millis``, ``date`` for ``date``, booleans for ``on_ground``, ``None`` where the data is missing.
+
+A record carries no surrogate id: ``flights.flight_id`` is MySQL's AUTO_INCREMENT, and a rolled-back load
+burns values, so a crash and rerun would publish other numbers than a clean run for the same flights. The
+natural key is the identity (:func:`message_key`); the id only joins positions here and keys the publisher's
+ledger in MySQL (:func:`identified_flight_records`).
 """
 
 from __future__ import annotations
@@ -54,6 +59,11 @@ def _position(row: dict[str, Any]) -> dict[str, Any]:
 
 def flight_records(cfg: MySqlConfig, dt: str | date) -> list[dict[str, Any]]:
     """Every flight departing (local date at origin) on ``dt``, as Avro-ready dicts ordered by natural key."""
+    return [record for _flight_id, record in identified_flight_records(cfg, dt)]
+
+
+def identified_flight_records(cfg: MySqlConfig, dt: str | date) -> list[tuple[int, dict[str, Any]]]:
+    """(``flights.flight_id``, record) of :func:`flight_records`: the id for bookkeeping inside MySQL only."""
     day = dt if isinstance(dt, date) else date.fromisoformat(dt)
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(sql_text("queries/select_flight_records.sql"), (day,))
@@ -66,15 +76,16 @@ def flight_records(cfg: MySqlConfig, dt: str | date) -> list[dict[str, Any]]:
         positions = {row["flight_id"]: _position(row) for row in _rows(cur)}
     records = []
     for record in flights:
+        flight_id = record.pop("flight_id")
         for name in _TIMESTAMPS:
             if record[name] is not None:
                 record[name] = record[name].replace(tzinfo=UTC)
         record["codeshares"] = sorted(codeshares.get(
             (record["airline_code"], record["flight_number"], record["dep_airport"]), []))
-        record["latest_position"] = positions.get(record["flight_id"])
-        records.append(record)
+        record["latest_position"] = positions.get(flight_id)
+        records.append((flight_id, record))
     log.info("flight records of %s: %d flights, %d with codeshares, %d with a live position", day, len(records),
-             sum(1 for r in records if r["codeshares"]), sum(1 for r in records if r["latest_position"]))
+             sum(1 for _, r in records if r["codeshares"]), sum(1 for _, r in records if r["latest_position"]))
     return records
 
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 
 from aerolake.api import store
 from aerolake.api.models import (
+    NOT_BLANK_PATTERN,
     Airport,
     AirportList,
     ClosestAirportRequest,
@@ -22,6 +23,7 @@ from aerolake.api.models import (
     PositionList,
     Problem,
     Stats,
+    not_blank,
 )
 from aerolake.api.state import State
 
@@ -84,15 +86,19 @@ async def closest_airport(state: State, body: ClosestAirportRequest) -> ClosestA
 @router.get("/airports", response_model=AirportList)
 def airports(
     state: State,
-    q: Annotated[str | None, Query(min_length=1, max_length=60, description="code, ICAO code or part of name")]
-    = None,
-    location_type: Annotated[str | None, Query(min_length=1, max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=60, json_schema_extra=NOT_BLANK_PATTERN,
+                                   description="code, ICAO code or part of name; not blank"),
+                 not_blank("to list the airports for the map")] = None,
+    location_type: Annotated[str | None, Query(max_length=20, json_schema_extra=NOT_BLANK_PATTERN,
+                                               description="only airports of this type; not blank"),
+                             not_blank("for airports of any type")] = None,
     limit: Annotated[int, Query(ge=1, le=20000)] = 20000,
 ) -> AirportList:
-    """Airports for the map (with coordinates), or a search by code or name when ``q`` is given."""
+    """Airports for the map (with coordinates), or a search by code or name when ``q`` is given (at most
+    100). ``q`` and ``location_type`` are stripped; blank or whitespace only is a 422, not "everything"."""
     cfg = state.mysql()
     if q is not None:
-        rows = store.search_airports(cfg, q.strip(), min(limit, 100))
+        rows = store.search_airports(cfg, q, min(limit, 100))
     else:
         rows = store.airports_for_map(cfg, location_type, limit)
     return AirportList(count=len(rows), airports=rows)

@@ -25,11 +25,13 @@ bearer = HTTPBearer(auto_error=False, description="the AEROLAKE_API_TOKEN settin
 def authorize_import(state: State, request: Request,
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
     """Rate limit (every attempt counts, so tokens cannot be guessed quickly), then the token, in constant
-    time. Runs before the body is validated."""
+    time. Runs before the body is validated. The client is ``request.client``: the TCP peer, or the address a
+    trusted proxy forwarded for (:mod:`aerolake.api.forwarding`), never a header any client can set."""
     settings = state.settings
     client = request.client.host if request.client else "unknown"
     wait = state.import_limiter.hit(client)
     if wait is not None:
+        log.warning("run_data_import: rate limit exceeded by %s", client)
         raise HTTPException(429, f"Too many run_data_import calls: at most {settings.import_rate_limit} per "
                                  f"{settings.import_rate_window_s:g} s; retry in {math.ceil(wait)} s",
                             headers={"Retry-After": str(math.ceil(wait))})

@@ -1,6 +1,7 @@
 -- The canonical flight records of one departure date (streaming: Avro curated zone and Kafka), with the
 -- reference data joined in: airline, operating airline, airports with their city and country, aircraft type.
 -- Codeshares and the latest position are read in bulk by their own queries and attached by flight.
+-- flight_id joins the positions and keys the publisher's ledger; it is not part of the published record.
 SELECT
     f.flight_id, f.airline_code, f.flight_number, f.departure_date, f.dep_airport, f.arr_airport,
     f.operating_airline_code, f.operating_flight_number,

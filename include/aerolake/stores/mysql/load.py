@@ -3,17 +3,17 @@
 A partition is published in one transaction: every table's rows go to a session-private staging table
 (``LOAD DATA LOCAL INFILE`` when the server allows it, multi-row ``INSERT`` otherwise), then one
 ``INSERT ... SELECT ... ON DUPLICATE KEY UPDATE`` per table moves them into place. Identifiers come from the
-schema contract only; values are bound parameters or go through the load file.
+schema contract only; values are bound parameters or go through the load file, a scratch file without a
+name (:mod:`aerolake.core.scratch`): a process killed mid-load leaves no file behind.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from aerolake.core.scratch import ScratchFile
 from aerolake.schema import Table
 from aerolake.sql import quote_identifier, sql_text
 from aerolake.stores.mysql.merge import Authority, upsert_assignments
@@ -52,19 +52,19 @@ def _load_file_table(frame: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
     return arrow
 
 
-def _write_load_file(frames: Iterable[pd.DataFrame], table: Table, path: str) -> int:
+def _write_load_file(frames: Iterable[pd.DataFrame], table: Table, scratch: ScratchFile) -> int:
     """Write the rows as the file ``load_data_into_staging.sql`` reads (Arrow's CSV writer, in C++):
     every non-NULL value enclosed in quotes, NULL as an empty unenclosed field."""
     import pyarrow.csv as pacsv
 
     options = pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="all_valid")
     rows = 0
-    with open(path, "wb") as handle:
-        for frame in frames:
-            if not len(frame):
-                continue
-            pacsv.write_csv(_load_file_table(frame, table), handle, options)
-            rows += len(frame)
+    for frame in frames:
+        if not len(frame):
+            continue
+        pacsv.write_csv(_load_file_table(frame, table), scratch.handle, options)
+        rows += len(frame)
+    scratch.flush()
     return rows
 
 
@@ -138,17 +138,16 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
         cur.execute(sql_text("queries/create_staging_table.sql").format(
             staging=staging, table=target, columns=", ".join(quote_identifier(c) for c in table.load_columns)))
         if use_load_data:
-            fd, path = tempfile.mkstemp(prefix=f"aerolake-{table.name}-", suffix=".tsv")
-            os.close(fd)
-            try:
-                expected = _write_load_file(frames, table, path)
+            # PyMySQL opens the file name the server echoes back, in this process: /proc/self/fd/N works
+            with ScratchFile(f"aerolake-{table.name}-", ".tsv") as scratch:
+                expected = _write_load_file(frames, table, scratch)
                 if expected:
                     columns = table.load_columns
                     statement = sql_text("queries/load_data_into_staging.sql").format(
                         staging=staging, variables=", ".join(f"@v{i}" for i in range(len(columns))),
                         assignments=", ".join(f"{quote_identifier(c)} = NULLIF(@v{i}, '')"
                                               for i, c in enumerate(columns)))
-                    cur.execute(statement, (path,))
+                    cur.execute(statement, (scratch.path,))
                     loaded = cur.rowcount
                     cur.execute("SHOW COUNT(*) WARNINGS")
                     warnings = cur.fetchone()[0]
@@ -158,8 +157,6 @@ def stage_frames(conn: pymysql.Connection, table: Table, frames: Iterable[pd.Dat
                             f"staging {table.name}: {loaded} of {expected} rows loaded with {warnings} warnings: "
                             f"{cur.fetchall()}"
                         )
-            finally:
-                os.unlink(path)
         else:
             expected = _insert_rows(cur, staging, table, frames)
         if expected:
