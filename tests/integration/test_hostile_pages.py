@@ -26,6 +26,7 @@ from aerolake.sources import source
 from aerolake.sources.airlabs.client import AirlabsClient
 from aerolake.sources.aviationstack.client import AviationstackClient
 from aerolake.sources.lufthansa.client import LufthansaClient
+from aerolake.sources.opensky.client import OpenSkyClient
 from aerolake.stores import lake
 from aerolake.stores.lake import Partition
 from aerolake.stores.mysql.ledger import RunInfo
@@ -34,8 +35,9 @@ CORPUS = json.loads((Path(__file__).parents[1] / "fixtures" / "hostile" / "pages
 BASE = "https://api.invalid"
 NOW = datetime(2026, 3, 1, 12, 0)  # the moment the answers are served: every partition below is servable
 PARTITIONS = {"lufthansa": Partition("lufthansa", "2026-03-01"), "airlabs": Partition("airlabs", "2026-03-01", "1200"),
-              "aviationstack": Partition("aviationstack", "2026-03-01")}
-PAGE_SIZES = {"lufthansa": 80, "airlabs": 500, "aviationstack": 100}
+              "aviationstack": Partition("aviationstack", "2026-03-01"),
+              "opensky": Partition("opensky", "2026-03-01", "1200")}
+PAGE_SIZES = {"lufthansa": 80, "airlabs": 500, "aviationstack": 100, "opensky": 0}
 
 
 def body_of(case: dict[str, Any]) -> bytes:
@@ -47,12 +49,13 @@ END_OF_LISTING = {
     "lufthansa": (404, (Path(__file__).parents[1] / "fixtures" / "lufthansa" / "error_404.json").read_bytes()),
     "airlabs": (200, b'{"request": {"has_more": false}, "response": []}'),
     "aviationstack": (200, b'{"pagination": {"limit": 100, "offset": 0, "count": 0, "total": 0}, "data": []}'),
+    "opensky": (404, b""),  # one request, no paging: never asked
 }
 
 
 class Answering:
     """A requests session answering a listing's first ``pages`` requests with one body (retries included),
-    then with the end of the listing; a token request gets an OAuth2 token."""
+    then with the end of the listing; a token request (Lufthansa's, OpenSky's auth server) gets an OAuth2 token."""
 
     def __init__(self, status: int, body: bytes, pages: int, end: tuple[int, bytes]):
         self.status, self.body, self.pages, self.end = status, body, pages, end
@@ -61,7 +64,7 @@ class Answering:
     def request(self, method: str, url: str, params: Any = None, **_: Any) -> requests.Response:
         response = requests.Response()
         response.url = url
-        if url.endswith("/oauth/token"):
+        if url.endswith(("/oauth/token", "/openid-connect/token")):
             response.status_code = 200
             response._content = b'{"access_token": "t", "token_type": "bearer", "expires_in": 3600}'
             return response
@@ -77,7 +80,9 @@ def client_for(name: str, session: Answering) -> Any:
               "sleep": lambda _s: None}
     client = {"lufthansa": lambda: LufthansaClient(ApiCredentials(BASE, "id", "secret"), **kwargs),
               "airlabs": lambda: AirlabsClient(ApiCredentials(BASE, None, "k" * 20), **kwargs),
-              "aviationstack": lambda: AviationstackClient(ApiCredentials(BASE, None, "k" * 20), **kwargs)}[name]()
+              "aviationstack": lambda: AviationstackClient(ApiCredentials(BASE, None, "k" * 20), **kwargs),
+              "opensky": lambda: OpenSkyClient(ApiCredentials(BASE, "id", "secret"),
+                                               token_url=f"{BASE}/protocol/openid-connect/token", **kwargs)}[name]()
     client.http.session = session
     return client
 

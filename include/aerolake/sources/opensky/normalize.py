@@ -29,6 +29,7 @@ as a duplicate.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -151,6 +152,12 @@ def _airport(value: Any) -> str | None:
     return iata_by_icao().get(code.upper()) if code else None
 
 
+def _number(value: Any) -> float | None:
+    """A finite number (text holding one too: lenient), else None: infinity is no measurement."""
+    number = float_or_none(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
 def _utc(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
@@ -212,8 +219,8 @@ def clean_states(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, int
         _reject(rejects, why.reason[index], docs[index])
 
     airline, number = _identity(c["callsign"])
-    baro, geo = per_distinct(float_or_none, c["baro_altitude"]), per_distinct(float_or_none, c["geo_altitude"])
-    velocity = per_distinct(float_or_none, c["velocity"])
+    baro, geo = per_distinct(_number, c["baro_altitude"]), per_distinct(_number, c["geo_altitude"])
+    velocity = per_distinct(_number, c["velocity"])
     rows: dict[str, Any] = {
         "icao24": icao24,
         "observed_at": per_distinct(_utc, seen),
@@ -222,9 +229,9 @@ def clean_states(docs: list[dict[str, Any]], rejects: Rejects) -> tuple[Any, int
         "dep_airport": None, "arr_airport": None, "registration": None, "aircraft_code": None,
         "latitude": lat, "longitude": lon,
         "altitude_m": [b if b is not None else g for b, g in zip(baro, geo, strict=True)],
-        "heading": per_distinct(float_or_none, c["true_track"]),
+        "heading": per_distinct(_number, c["true_track"]),
         "speed_kmh": [None if v is None else v * KMH_PER_MS for v in velocity],
-        "vertical_speed": per_distinct(float_or_none, c["vertical_rate"]),
+        "vertical_speed": per_distinct(_number, c["vertical_rate"]),
         "on_ground": [v if v.__class__ is bool else None for v in c["on_ground"]],
     }
     rows.update(audit_columns(SOURCE, docs))
