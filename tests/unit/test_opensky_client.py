@@ -120,9 +120,11 @@ def test_a_401_refreshes_the_token_once_and_retries(start_api) -> None:
 
 def test_bad_client_credentials_fail_at_once_naming_the_connection_never_the_secret(start_api) -> None:
     api = start_api(opensky_client_id="aerolake", opensky_client_secret="the-right-one")
-    client = client_for(api)
+    charges: list[int] = []
+    client = client_for(api, before_request=lambda: charges.append(1))
     with pytest.raises(ApiError) as err:
         states(client)
+    assert charges == [] and client.credits_spent == 0  # no request went out: no credit charged
     message = str(err.value)
     assert "opensky_api" in message and "invalid_client" in message and SECRET not in message
     assert not retry_can_help(err.value)

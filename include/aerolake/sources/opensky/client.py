@@ -264,6 +264,7 @@ class OpenSkyClient:
                                      "has no login (anonymous access serves /states/all only): set login/password "
                                      "to an API client's id and secret")
         self._cost = request_credits(path, params)
+        self._headers()  # a token first: credits are charged only for a request that goes out
         try:
             response = self.http.send("GET", f"{self.credentials.base_url}/{path}", params=params,
                                       headers=self._headers, classify=self._classify,
