@@ -22,7 +22,7 @@ from .seed import seed
 
 TOKEN = "test-api-token-6f1c2a9e"  # a test value, checked never to leak
 AIRFLOW_USER, AIRFLOW_PASSWORD = "aerolake-bot", "stub-password-d41d8cd9"
-PROJECT_DAGS = {"lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse"}
+PROJECT_DAGS = {"lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse", "opensky_lakehouse"}
 
 
 def drop_database(cfg: MySqlConfig) -> None:

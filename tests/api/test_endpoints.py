@@ -347,7 +347,7 @@ def test_status_shows_each_budget_its_pace_and_next_call(make_settings, seeded_d
     with TestClient(create_app(make_settings())) as client:
         body = client.get("/status").json()
     budgets = {b["source"]: b for b in body["budgets"]}
-    assert set(budgets) == {"airlabs", "aviationstack"}  # the sources with a budget (Lufthansa has none)
+    assert set(budgets) == {"airlabs", "aviationstack", "opensky"}  # the sources with a budget (not Lufthansa)
     month = budgets["airlabs"]["periods"]["month"]
     assert (month["used"], month["limit"], month["left"]) == (40, 1000, 960)
     assert month["start"] == now.strftime("%Y-%m-01") and 0 <= month["pace_allows"] <= 1000

@@ -23,7 +23,7 @@ def dagbag():
     return DagBag(dag_folder=str(DAGS_DIR))
 
 
-DAG_IDS = ("lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse")
+DAG_IDS = ("lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse", "opensky_lakehouse")
 STREAMING = ["write_curated", "publish_to_kafka"]
 
 
@@ -50,7 +50,7 @@ def test_lufthansa_dag_wires_the_five_stages_in_order(dagbag):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
 
 
-@pytest.mark.parametrize("dag_id", ["airlabs_lakehouse", "aviationstack_lakehouse"])
+@pytest.mark.parametrize("dag_id", ["airlabs_lakehouse", "aviationstack_lakehouse", "opensky_lakehouse"])
 def test_realtime_dags_add_the_curated_zone_and_kafka_after_the_quality_gate(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     order = STAGES + STREAMING
@@ -61,9 +61,11 @@ def test_realtime_dags_add_the_curated_zone_and_kafka_after_the_quality_gate(dag
 
 def test_each_budgeted_api_is_called_from_its_own_one_slot_pool(dagbag):
     pools = json.loads((ROOT / "include" / "pools.json").read_text())
-    assert {name: p["slots"] for name, p in pools.items()} == {"airlabs_api": 1, "aviationstack_api": 1}
+    assert {name: p["slots"] for name, p in pools.items()} == {"airlabs_api": 1, "aviationstack_api": 1,
+                                                                "opensky_api": 1}
     assert dagbag.dags["airlabs_lakehouse"].get_task("extract_to_s3").pool == "airlabs_api"
     assert dagbag.dags["aviationstack_lakehouse"].get_task("extract_to_s3").pool == "aviationstack_api"
+    assert dagbag.dags["opensky_lakehouse"].get_task("extract_to_s3").pool == "opensky_api"
     for dag_id in DAG_IDS:  # only the extract calls an API
         dag = dagbag.dags[dag_id]
         assert {t.pool for t in dag.tasks if t.task_id != "extract_to_s3"} == {"default_pool"}
@@ -76,6 +78,17 @@ def test_airlabs_runs_every_ten_minutes_one_run_at_a_time(dagbag):
     assert isinstance(dag.timetable, CronTriggerTimetable)
     assert dag.timetable.summary == "*/10 * * * *"
     assert dag.max_active_runs == 1 and dag.dagrun_timeout is not None
+
+
+def test_opensky_takes_a_snapshot_every_ten_minutes_and_can_run_a_whole_day(dagbag):
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    dag = dagbag.dags["opensky_lakehouse"]
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert dag.timetable.summary == "*/10 * * * *"
+    assert dag.max_active_runs == 1 and dag.dagrun_timeout is not None
+    # snapshots by default; untick (or {"snapshot": false}) for the whole day of the logical date
+    assert dag.params["snapshot"] is True and dag.params["refetch"] is False
 
 
 def test_aviationstack_is_daily_with_optional_snapshots(dagbag):

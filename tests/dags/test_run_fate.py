@@ -188,7 +188,8 @@ def test_every_dag_settles_its_runs_through_both_callbacks() -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
-    assert set(bag.dags) == {"lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse"}
+    assert set(bag.dags) == {"lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse",
+                             "opensky_lakehouse"}
     for dag in bag.dags.values():
         assert dag.on_success_callback.__name__ == "aerolake_mark_run_success"
         assert dag.on_failure_callback.__name__ == "aerolake_mark_run_failed"

@@ -37,6 +37,7 @@ CONNECTIONS = {
     "lufthansa_api": ("http", "mockapi"),
     "airlabs_api": ("http", "mockapi"),
     "aviationstack_api": ("http", "mockapi"),
+    "opensky_api": ("http", "mockapi"),
     "aerolake_s3": ("aws", "minio"),
     "aerolake_mongo": ("mongo", "mongo"),
     "aerolake_mysql": ("mysql", "mysql"),
@@ -341,6 +342,11 @@ def test_connection_details(compose: dict[str, Any]) -> None:
     assert conns["airlabs_api"]["password"] == "dummy-AIRLABS_API_KEY"
     assert conns["aviationstack_api"]["host"] == "http://mockapi:8090/aviationstack/v1"
     assert conns["aviationstack_api"]["password"] == "dummy-AVIATIONSTACK_ACCESS_KEY"
+    assert conns["opensky_api"]["host"] == "http://mockapi:8090/opensky/api"
+    assert (conns["opensky_api"]["login"], conns["opensky_api"]["password"]) == (
+        "dummy-OPENSKY_CLIENT_ID", "dummy-OPENSKY_CLIENT_SECRET")
+    assert conns["opensky_api"]["extra"]["token_url"] == (
+        "http://mockapi:8090/opensky/api/auth/realms/opensky-network/protocol/openid-connect/token")
     assert conns["aerolake_s3"]["extra"] == {"endpoint_url": "http://minio:9000", "region_name": "us-east-1"}
     assert conns["aerolake_s3"]["login"] == "dummy-MINIO_ROOT_USER"
     assert conns["aerolake_s3"]["password"] == "dummy-MINIO_ROOT_PASSWORD"
@@ -678,7 +684,8 @@ def test_aviationstack_snapshots_reach_the_dag(compose: dict[str, Any]) -> None:
 SAMPLE_ENV = {
     "LUFTHANSA_CLIENT_ID": "lh-id", "LUFTHANSA_CLIENT_SECRET": "lh-secret", "AIRLABS_API_KEY": "al-key",
     "AVIATIONSTACK_ACCESS_KEY": "as-key", "MINIO_ROOT_USER": "minio-user", "MINIO_ROOT_PASSWORD": "minio-pass",
-    "MYSQL_USER": "aerolake", "MYSQL_PASSWORD": "mysql-pass",
+    "MYSQL_USER": "aerolake", "MYSQL_PASSWORD": "mysql-pass", "OPENSKY_CLIENT_ID": "os-id",
+    "OPENSKY_CLIENT_SECRET": "os-secret",
 }
 
 
@@ -691,7 +698,8 @@ def hook_conn_types() -> dict[str, str]:
 
     return {
         "lufthansa_api": HttpHook.conn_type, "airlabs_api": HttpHook.conn_type,
-        "aviationstack_api": HttpHook.conn_type, "aerolake_schema_registry": HttpHook.conn_type,
+        "aviationstack_api": HttpHook.conn_type, "opensky_api": HttpHook.conn_type,
+        "aerolake_schema_registry": HttpHook.conn_type,
         "aerolake_s3": S3Hook.conn_type, "aerolake_mongo": MongoHook.conn_type,
         "aerolake_mysql": MySqlHook.conn_type,
         "aerolake_kafka": "kafka",  # the apache-kafka provider's KafkaBaseHook.conn_type (read by aerolake.streaming)
@@ -736,6 +744,9 @@ def test_compose_connections_parse_with_airflow(compose: dict[str, Any]) -> None
     assert (by_id["lufthansa_api"].login, by_id["lufthansa_api"].password) == ("lh-id", "lh-secret")
     assert by_id["airlabs_api"].password == "al-key"
     assert by_id["aviationstack_api"].password == "as-key"
+    opensky = by_id["opensky_api"]
+    assert (opensky.login, opensky.password, opensky.extra_dejson["token_url"]) == (
+        "os-id", "os-secret", "http://mockapi:8090/opensky/api/auth/realms/opensky-network/protocol/openid-connect/token")
     s3 = by_id["aerolake_s3"]
     assert (s3.login, s3.password, s3.extra_dejson["endpoint_url"]) == ("minio-user", "minio-pass", "http://minio:9000")
     mysql = by_id["aerolake_mysql"]

@@ -33,7 +33,7 @@ def stack(tmp_path_factory):
             "AEROLAKE_MOCK_API_URL": api.base_url, "AEROLAKE_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
             "AEROLAKE_MYSQL_DATABASE": cfg.database, "AEROLAKE_BUCKET": "aerolake-e2e",
             "AEROLAKE_LUFTHANSA_CALLS_PER_SECOND": "0", "AEROLAKE_AIRLABS_CALLS_PER_SECOND": "0",
-            "AEROLAKE_AVIATIONSTACK_CALLS_PER_SECOND": "0",
+            "AEROLAKE_AVIATIONSTACK_CALLS_PER_SECOND": "0", "AEROLAKE_OPENSKY_CALLS_PER_SECOND": "0",
         })
         out = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True,
                              timeout=300, check=False)

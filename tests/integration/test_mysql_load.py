@@ -162,3 +162,31 @@ def test_arrow_tables_load_like_frames_and_a_key_twice_across_chunks_is_found(mi
         twice = [tables[0], tables[0].slice(0, 1)]
         with pytest.raises(RuntimeError, match=r"1 key\(s\) occur more than once"):
             stage_frames(conn, AIRLINES, twice, use_load_data=use_load_data)
+
+
+def test_a_position_without_origin_links_by_airline_number_and_time(migrated_mysql):
+    """A transponder's callsign names airline and number only: such a position links to the leg in the air
+    (the latest scheduled at most an hour after it); one with an origin still needs the same origin."""
+    from aerolake.stores.mysql.load import link_positions_to_flights
+
+    with connection(migrated_mysql) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO countries VALUES ('DE', 'Germany', 'test', '2026-03-01 00:00:00')")
+        for code in ("FRA", "MUC", "HAM"):
+            cur.execute("INSERT INTO airports (airport_code, country_code, latitude, longitude, location_type, source, "
+                        "updated_at) VALUES (%s, 'DE', 50, 8, 'Airport', 'test', '2026-03-01 00:00:00')", (code,))
+        for origin, dest, departure in (("FRA", "MUC", "08:00"), ("MUC", "HAM", "11:00")):
+            cur.execute("INSERT INTO flights (airline_code, flight_number, departure_date, dep_airport, arr_airport, "
+                        "scheduled_departure, status, source, updated_at) VALUES ('LH', '400', '2026-03-01', %s, %s, "
+                        "%s, 'landed', 'test', '2026-03-01 00:00:00')", (origin, dest, f"2026-03-01 {departure}"))
+        for icao24, observed, origin in (("3c6444", "09:00", None), ("3c6444", "11:30", None),
+                                         ("3c6445", "09:00", "MUC"), ("3c6446", "07:00", "FRA")):
+            cur.execute("INSERT INTO flight_positions (icao24, observed_at, airline_code, flight_number, dep_airport, "
+                        "latitude, longitude, source, updated_at) VALUES (%s, %s, 'LH', '400', %s, 49, 9, 'test', "
+                        "'2026-03-01 12:00:00')", (icao24, f"2026-03-01 {observed}", origin))
+        assert link_positions_to_flights(conn, "2026-03-01") == 3
+        conn.commit()
+        cur.execute("SELECT p.icao24, TIME(p.observed_at), f.dep_airport FROM flight_positions p "
+                    "LEFT JOIN flights f ON f.flight_id = p.flight_id ORDER BY 1, 2")
+        assert [(i, str(t), o) for i, t, o in cur.fetchall()] == [
+            ("3c6444", "9:00:00", "FRA"), ("3c6444", "11:30:00", "MUC"), ("3c6445", "9:00:00", None),
+            ("3c6446", "7:00:00", "FRA")]

@@ -142,8 +142,9 @@ def test_every_spec_publishes_what_it_cleans() -> None:
 def test_an_unknown_source_is_refused_by_name() -> None:
     from aerolake.sources import source
 
-    with pytest.raises(ValueError, match="unknown source 'opensky'; known: \\['airlabs', 'aviationstack', 'lufthansa'\\]"):
-        source("opensky")
+    with pytest.raises(ValueError, match="unknown source 'flightaware'; known: \\['airlabs', 'aviationstack', "
+                                         "'lufthansa', 'opensky'\\]"):
+        source("flightaware")
 
 
 #: the modules that may import Airflow: the DAG layer, the connection lookup, and the streaming CLI (which imports

@@ -24,6 +24,8 @@ from aerolake.sources.aviationstack import normalize as aviationstack
 from aerolake.sources.aviationstack.client import extract_records as aviationstack_records
 from aerolake.sources.lufthansa import normalize as lufthansa
 from aerolake.sources.lufthansa.client import extract_records as lufthansa_records
+from aerolake.sources.opensky import normalize as opensky
+from aerolake.sources.opensky.client import extract_records as opensky_records
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 #: times at the edges of what a datetime can hold, in the sources' own formats
@@ -77,6 +79,9 @@ AIRLABS_SCHEDULES = fixture_records(airlabs_records, "schedules", "airlabs/sched
 AIRLABS_POSITIONS = fixture_records(airlabs_records, "flights", "airlabs/flights_page.json")
 AVIATIONSTACK = fixture_records(aviationstack_records, "flights", "aviationstack/flights_page.json")
 LUFTHANSA = fixture_records(lufthansa_records, "flightstatus", "lufthansa/flightstatus_page.json")
+OPENSKY_STATES = fixture_records(opensky_records, "states", "opensky/states_all_extended.json")
+OPENSKY_FLIGHTS = [*fixture_records(opensky_records, "departures", "opensky/flights_departure.json"),
+                   *fixture_records(opensky_records, "arrivals", "opensky/flights_arrival.json")]
 
 
 @PROPERTY
@@ -117,3 +122,24 @@ def test_lufthansa_flights_never_raise(records: list[dict[str, Any]]) -> None:
     rows, reasons = lufthansa.clean_flights(frame, ZONES)  # per row: why it is rejected, or NA
     assert len(reasons) == len(docs) and set(rows.index) <= set(frame.index)
     assert (reasons.dropna().str.len() > 0).all()  # the clean stage keeps the rows without a reason
+
+
+@PROPERTY
+@given(spoiled(OPENSKY_STATES))
+def test_opensky_state_vectors_never_raise(records: list[dict[str, Any]]) -> None:
+    docs = staged(records)
+    rejects = Rejects()
+    rows, duplicates = opensky.clean_states(docs, rejects)
+    assert len(rows) + len(rejects) + duplicates == len(docs)
+    assert all(item["reason"] for item in rejects.items)
+
+
+@PROPERTY
+@given(spoiled(OPENSKY_FLIGHTS[:8]))
+def test_opensky_flights_never_raise(records: list[dict[str, Any]]) -> None:
+    docs = staged(records)
+    rejects = Rejects()
+    zones = {**ZONES, "JFK": "America/New_York", "ZRH": "Europe/Zurich", "IAD": "America/New_York"}
+    rows, duplicates = opensky.clean_flights(docs, zones, rejects)
+    assert len(rows) + len(rejects) + duplicates == len(docs)
+    assert all(item["reason"] for item in rejects.items)

@@ -51,3 +51,26 @@ def test_a_run_without_any_moment_is_refused_with_a_message():
 def test_refetch_flag():
     assert runcontext.refetch_requested(context(dag_run=SimpleNamespace(conf={"refetch": True})))
     assert not runcontext.refetch_requested(context(params={"refetch": False}))
+
+
+def test_a_snapshot_dag_run_covers_the_whole_day_when_its_conf_says_so():
+    moment = datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
+    whole_day = context(logical_date=moment, dag_run=SimpleNamespace(conf={"snapshot": False}),
+                        params={"snapshot": True})
+    assert runcontext.run_info(whole_day, "airlabs", snapshots=True).partition == Partition("airlabs", "2026-03-01")
+    asked = context(logical_date=moment, dag_run=SimpleNamespace(conf={"snapshot": "true"}))
+    assert runcontext.run_info(asked, "aviationstack").partition.snapshot == "1400"
+
+
+def test_the_day_partition_run_covers_the_previous_day_unless_the_conf_asks_for_a_snapshot():
+    midnight = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+    scheduled = context(logical_date=midnight, params={"snapshot": True})
+    info = runcontext.run_info(scheduled, "opensky", snapshots=True, day_partition_at="0000")
+    assert info.partition == Partition("opensky", "2026-03-01")
+    later = context(logical_date=midnight.replace(minute=10), params={"snapshot": True})
+    assert runcontext.run_info(later, "opensky", True, "0000").partition == Partition("opensky", "2026-03-02", "0010")
+    asked = context(logical_date=midnight, dag_run=SimpleNamespace(conf={"snapshot": True}))
+    assert runcontext.run_info(asked, "opensky", True, "0000").partition == Partition("opensky", "2026-03-02", "0000")
+    # a DAG without snapshots has no snapshot to replace
+    assert runcontext.run_info(context(logical_date=midnight), "lufthansa", False, "0000").partition == Partition(
+        "lufthansa", "2026-03-02")

@@ -23,12 +23,13 @@ from aerolake.stores.mysql.merge import Authority, authority_sql, upsert_assignm
 
 
 def test_the_plans_budget_by_default(monkeypatch) -> None:
-    for name in ("AIRLABS", "AVIATIONSTACK", "LUFTHANSA"):
+    for name in ("AIRLABS", "AVIATIONSTACK", "LUFTHANSA", "OPENSKY"):
         for half in ("DAY", "MONTH"):
             monkeypatch.delenv(f"AEROLAKE_{name}_BUDGET_PER_{half}", raising=False)
     assert budget_of(Settings(), "airlabs") == Budget(per_day=None, per_month=1000)
     assert budget_of(Settings(), "aviationstack") == Budget(per_day=None, per_month=100)
     assert budget_of(Settings(), "lufthansa") == Budget()
+    assert budget_of(Settings(), "opensky") == Budget(per_day=4000)  # credits: a registered account's day
 
 
 def test_the_environment_overrides_each_half(monkeypatch) -> None:
@@ -48,8 +49,8 @@ def test_the_settings_budget_wins(monkeypatch) -> None:
 
 
 def test_an_unknown_source_has_no_budget_to_give() -> None:
-    with pytest.raises(ValueError, match="unknown source 'opensky'"):
-        budget_of(Settings(), "opensky")
+    with pytest.raises(ValueError, match="unknown source 'flightaware'"):
+        budget_of(Settings(), "flightaware")
 
 
 def test_hubs_and_pace_come_from_the_spec_then_the_environment_then_the_settings(monkeypatch) -> None:
@@ -58,9 +59,9 @@ def test_hubs_and_pace_come_from_the_spec_then_the_environment_then_the_settings
         monkeypatch.delenv(f"AEROLAKE_{name.upper()}_CALLS_PER_SECOND", raising=False)
     assert {name: hubs_of(Settings(), name) for name in SOURCES} == dict.fromkeys(SOURCES, ("FRA", "MUC"))
     assert {name: calls_per_second_of(Settings(), name) for name in SOURCES} == \
-        {"airlabs": 1.0, "aviationstack": 1.0, "lufthansa": 4.0}  # Lufthansa: a margin below its 5 calls/s
+        {"airlabs": 1.0, "aviationstack": 1.0, "lufthansa": 4.0, "opensky": 1.0}  # Lufthansa: below its 5 calls/s
     assert {name: calls_per_hour_of(Settings(), name) for name in SOURCES} == \
-        {"airlabs": None, "aviationstack": None, "lufthansa": 900}  # below its 1,000 calls an hour
+        {"airlabs": None, "aviationstack": None, "lufthansa": 900, "opensky": None}  # below Lufthansa's 1,000 an hour
 
     monkeypatch.setenv("AEROLAKE_AIRLABS_HUBS", " zrh, VIE ,")
     monkeypatch.setenv("AEROLAKE_LUFTHANSA_CALLS_PER_SECOND", "2.5")
@@ -102,6 +103,7 @@ def test_each_spec_names_its_connection_and_the_mock_serves_its_path() -> None:
         "airlabs": ("airlabs_api", "api_key", "airlabs/api/v9"),
         "aviationstack": ("aviationstack_api", "api_key", "aviationstack/v1"),
         "lufthansa": ("lufthansa_api", "client_credentials", "lufthansa/v1"),
+        "opensky": ("opensky_api", "client_credentials", "opensky/api"),
     }
     with pytest.raises(ValueError, match="auth must be client_credentials or api_key"):
         Api("x_api", "basic", mock_path="x")  # type: ignore[arg-type]
@@ -130,11 +132,13 @@ def test_credentials_from_the_connection_or_the_offline_mock(monkeypatch) -> Non
 def test_the_flights_merge_ranks_the_sources_by_their_specs_authority() -> None:
     ranks = authorities()
     assert ranks["airlabs"] == Authority(2) and ranks["aviationstack"] == Authority(1)
+    assert ranks["opensky"] == Authority(0)  # observed times, no schedule: every schedule source wins
     assert ranks["lufthansa"].rank == 2 and ranks["lufthansa"].own_rank == 3
     assert "LH" in ranks["lufthansa"].own_airlines
     sql = authority_sql("s", "a", ranks)
     assert sql.startswith("(CASE WHEN s = 'lufthansa' AND a IN ('LH', ")
-    assert sql.endswith("THEN 3 WHEN s IN ('airlabs', 'lufthansa') THEN 2 WHEN s IN ('aviationstack') THEN 1 ELSE 0 END)")
+    assert sql.endswith("THEN 3 WHEN s IN ('airlabs', 'lufthansa') THEN 2 WHEN s IN ('aviationstack') THEN 1 "
+                        "WHEN s IN ('opensky') THEN 0 ELSE 0 END)")
 
 
 def test_the_merge_refuses_what_would_not_be_a_sql_literal_and_a_flights_merge_without_ranks() -> None:

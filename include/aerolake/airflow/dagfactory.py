@@ -53,7 +53,7 @@ def _whole_run_in_this_process() -> bool:
 
 
 def _run(module: str, stage: str, context: dict[str, Any], source: str, snapshots: bool, final: bool,
-         **kwargs: Any) -> Any:
+         day_partition_at: str | None = None, **kwargs: Any) -> Any:
     """Run one stage for the run's partition and keep ``pipeline_runs`` in step with Airflow: the run is
     ``success`` once its ``final`` task succeeded; a failure is ``retrying`` if Airflow will try again, else
     ``failed``. An error no retry can cure (:func:`aerolake.core.errors.retry_can_help`) fails the task at once."""
@@ -63,7 +63,7 @@ def _run(module: str, stage: str, context: dict[str, Any], source: str, snapshot
     from aerolake.core.errors import RunSkipped, retry_can_help
     from aerolake.stores.mysql import ledger
 
-    run = runcontext.run_info(context, source, snapshots)
+    run = runcontext.run_info(context, source, snapshots, day_partition_at)
     try:
         ctx = runcontext.stage_context(run, in_process_ok=_whole_run_in_this_process())
         result = getattr(importlib.import_module(module), stage)(ctx, **kwargs)
@@ -143,6 +143,7 @@ def lakehouse_dag(
     pool: str | None = None,
     snapshots: bool = False,
     snapshot_param: bool = False,
+    day_partition_at: str | None = None,
     streaming: bool = False,
     max_active_runs: int = 2,
     dagrun_timeout: timedelta | None = None,
@@ -151,14 +152,19 @@ def lakehouse_dag(
 
     ``pool``: the Airflow pool of ``extract_to_s3`` (one slot per API keeps its calls serial across runs).
     ``snapshots``: every run is a snapshot partition (``dt=.../snapshot=HHMM/``); ``snapshot_param`` lets a
-    run ask for one (``{"snapshot": true}``) instead of the whole day.
+    run choose (``{"snapshot": true}`` or ``false``: the whole day), its default being ``snapshots``.
+    ``day_partition_at`` (HHMM, UTC; snapshot DAGs): the run at that time covers the previous day whole instead
+    of a snapshot (:func:`aerolake.airflow.runcontext.run_info`).
     """
+    if day_partition_at is not None and not (len(day_partition_at) == 4 and day_partition_at.isdigit()):
+        raise ValueError(f"{dag_id}: day_partition_at must be HHMM (UTC), got {day_partition_at!r}")
     params: dict[str, Param] = {
         "refetch": Param(False, type="boolean", description="Call the API even if the lake has the partition"),
     }
     if snapshot_param:
-        params["snapshot"] = Param(False, type="boolean",
-                                   description="An intra-day snapshot (dt/snapshot=HHMM of the logical date)")
+        params["snapshot"] = Param(snapshots, type="boolean",
+                                   description="An intra-day snapshot (dt/snapshot=HHMM of the logical date); "
+                                               "off: the whole day of the logical date")
 
     final_task = STREAMING[-1] if streaming else STAGES[-1]
 
@@ -169,7 +175,7 @@ def lakehouse_dag(
                 from aerolake.airflow import runcontext
 
                 extra["refetch"] = runcontext.refetch_requested(context)
-            result = _run(module, name, context, source, snapshots, name == final_task, **extra)
+            result = _run(module, name, context, source, snapshots, name == final_task, day_partition_at, **extra)
             return len(result) if isinstance(result, list) else result
 
         body.__name__ = name

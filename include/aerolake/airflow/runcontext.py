@@ -6,7 +6,7 @@ Kept free of Airflow imports at module level, so DAG files parse fast and this m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aerolake.stores.lake import Partition
@@ -43,15 +43,32 @@ def snapshot_requested(context: Mapping[str, Any]) -> bool:
     return _flag(context, "snapshot")
 
 
-def run_info(context: Mapping[str, Any], source: str, snapshots: bool = False) -> RunInfo:
+def _snapshot_in_conf(context: Mapping[str, Any]) -> bool | None:
+    """``snapshot`` as the run's conf gives it (a trigger's explicit choice), or None when it says nothing."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    return conf["snapshot"] in _TRUE if "snapshot" in conf else None
+
+
+def run_info(context: Mapping[str, Any], source: str, snapshots: bool = False,
+             day_partition_at: str | None = None) -> RunInfo:
     """Who runs which partition: ``dt`` = the run's UTC date; with ``snapshots`` (real-time sources, or a run
-    asked for a snapshot) also ``snapshot`` = its UTC time as HHMM."""
+    asked for a snapshot) also ``snapshot`` = its UTC time as HHMM.
+
+    A run's conf decides either way when it names ``snapshot``: ``{"snapshot": false}`` makes a run of a
+    snapshot DAG cover the whole day of its logical date. ``day_partition_at`` (HHMM, snapshot DAGs): the run
+    at that UTC time covers the previous day whole instead of a snapshot, as a daily interval's run covers the
+    day that just ended (a source whose history is served a day late fetches it then).
+    """
     dag = context.get("dag")
     dag_id = getattr(dag, "dag_id", None) or str(context.get("dag_id", "manual"))
     moment = _utc(run_moment(context))
-    snapshot = moment.strftime("%H%M") if snapshots or snapshot_requested(context) else None
-    return RunInfo(dag_id=dag_id, run_id=str(context["run_id"]),
-                   partition=Partition(source, moment.strftime("%Y-%m-%d"), snapshot),
+    day = moment.strftime("%Y-%m-%d")
+    asked = _snapshot_in_conf(context)
+    if asked is None and snapshots and day_partition_at is not None and moment.strftime("%H%M") == day_partition_at:
+        asked, day = False, (moment - timedelta(days=1)).strftime("%Y-%m-%d")
+    wanted = asked if asked is not None else snapshots or snapshot_requested(context)
+    snapshot = moment.strftime("%H%M") if wanted else None
+    return RunInfo(dag_id=dag_id, run_id=str(context["run_id"]), partition=Partition(source, day, snapshot),
                    schedule=schedule_of_scheduled_run(context))
 
 
@@ -87,4 +104,7 @@ def _flag(context: Mapping[str, Any], name: str) -> bool:
     conf = getattr(dag_run, "conf", None) or {}
     params = context.get("params") or {}
     value = conf.get(name, params.get(name, False))
-    return value in (True, "true", "True", "1", 1)
+    return value in _TRUE
+
+
+_TRUE = (True, "true", "True", "1", 1)

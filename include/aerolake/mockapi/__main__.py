@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest limit an Airlabs schedules page honours")  # fmt: skip
     p.add_argument("--airlabs-errors-as-200", action="store_true",
                    help="send every Airlabs error body with HTTP 200")  # fmt: skip
+    p.add_argument("--opensky-token-ttl", type=int, default=defaults.opensky_token_ttl,
+                   help="seconds an OpenSky access token lives")  # fmt: skip
+    p.add_argument("--opensky-daily-credits", type=int, default=defaults.opensky_daily_credits,
+                   help="OpenSky credits a day of a registered caller (UTC, mock clock)")  # fmt: skip
+    p.add_argument("--opensky-anonymous-credits", type=int, default=defaults.opensky_anonymous_credits,
+                   help="OpenSky credits a day of an anonymous caller")  # fmt: skip
     p.add_argument("--client-id", default=os.environ.get("AEROLAKE_MOCK_CLIENT_ID"))
     p.add_argument("--client-secret", default=os.environ.get("AEROLAKE_MOCK_CLIENT_SECRET"))
     p.add_argument("--log-level", default="INFO")
@@ -116,6 +122,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         airlabs_month_limit=args.airlabs_month_limit,
         airlabs_max_limit=args.airlabs_max_limit,
         airlabs_errors_as_200=args.airlabs_errors_as_200,
+        opensky_token_ttl=args.opensky_token_ttl,
+        opensky_daily_credits=args.opensky_daily_credits,
+        opensky_anonymous_credits=args.opensky_anonymous_credits,
     )
 
 
@@ -131,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with MockApi(config) as api:
         _ = api.world.ref  # load reference data now, not on the first request
         print(f"aerolake mock API on {api.base_url}  (Lufthansa: {api.lufthansa_url}, "
-              f"Aviation Stack: {api.aviationstack_url}, Airlabs: {api.airlabs_url})", flush=True)
+              f"Aviation Stack: {api.aviationstack_url}, Airlabs: {api.airlabs_url}, "
+              f"OpenSky: {api.opensky_url})", flush=True)
         while not stop.wait(0.5):
             pass
         print("shutting down", flush=True)

@@ -423,8 +423,10 @@ class AirlabsSource(Source):
         limit = _int_param(req, "_limit", 0)
         return (records[:limit] if limit > 0 else records), {}
 
-    def position_record(self, f: Flight, now_s: int) -> dict[str, Any] | None:
-        """The /flights record of a flight in the air (or landed minutes ago) at ``now_s``, else None."""
+    def flight_state(self, f: Flight, now_s: int) -> dict[str, Any] | None:
+        """Where a flight is as last reported at ``now_s`` (``updated``, up to 90 s before): position, altitude (m),
+        heading, speed (km/h), vertical speed (m/s), airborne; None unless in the air or landed minutes ago. The
+        kinematics every real-time view of the world shares (Airlabs positions, OpenSky state vectors)."""
         if f.status == "CD":
             return None
         dep_s, arr_s = _ts(f.dep_utc + f.dep_delay), _ts(f.arr_utc + f.arr_delay)
@@ -448,13 +450,22 @@ class AirlabsSource(Source):
             alt, speed, v_speed = round(cruise * until / 25), round(280 + 560 * until / 25), -7.2
         else:
             alt, speed, v_speed = cruise + 20 * (h % 31), 820 + h % 90, 0
+        return {"hash": h, "updated": updated, "lat": round(lat, 6), "lng": round(lng, 6), "alt": alt,
+                "dir": round(heading, 1), "speed": speed, "v_speed": v_speed, "airborne": airborne}
+
+    def position_record(self, f: Flight, now_s: int) -> dict[str, Any] | None:
+        """The /flights record of a flight in the air (or landed minutes ago) at ``now_s``, else None."""
+        state = self.flight_state(f, now_s)
+        if state is None:
+            return None
+        h, updated, airborne = state["hash"], state["updated"], state["airborne"]
         ad = _airportsdata()
         reg = registration_with_dash(f.registration)
         record = {
             "hex": hex_of(f.registration), "reg_number": reg,
             "flag": REGISTRATION_MARKS.get(reg.split("-")[0]) if "-" in reg else REGISTRATION_MARKS.get(reg[:1]),
-            "lat": round(lat, 6), "lng": round(lng, 6), "alt": alt, "dir": round(heading, 1), "speed": speed,
-            "v_speed": v_speed, "squawk": None, "flight_number": str(f.op_number),
+            "lat": state["lat"], "lng": state["lng"], "alt": state["alt"], "dir": state["dir"],
+            "speed": state["speed"], "v_speed": state["v_speed"], "squawk": None, "flight_number": str(f.op_number),
             "flight_icao": _flight_icao(f.op_carrier, f.op_number), "flight_iata": f"{f.op_carrier}{f.op_number}",
             "dep_icao": (ad.get(f.origin) or {}).get("icao") or None, "dep_iata": f.origin,
             "arr_icao": (ad.get(f.dest) or {}).get("icao") or None, "arr_iata": f.dest,

@@ -60,6 +60,14 @@ class MockConfig:
     airlabs_month_limit: int | None = None
     airlabs_max_limit: int = 1000
     airlabs_errors_as_200: bool = False
+    #: OpenSky: the auth server's token lifetime (seconds), the accepted client id and secret (None: any
+    #: non-empty pair), and the credits a day (UTC, mock clock) of a registered and of an anonymous caller
+    #: (None: unlimited; over them 429 with ``X-Rate-Limit-Retry-After-Seconds``)
+    opensky_token_ttl: int = 1800
+    opensky_client_id: str | None = None
+    opensky_client_secret: str | None = None
+    opensky_daily_credits: int | None = 4000
+    opensky_anonymous_credits: int | None = 400
 
     def __post_init__(self) -> None:
         self.port = int(self.port)
@@ -124,6 +132,17 @@ class MockConfig:
             raise ValueError(f"MockConfig.airlabs_max_limit must be >= 1, got {self.airlabs_max_limit}")
         self.airlabs_key_expired = bool(self.airlabs_key_expired)
         self.airlabs_errors_as_200 = bool(self.airlabs_errors_as_200)
+        self.opensky_token_ttl = int(self.opensky_token_ttl)
+        if self.opensky_token_ttl <= 0:
+            raise ValueError(f"MockConfig.opensky_token_ttl must be > 0, got {self.opensky_token_ttl}")
+        self.opensky_client_id = self.opensky_client_id or None
+        self.opensky_client_secret = self.opensky_client_secret or None
+        for name in ("opensky_daily_credits", "opensky_anonymous_credits"):
+            value = getattr(self, name)
+            value = None if value in (None, "") else int(value)
+            if value is not None and value < 0:
+                raise ValueError(f"MockConfig.{name} must be >= 0 or None, got {value}")
+            setattr(self, name, value)
 
     def current_time(self) -> datetime:
         """The mock's "now" (UTC, aware): the ``now`` knob, else the wall clock."""
@@ -148,4 +167,5 @@ class MockConfig:
         out["client_secret"] = "***" if self.client_secret else None
         out["aviationstack_access_key"] = "***" if self.aviationstack_access_key else None
         out["airlabs_api_key"] = "***" if self.airlabs_api_key else None
+        out["opensky_client_secret"] = "***" if self.opensky_client_secret else None
         return out

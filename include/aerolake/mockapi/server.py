@@ -143,6 +143,7 @@ class MockServer:
         from aerolake.mockapi.airlabs import AirlabsSource  # (they import this module)
         from aerolake.mockapi.aviationstack import AviationstackSource  # (they import this module)
         from aerolake.mockapi.lufthansa import LufthansaSource  # imported here: lufthansa imports this module
+        from aerolake.mockapi.opensky import OpenskySource  # (it imports this module)
 
         self.config = config or MockConfig()
         self._lock = threading.RLock()
@@ -153,7 +154,8 @@ class MockServer:
         self._world: World | None = None
         self._world_key: tuple | None = None
         self._malformed = [re.compile(p) for p in self.config.malformed_paths]
-        self.sources: list[Source] = [LufthansaSource(self), AviationstackSource(self), AirlabsSource(self)]
+        self.sources: list[Source] = [LufthansaSource(self), AviationstackSource(self), AirlabsSource(self),
+                                      OpenskySource(self)]
 
     # ---- state --------------------------------------------------------------------------------
 
@@ -419,6 +421,10 @@ class MockApi:
     @property
     def aviationstack_url(self) -> str:
         return self.base_url + "/aviationstack/v1"
+
+    @property
+    def opensky_url(self) -> str:
+        return self.base_url + "/opensky/api"
 
     def stats(self) -> dict[str, Any]:
         return self.mock.stats()

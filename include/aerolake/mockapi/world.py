@@ -710,11 +710,11 @@ class World:
         """Flights scheduled (local at ``airport``) in [start, start + hours) for kind dep/arr."""
         lo = int((start_local - EPOCH).total_seconds() // 60)
         hi = lo + hours * 60
-        days = {minutes_to_datetime(lo).date(), minutes_to_datetime(hi - 1).date()}
+        first, last = minutes_to_datetime(lo).date(), minutes_to_datetime(hi - 1).date()
         getter = self.departures if kind == "dep" else self.arrivals
         out: list[Flight] = []
-        for day in sorted(days):
-            out.extend(getter(airport, day).between(lo, hi))
+        for offset in range((last - first).days + 1):  # every day of a window longer than one
+            out.extend(getter(airport, first + timedelta(days=offset)).between(lo, hi))
         return out
 
     def flights_by_number(self, carrier: str, number: int, day: date) -> list[Flight]:

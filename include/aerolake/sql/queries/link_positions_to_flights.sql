@@ -1,12 +1,15 @@
 -- Resolve flight_positions.flight_id from the flight identity the source reported (airline, number, origin):
 -- the flight of that identity whose scheduled departure is the latest one at most an hour after the
--- observation and at most 20 hours before it (taxiing out early, long-haul still airborne). Only positions
+-- observation and at most 20 hours before it (taxiing out early, long-haul still airborne). A position whose
+-- source names no origin (a transponder's callsign is airline and number only) matches on airline and number
+-- alone: within that window the latest departed leg is the one in the air. Only positions
 -- not yet linked, observed around the partition's date (%(dt)s), are looked at; run after every load that
 -- publishes flights or positions, so whichever arrives second links them.
 UPDATE flight_positions p
 SET p.flight_id = (
     SELECT f.flight_id FROM flights f
-    WHERE f.airline_code = p.airline_code AND f.flight_number = p.flight_number AND f.dep_airport = p.dep_airport
+    WHERE f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+      AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
       AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR
     ORDER BY f.scheduled_departure DESC
     LIMIT 1
