@@ -1,6 +1,7 @@
 """``aerolake``: operator commands that need no Airflow scheduler.
 
     aerolake migrate                 apply the MySQL migrations (idempotent)
+    aerolake recount                 count the data tables again into table_stats (after manual SQL)
     aerolake offline up|down|status  the offline stack (mock API, local S3)
     aerolake stack up|down|status    the production-like stack as local processes (``make up``)
     aerolake report --date D         what landed for a day: rows per table, per-endpoint counts, quarantine
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply the MySQL migrations")
+    sub.add_parser("recount", help="count the data tables again into table_stats (full scans; after manual SQL)")
     offline = sub.add_parser("offline", help="the offline stack")
     offline.add_argument("action", choices=["up", "down", "status"])
     offline.add_argument("--state-dir", type=Path, default=Path(".aerolake"))
@@ -146,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = mysql_config(settings)
         applied = migrate(cfg)
         print(f"{cfg.database}: applied {applied or 'nothing (up to date)'}")
+        return 0
+    if args.command == "recount":
+        from aerolake.stores.mysql.stats import recount
+
+        cfg = mysql_config(settings)
+        print(f"{cfg.database}: table_stats recounted: {recount(cfg)}")
         return 0
     if args.command == "offline":
         from aerolake import offline as stack

@@ -76,6 +76,8 @@ class Table:
     derived_on_insert: tuple[tuple[str, str], ...] = ()
     #: plausible durations between its time columns
     spans: tuple[Span, ...] = ()
+    #: the date column whose month its row counts are kept by (``table_stats.period``; None: one period, ``-``)
+    period_column: str | None = None
     #: AUTO_INCREMENT ids (and columns that refer to them): internal to MySQL, never published. A load
     #: rolled back (a crash, a failed check) burns the values it took, so a crash and rerun numbers rows
     #: differently from a clean run; the natural ``key`` is the identity outside MySQL.
@@ -222,6 +224,7 @@ FLIGHTS = Table(
     # then keeps the freshest status's
     generated=("flight_id", "status_source", "status_updated_at"),
     derived_on_insert=(("status_source", "source"), ("status_updated_at", "updated_at")),
+    period_column="departure_date",
     spans=(Span("scheduled_block_time", "scheduled_departure", "scheduled_arrival", 0, BLOCK_MINUTES),
            Span("actual_block_time", "actual_departure", "actual_arrival", 0, BLOCK_MINUTES)),
     surrogate_ids=("flight_id",),
@@ -249,6 +252,7 @@ FLIGHT_POSITIONS = Table(
         *_audit(),
     ),
     key=("icao24", "observed_at"),
+    period_column="observed_at",
     # flight_id is resolved in MySQL from the flight identity after each load (stages.link_positions_to_flights)
     generated=("position_id", "flight_id"),
     surrogate_ids=("position_id", "flight_id"),
@@ -267,6 +271,7 @@ FLIGHT_CODESHARES = Table(
         *_audit(),
     ),
     key=("marketing_airline_code", "marketing_flight_number", "departure_date", "dep_airport"),
+    period_column="departure_date",
     generated=("codeshare_id",),
     surrogate_ids=("codeshare_id",),
 )

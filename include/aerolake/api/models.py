@@ -190,7 +190,9 @@ class Health(BaseModel):
 class TableStatus(BaseModel):
     table: str
     exists: bool
-    rows: int
+    rows: int = Field(description="the data tables' as counted by the loads (exact as of the last commit, for rows "
+                                  "the pipeline wrote); the operational tables' as InnoDB estimates them")
+    rows_exact: bool
     newest: UtcDatetime | None
     age_hours: float | None
     stale: bool

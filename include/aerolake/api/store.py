@@ -120,21 +120,35 @@ def latest_positions(cfg: MySqlConfig, window_minutes: int, limit: int) -> tuple
 
 
 def table_status(cfg: MySqlConfig) -> list[dict[str, Any]]:
-    """Per table: row count and newest freshness column; a missing table is reported, not an error."""
+    """Per table: row count and newest freshness column, without reading the tables (their cost must not grow
+    with the history kept): the data tables' from ``table_stats``, which every load keeps in its own
+    transaction (exact as of the last commit, for rows the pipeline wrote); the operational tables' newest by
+    index and their rows as InnoDB's estimate (``rows_exact`` false). A missing table is reported, not an
+    error."""
     import pymysql
 
+    data = {t.name for t in DATA_TABLES}
     out = []
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        try:
+            cur.execute("SELECT table_name, SUM(row_count), MAX(newest) FROM table_stats GROUP BY table_name")
+            kept = {name: (int(rows), newest) for name, rows, newest in cur.fetchall()}
+        except pymysql.err.ProgrammingError as exc:  # 1146: not migrated
+            if exc.args[0] != 1146:
+                raise
+            kept = None
+        cur.execute("SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = DATABASE()")
+        estimates = {name: int(rows or 0) for name, rows in cur.fetchall()}
         for table, column in STATUS_TABLES:
-            try:
-                cur.execute(f"SELECT COUNT(*), MAX({quote_identifier(column)}) FROM {quote_identifier(table)}")
-            except pymysql.err.ProgrammingError as exc:  # 1146: table missing (migrations not applied)
-                if exc.args[0] != 1146:
-                    raise
-                out.append({"table": table, "exists": False, "rows": 0, "newest": None})
-                continue
-            rows, newest = cur.fetchone()
-            out.append({"table": table, "exists": True, "rows": int(rows), "newest": newest})
+            if table not in estimates or kept is None:
+                out.append({"table": table, "exists": False, "rows": 0, "newest": None, "rows_exact": False})
+            elif table in data:
+                rows, newest = kept.get(table, (0, None))
+                out.append({"table": table, "exists": True, "rows": rows, "newest": newest, "rows_exact": True})
+            else:
+                cur.execute(f"SELECT MAX({quote_identifier(column)}) FROM {quote_identifier(table)}")  # by index
+                out.append({"table": table, "exists": True, "rows": estimates[table], "newest": cur.fetchone()[0],
+                            "rows_exact": False})
     return out
 
 
@@ -143,14 +157,11 @@ def latest_pipeline_runs(cfg: MySqlConfig) -> list[dict[str, Any]]:
 
 
 def source_freshness(cfg: MySqlConfig) -> list[dict[str, Any]]:
-    """Per table and source: rows and newest ``updated_at``."""
-    out = []
-    for table in SOURCE_TABLES:
-        name = quote_identifier(table)
-        for row in _rows(cfg, f"SELECT source, COUNT(*) AS `rows`, MAX(updated_at) AS newest FROM {name} "
-                              "GROUP BY source ORDER BY source"):
-            out.append({"table": table, **row})
-    return out
+    """Per table and source: the rows it added and the newest ``updated_at`` it loaded (``table_stats``: no scan
+    of the tables). A row another source later merged into keeps counting for the source that added it."""
+    return _rows(cfg, "SELECT table_name AS `table`, source, SUM(row_count) AS `rows`, MAX(newest) AS newest "
+                      "FROM table_stats WHERE table_name IN %(tables)s GROUP BY table_name, source "
+                      "ORDER BY table_name, source", {"tables": SOURCE_TABLES})
 
 
 def flight_date_range(cfg: MySqlConfig) -> tuple[date | None, date | None]:

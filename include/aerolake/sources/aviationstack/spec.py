@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from aerolake.core.connections import Api
 from aerolake.core.settings import Budget
-from aerolake.schema import AIRLINES as AIRLINES_T
-from aerolake.schema import AIRPORTS as AIRPORTS_T
-from aerolake.schema import COUNTRIES as COUNTRIES_T
-from aerolake.schema import FLIGHT_CODESHARES as CODESHARES_T
-from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
-from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
 from aerolake.stores.mysql.merge import Authority
-from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check, unique_key_checks
+from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check
 
 SOURCE = "aviationstack"
 FLIGHTS = "flights"
@@ -33,7 +27,6 @@ PUBLISH = tuple(Publication(*p) for p in (
 
 QUALITY = (
     Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
-    *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_day", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from aerolake.core.connections import Api
-from aerolake.schema import AIRCRAFT_TYPES as AIRCRAFT_T
-from aerolake.schema import AIRLINES as AIRLINES_T
-from aerolake.schema import AIRPORTS as AIRPORTS_T
-from aerolake.schema import CITIES as CITIES_T
-from aerolake.schema import COUNTRIES as COUNTRIES_T
-from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
 from aerolake.stores.mysql.merge import Authority
-from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check, unique_key_checks
+from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, WARN, Check
 
 SOURCE = "lufthansa"
 
@@ -43,7 +37,6 @@ PUBLISH = tuple(Publication(*p) for p in (
 
 QUALITY = (
     Check("row_count", "flights", "count_flights_of_partition", ">=", 1),
-    *unique_key_checks(COUNTRIES_T, CITIES_T, AIRPORTS_T, AIRLINES_T, AIRCRAFT_T, FLIGHTS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
           identifiers={"column": "scheduled_arrival"}, severity=WARN,

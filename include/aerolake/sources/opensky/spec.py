@@ -12,13 +12,9 @@ import math
 
 from aerolake.core.connections import Api
 from aerolake.core.settings import Budget
-from aerolake.schema import AIRPORTS as AIRPORTS_T
-from aerolake.schema import COUNTRIES as COUNTRIES_T
-from aerolake.schema import FLIGHT_POSITIONS as POSITIONS_T
-from aerolake.schema import FLIGHTS as FLIGHTS_T
 from aerolake.sources.base import Publication, SourceSpec
 from aerolake.stores.mysql.merge import Authority
-from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, Check, unique_key_checks
+from aerolake.stores.mysql.quality import RATE_MIN_SAMPLE, Check
 
 SOURCE = "opensky"
 STATES, DEPARTURES, ARRIVALS = "states", "departures", "arrivals"
@@ -114,7 +110,6 @@ PUBLISH = tuple(Publication(*p) for p in (
 #: aircraft movement (private and training flights, ATC callsigns, unnamed airports), which the flights table
 #: cannot hold by design; those are quarantined with their reason and are no sign of a bad run.
 QUALITY = (
-    *unique_key_checks(COUNTRIES_T, AIRPORTS_T, FLIGHTS_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
     Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_endpoints", "<=", 0.05,

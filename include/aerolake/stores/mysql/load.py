@@ -179,15 +179,17 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
     target = quote_identifier(table.name)
     key_match = " AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in table.key)
     with conn.cursor() as cur:
+        if not insert_missing_only:
+            cur.execute(sql_text("queries/drop_unchanged_from_staging.sql").format(
+                staging=staging, table=target, key_match=key_match,
+                same=" AND ".join(f"t.{quote_identifier(c)} <=> s.{quote_identifier(c)}"
+                                  for c in table.load_columns if c not in table.key)))
+        added = _added_by_period_and_source(cur, table, staging, key_match, insert_missing_only)
         if insert_missing_only:
             statement = sql_text("queries/insert_missing_from_staging.sql").format(
                 table=target, staging=staging, columns=columns, key_match=key_match,
                 select_columns=", ".join(f"s.{quote_identifier(c)}" for c in table.load_columns))
         else:
-            cur.execute(sql_text("queries/drop_unchanged_from_staging.sql").format(
-                staging=staging, table=target, key_match=key_match,
-                same=" AND ".join(f"t.{quote_identifier(c)} <=> s.{quote_identifier(c)}"
-                                  for c in table.load_columns if c not in table.key)))
             derived = table.derived_on_insert
             statement = sql_text("queries/upsert_from_staging.sql").format(
                 table=target, staging=staging, updates=upsert_assignments(table, authorities),
@@ -196,7 +198,23 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
         cur.execute(statement)
         affected = cur.rowcount
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
+        if added:
+            cur.executemany(sql_text("queries/add_to_table_stats.sql"),
+                            [(table.name, period, source, rows, newest) for period, source, rows, newest in added])
     return affected
+
+
+def _added_by_period_and_source(cur: Any, table: Table, staging: str, key_match: str, fill_only: bool
+                                ) -> list[tuple[Any, ...]]:
+    """The rows of ``staging`` that ``table`` lacks (the ones the publish adds), by month of the table's
+    period column and source, with the newest ``updated_at`` the publish writes: what ``table_stats`` gains.
+    Read before the publish, in its transaction."""
+    period = (f"DATE_FORMAT(s.{quote_identifier(table.period_column)}, '%Y-%m')" if table.period_column else "'-'")
+    target = quote_identifier(table.name)
+    written = f"NOT EXISTS (SELECT 1 FROM {target} t WHERE {key_match})" if fill_only else "TRUE"
+    cur.execute(sql_text("queries/select_added_from_staging.sql").format(
+        period=period, staging=staging, table=target, key_match=key_match, written=written))
+    return [row for row in cur.fetchall() if row[2] or row[3] is not None]
 
 
 def link_positions_to_flights(conn: Any, dt: str) -> int:

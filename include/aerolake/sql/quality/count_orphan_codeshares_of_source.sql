@@ -1,8 +1,0 @@
--- The source's codeshares, any day, whose operating flight is missing from flights (the foreign key should make
--- this 0; checked, not assumed).
-SELECT COUNT(*), GROUP_CONCAT(CONCAT(c.marketing_airline_code, c.marketing_flight_number, '->', c.airline_code,
-       c.flight_number) SEPARATOR ',')
-FROM flight_codeshares c
-LEFT JOIN flights f ON f.airline_code = c.airline_code AND f.flight_number = c.flight_number
-                   AND f.departure_date = c.departure_date AND f.dep_airport = c.dep_airport
-WHERE c.source = %(source)s AND f.flight_id IS NULL

@@ -1,0 +1,44 @@
+"""``table_stats``: each data table's rows and newest ``updated_at``, kept by the loads instead of counted per
+request (migration 0011).
+
+Every publish (:func:`aerolake.stores.mysql.load.publish_staging`) adds, in its own transaction, the rows it
+inserts by month of the table's period column (:attr:`aerolake.schema.Table.period_column`) and source, and the
+newest ``updated_at`` it writes; retention subtracts the months it drops. The counts are exact as of the last
+commit for rows the pipeline wrote; rows written around it (a manual ``INSERT`` or ``DELETE``) make them drift
+until :func:`recount` (``aerolake recount``) counts the tables again, once, with full scans.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aerolake.core.connections import MySqlConfig
+from aerolake.schema import DATA_TABLES
+from aerolake.sql import quote_identifier
+from aerolake.stores.mysql.db import connection
+
+log = logging.getLogger(__name__)
+
+
+def recount(cfg: MySqlConfig) -> dict[str, int]:
+    """Count every data table again into ``table_stats`` (full scans: an operator's repair, never per run);
+    returns the rows per table."""
+    totals: dict[str, int] = {}
+    with connection(cfg) as conn:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("DELETE FROM table_stats")
+                for table in DATA_TABLES:
+                    period = (f"DATE_FORMAT({quote_identifier(table.period_column)}, '%Y-%m')"
+                              if table.period_column else "'-'")
+                    cur.execute(f"INSERT INTO table_stats (table_name, period, source, row_count, newest) "
+                                f"SELECT '{table.name}', {period}, source, COUNT(*), MAX(updated_at) "
+                                f"FROM {quote_identifier(table.name)} GROUP BY {period}, source")
+                cur.execute("SELECT table_name, SUM(row_count) FROM table_stats GROUP BY table_name")
+                totals = {name: int(rows) for name, rows in cur.fetchall()}
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            raise
+    log.info("table_stats recounted: %s", totals)
+    return totals

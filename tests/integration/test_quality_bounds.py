@@ -1,0 +1,114 @@
+"""Every quality check reads only what it judges: the partition, the run, or a window of days around it.
+
+A check that groups or scans a whole table costs more every day the history grows (issue: a run must cost the
+same on day 400 as on day 1). The SQL files are read for a bound, and every check of every source is
+``EXPLAIN``-ed on a database holding 40 days of flights, codeshares and positions: no full scan (``ALL``) nor
+full index scan (``index``) of ``flights``, ``flight_positions`` or ``flight_codeshares`` is allowed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+from stage_support import query
+
+from aerolake.sources import SOURCES, spec_of
+from aerolake.sql import SQL_DIR, quote_identifier, sql_text
+from aerolake.stores.mysql.db import connection
+
+QUALITY_DIR = SQL_DIR / "quality"
+BIG_TABLES = {"flights", "flight_positions", "flight_codeshares"}
+BOUNDS = ("%(dt)s", "%(partition_key)s", "%(run_id)s")
+DAYS = 40
+FIRST = date(2026, 2, 1)
+
+
+def test_every_quality_query_names_a_bound() -> None:
+    files = sorted(QUALITY_DIR.glob("*.sql"))
+    assert files
+    unbounded = [f.name for f in files if not any(bound in f.read_text() for bound in BOUNDS)]
+    assert unbounded == []
+
+
+@pytest.fixture(scope="module")
+def history():
+    """A migrated database with 40 days of history, analyzed (module-wide: filling it takes a few seconds)."""
+    import os
+    import uuid
+
+    from aerolake.core.connections import MySqlConfig
+    from aerolake.stores.mysql.migrate import migrate
+
+    cfg = MySqlConfig(os.environ.get("AEROLAKE_TEST_MYSQL_HOST", "127.0.0.1"),
+                      int(os.environ.get("AEROLAKE_TEST_MYSQL_PORT", "3306")),
+                      os.environ.get("AEROLAKE_TEST_MYSQL_USER", "root"), os.environ.get("AEROLAKE_TEST_MYSQL_PASSWORD", ""),
+                      f"aerolake_test_{uuid.uuid4().hex[:12]}")
+    migrate(cfg)
+    rng = random.Random(7)
+    airports = ["FRA", "MUC", "JFK", "LHR", "CDG", "ZRH", "VIE", "HAM", "BER", "DUS"]
+    now = datetime(2026, 3, 20)
+    flights, codeshares, positions = [], [], []
+    for day in range(DAYS):
+        dt = FIRST + timedelta(days=day)
+        for n in range(300):
+            dep, arr = rng.sample(airports, 2)
+            sched = datetime.combine(dt, datetime.min.time()) + timedelta(minutes=rng.randrange(1440))
+            source = ("lufthansa", "airlabs", "aviationstack", "opensky")[n % 4]
+            flights.append(("LH", str(n), dt, dep, arr, sched, sched + timedelta(hours=2), "scheduled", source, now))
+            if n % 3 == 0:
+                codeshares.append(("UA", str(9000 + n), dt, dep, "LH", str(n), source, now))
+            for k in range(2):
+                positions.append((f"{day:02x}{n:04x}", sched + timedelta(minutes=10 * k), 50.0, 8.5, source, now))
+    with connection(cfg) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO countries (country_code, name, source, updated_at) VALUES ('DE', 'Germany', "
+                        "'iso3166', %s)", [(now,)])
+        cur.executemany("INSERT INTO airports (airport_code, country_code, source, updated_at) VALUES (%s, 'DE', "
+                        "'lufthansa', %s)", [(a, now) for a in airports])
+        cur.executemany("INSERT INTO flights (airline_code, flight_number, departure_date, dep_airport, arr_airport, "
+                        "scheduled_departure, scheduled_arrival, status, source, updated_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", flights)
+        cur.executemany("INSERT INTO flight_codeshares (marketing_airline_code, marketing_flight_number, "
+                        "departure_date, dep_airport, airline_code, flight_number, source, updated_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", codeshares)
+        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, latitude, longitude, source, updated_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)", positions)
+        for table in ("flights", "flight_codeshares", "flight_positions", "airports", "pipeline_runs"):
+            cur.execute(f"ANALYZE TABLE {quote_identifier(table)}")
+            cur.fetchall()
+        conn.commit()
+    yield cfg
+    with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(cfg.database)}")
+
+
+CHECKS = [(name, check) for name in SOURCES for check in spec_of(name).quality]
+
+
+@pytest.mark.parametrize(("source", "check"), CHECKS, ids=[f"{s}:{c.name}:{c.table}" for s, c in CHECKS])
+def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
+    statement = sql_text(f"quality/{check.sql}.sql").format(
+        **{k: ", ".join(quote_identifier(n) for n in v.split(",")) for k, v in check.identifiers.items()})
+    snapshot = "1200" if spec_of(source).name in ("airlabs", "opensky") else None
+    dt = FIRST + timedelta(days=DAYS // 2)
+    params = {"dag_id": f"{source}_lakehouse", "run_id": "run-1", "source": source,
+              "partition_key": f"{dt}/{snapshot}" if snapshot else str(dt), "dt": str(dt), **check.params}
+    with connection(history, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"EXPLAIN {statement}", params)
+        names = [d[0] for d in cur.description]
+        plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    aliases = _aliases(statement)
+    scans = [(row["table"], row["type"], row["rows"]) for row in plan
+             if aliases.get(row["table"], row["table"]) in BIG_TABLES and row["type"] in ("ALL", "index")]
+    assert scans == [], plan
+
+
+def _aliases(statement: str) -> dict[str, str]:
+    """``alias -> table`` of the statement's FROM and JOIN clauses."""
+    return {alias: table for table, alias in re.findall(r"(?:FROM|JOIN)\s+`?(\w+)`?\s+(?:AS\s+)?(\w+)", statement)}
+
+
+def test_the_history_is_there(history) -> None:
+    assert query(history, "SELECT COUNT(*) FROM flights")[0][0] == DAYS * 300
