@@ -4,7 +4,9 @@ Run by ``make demo`` once the offline stack is up (mock API, local S3; MongoDB i
 
 * ``lufthansa_lakehouse`` for the day;
 * ``aviationstack_lakehouse`` for the day, as its daily run just after midnight would;
-* ``airlabs_lakehouse`` for a few snapshots of the day (:data:`AIRLABS_SNAPSHOTS`).
+* ``airlabs_lakehouse`` for a few snapshots of the day (:data:`SNAPSHOTS`);
+* ``opensky_lakehouse`` for the same snapshots, then the day's flights as its midnight run covers them (the
+  next day at 00:00, once OpenSky's nightly batch could serve them).
 
 The real-time APIs serve only "now", so each run is made at its own moment: the mock API's ``now`` knob and
 the pipeline's ``AEROLAKE_NOW`` are set to it (a simulated clock; see :func:`aerolake.core.settings.utcnow`). A
@@ -23,8 +25,8 @@ from pathlib import Path
 
 from aerolake.core.settings import Settings
 
-AIRLABS_SNAPSHOTS = ("0800", "1200", "1600")
-_STAGE_LINE = re.compile(r"\[aerolake\.(stages|streaming[a-z._]*)\]")
+SNAPSHOTS = ("0800", "1200", "1600")
+_STAGE_LINE = re.compile(r"\[aerolake\.(pipeline\.stages|streaming[a-z._]*)\]")
 _INTERESTING = re.compile(r"pages,|no API call|<- |positions linked|published|curated|delivered")
 
 
@@ -39,8 +41,10 @@ def plan(day: date) -> list[DemoRun]:
     d = day.isoformat()
     runs = [DemoRun("lufthansa_lakehouse", d, f"{d}T23:00:00Z"),
             DemoRun("aviationstack_lakehouse", d, f"{(day + timedelta(days=1)).isoformat()}T00:30:00Z")]
-    runs += [DemoRun("airlabs_lakehouse", f"{d}T{s[:2]}:{s[2:]}:00+00:00", f"{d}T{s[:2]}:{s[2:]}:00Z")
-             for s in AIRLABS_SNAPSHOTS]
+    for dag_id in ("airlabs_lakehouse", "opensky_lakehouse"):
+        runs += [DemoRun(dag_id, f"{d}T{s[:2]}:{s[2:]}:00+00:00", f"{d}T{s[:2]}:{s[2:]}:00Z") for s in SNAPSHOTS]
+    after = (day + timedelta(days=1)).isoformat()
+    runs.append(DemoRun("opensky_lakehouse", f"{after}T00:00:00+00:00", f"{after}T00:40:00Z"))
     return runs
 
 

@@ -220,6 +220,38 @@ class HttpClient:
                         f"params={safe})", exc.status, retryable=retryable, response=exc.response)
 
 
+class BearerToken:
+    """An OAuth2 client-credentials access token (the Lufthansa and OpenSky clients'): fetched on first use,
+    cached, and fetched again ``refresh_margin`` seconds before it expires (or ``refresh_share`` of a short
+    lifetime, whichever is less) and after a 401 (:meth:`invalidate`). ``fetch()`` asks the token endpoint and
+    returns ``(access token, lifetime in seconds)``; the token never reaches a log line. Thread-safe."""
+
+    def __init__(self, name: str, fetch: Callable[[], tuple[str, float]], *,
+                 clock: Callable[[], float] = time.monotonic, refresh_margin: float = 300.0,
+                 refresh_share: float = 0.1):
+        self.name, self._fetch, self._clock = name, fetch, clock
+        self._refresh_margin, self._refresh_share = refresh_margin, refresh_share
+        self.value: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def headers(self) -> dict[str, str]:
+        """``Authorization: Bearer <token>`` (capital B) and ``Accept: application/json``, with a valid token."""
+        with self._lock:
+            if self.value is None or self._clock() >= self._expires_at:
+                self.value, lifetime = self._fetch()
+                self._expires_at = self._clock() + lifetime - min(self._refresh_margin, lifetime * self._refresh_share)
+                self.fetches += 1
+                log.info("%s: new access token, valid for %.0f s", self.name, lifetime)
+            return {"Authorization": f"Bearer {self.value}", "Accept": "application/json"}
+
+    def invalidate(self) -> None:
+        """Forget the token (the API answered 401): the next request fetches a new one."""
+        with self._lock:
+            self.value = None
+
+
 @dataclass(frozen=True)
 class Request:
     """One listing to fetch: an API path and its parameters, paged by ``page_size``."""

@@ -96,7 +96,7 @@ def test_token_is_fetched_once_and_reused(start_api, caplog: pytest.LogCaptureFi
     assert requests_to(api, TOKEN) == 1
     assert client.token_fetches == 1
     assert status_count(api, 401) == 0
-    token = client._token
+    token = client.bearer.value
     assert token
     assert caplog.records
     for record in caplog.records:

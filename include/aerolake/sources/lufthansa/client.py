@@ -6,7 +6,6 @@ read as "no data for this window", a body that is not JSON kept for quarantine),
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from aerolake.core.errors import MalformedBody
 from aerolake.core.settings import Settings
 from aerolake.http import (
     ApiError,
+    BearerToken,
     HttpClient,
     Page,
     RetryableError,
@@ -56,12 +56,13 @@ class LufthansaClient:
         self.credentials = credentials
         self.http = HttpClient(SOURCE, calls_per_second=calls_per_second, retry=retry, timeout=timeout,
                                sleep=sleep, seed=0, before_request=before_request)
-        self._clock = clock
-        self._refresh_margin = refresh_margin
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self.token_fetches = 0
+        #: the access token: refreshed five minutes early (or a tenth of a short lifetime) and on a 401
+        self.bearer = BearerToken(SOURCE, self._fetch_token, clock=clock, refresh_margin=refresh_margin,
+                                  refresh_share=0.1)
+
+    @property
+    def token_fetches(self) -> int:
+        return self.bearer.fetches
 
     @property
     def public_base_url(self) -> str:
@@ -69,7 +70,7 @@ class LufthansaClient:
         return self.credentials.base_url
 
     # -- auth -------------------------------------------------------------------------------------------
-    def _fetch_token(self) -> None:
+    def _fetch_token(self) -> tuple[str, float]:
         def classify(response: requests.Response) -> None:
             if response.status_code in (400, 401):
                 raise ApiError(
@@ -84,23 +85,7 @@ class LufthansaClient:
             classify=classify,
         )
         body = response.json()
-        expires_in = float(body.get("expires_in") or 0)
-        self._token = body["access_token"]
-        # refresh early: a margin of five minutes, or a tenth of a short lifetime
-        margin = min(self._refresh_margin, expires_in / 10)
-        self._expires_at = self._clock() + expires_in - margin
-        self.token_fetches += 1
-        log.info("lufthansa: new access token, valid for %.0f s", expires_in)
-
-    def _headers(self) -> dict[str, str]:
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                self._fetch_token()
-            return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-
-    def _invalidate(self) -> None:
-        with self._lock:
-            self._token = None
+        return body["access_token"], float(body.get("expires_in") or 0)
 
     # -- calls ------------------------------------------------------------------------------------------
     def get(self, path: str, params: dict[str, Any] | None = None) -> Page:
@@ -109,8 +94,8 @@ class LufthansaClient:
         url = f"{self.credentials.base_url}/{path}"
         params = dict(params or {})
         try:
-            response = self.http.send("GET", url, params=params, headers=self._headers,
-                                      classify=_classify_data_answer, on_unauthorized=self._invalidate)
+            response = self.http.send("GET", url, params=params, headers=self.bearer.headers,
+                                      classify=_classify_data_answer, on_unauthorized=self.bearer.invalidate)
         except ApiError as exc:
             if isinstance(exc.__cause__, MalformedBody) and exc.response is not None:
                 log.error("lufthansa: %s still malformed after retries; kept as received for quarantine", path)

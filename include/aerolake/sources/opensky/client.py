@@ -7,7 +7,6 @@ the records of one answer (a state vector is an array of positional values: it i
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,16 @@ import requests
 from aerolake.core.connections import ApiCredentials, airflow_connection, offline_credentials
 from aerolake.core.errors import ConfigurationError, MalformedBody
 from aerolake.core.settings import Settings
-from aerolake.http import ApiError, HttpClient, Page, RetryableError, RetryPolicy, parse_body, read_page
+from aerolake.http import (
+    ApiError,
+    BearerToken,
+    HttpClient,
+    Page,
+    RetryableError,
+    RetryPolicy,
+    parse_body,
+    read_page,
+)
 from aerolake.sources import calls_per_second_of
 from aerolake.sources.opensky.spec import (
     ARRIVALS,
@@ -146,18 +154,19 @@ class OpenSkyClient:
                                 retry=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0), timeout=timeout,
                                 sleep=sleep, seed=0)
         self._budget = before_request
-        self._clock = clock
-        self._refresh_margin = refresh_margin
         self._longest_wait = longest_wait
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
+        #: the access token: refreshed two minutes early (or a fifth of a short lifetime) and on a 401
+        self.bearer = BearerToken(SOURCE, self._fetch_token, clock=clock, refresh_margin=refresh_margin,
+                                  refresh_share=0.2)
         self._cost = 1
-        self.token_fetches = 0
         #: credits OpenSky said are left (``X-Rate-Limit-Remaining`` of the last answer), None before any
         self.credits_left: int | None = None
         #: credits charged by this client's requests (each attempt at its cost)
         self.credits_spent = 0
+
+    @property
+    def token_fetches(self) -> int:
+        return self.bearer.fetches
 
     @property
     def public_base_url(self) -> str:
@@ -165,7 +174,7 @@ class OpenSkyClient:
         return self.credentials.base_url
 
     # -- auth -------------------------------------------------------------------------------------------
-    def _fetch_token(self) -> None:
+    def _fetch_token(self) -> tuple[str, float]:
         def classify(response: requests.Response) -> None:
             status = response.status_code
             if status in (400, 401, 403):
@@ -192,23 +201,10 @@ class OpenSkyClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise ApiError(f"opensky: the token endpoint answered HTTP {response.status_code} without an access "
                            "token", response.status_code, retryable=True) from exc
-        self._token = str(token)
-        # refresh early: two minutes before it expires, or a fifth of a short lifetime
-        self._expires_at = self._clock() + expires_in - min(self._refresh_margin, expires_in / 5)
-        self.token_fetches += 1
-        log.info("opensky: new access token, valid for %.0f s", expires_in)
+        return str(token), expires_in
 
     def _headers(self) -> dict[str, str]:
-        if self.anonymous:
-            return {"Accept": "application/json"}
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                self._fetch_token()
-            return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-
-    def _invalidate(self) -> None:
-        with self._lock:
-            self._token = None
+        return {"Accept": "application/json"} if self.anonymous else self.bearer.headers()
 
     # -- credits ----------------------------------------------------------------------------------------
     def _pay(self) -> None:
@@ -268,7 +264,7 @@ class OpenSkyClient:
         try:
             response = self.http.send("GET", f"{self.credentials.base_url}/{path}", params=params,
                                       headers=self._headers, classify=self._classify,
-                                      on_unauthorized=None if self.anonymous else self._invalidate)
+                                      on_unauthorized=None if self.anonymous else self.bearer.invalidate)
         except ApiError as exc:
             if isinstance(exc.__cause__, MalformedBody) and exc.response is not None:
                 log.error("opensky: %s still malformed after retries; kept as received for quarantine", path)
