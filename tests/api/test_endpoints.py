@@ -237,21 +237,26 @@ def test_airports_for_the_map(client: TestClient) -> None:
 
 # ----------------------------------------------------------------------------- /flights
 def test_flights_paginated(client: TestClient) -> None:
+    """One day a page set (default: the newest day), in a stable order: 30 flights of the seed's last day."""
     first = client.get("/flights", params={"page_size": 10}).json()
-    assert first["total"] == 90 and first["pages"] == 9 and len(first["items"]) == 10
-    last = client.get("/flights", params={"page_size": 10, "page": 9}).json()
-    beyond = client.get("/flights", params={"page_size": 10, "page": 10}).json()
-    assert len(last["items"]) == 10 and beyond["items"] == [] and beyond["total"] == 90
-    keys = [(f["airline_code"], f["flight_number"], f["departure_date"], f["dep_airport"]) for p in range(1, 10)
+    assert first["departure_date"] == str(DAY)
+    assert first["total"] == 30 and first["pages"] == 3 and len(first["items"]) == 10
+    last = client.get("/flights", params={"page_size": 10, "page": 3}).json()
+    beyond = client.get("/flights", params={"page_size": 10, "page": 4}).json()
+    assert len(last["items"]) == 10 and beyond["items"] == [] and beyond["total"] == 30
+    keys = [(f["airline_code"], f["flight_number"], f["departure_date"], f["dep_airport"]) for p in range(1, 4)
             for f in client.get("/flights", params={"page_size": 10, "page": p}).json()["items"]]
-    assert len(set(keys)) == 90
+    assert len(set(keys)) == 30 and {k[2] for k in keys} == {str(DAY)}
+    earlier = client.get("/flights", params={"date": str(DAY - timedelta(days=2)), "page_size": 500}).json()
+    assert earlier["total"] == 30 and {f["departure_date"] for f in earlier["items"]} == {str(DAY - timedelta(days=2))}
     assert "flight_id" not in first["items"][0]  # MySQL's surrogate id is internal
 
 
 def test_flights_filters(client: TestClient) -> None:
     rows = flight_rows()
-    fra = client.get("/flights", params={"airport": "fra", "page_size": 500}).json()
-    assert fra["total"] == sum(1 for r in rows if "FRA" in (r["dep_airport"], r["arr_airport"]))
+    fra = client.get("/flights", params={"airport": "fra", "page_size": 500}).json()  # of the newest day
+    assert fra["total"] == sum(1 for r in rows if "FRA" in (r["dep_airport"], r["arr_airport"])
+                               and r["departure_date"] == DAY)
     assert all("FRA" in (f["dep_airport"], f["arr_airport"]) for f in fra["items"])
     combined = client.get("/flights", params={"airline": "LH", "date": str(DAY), "status": "landed"}).json()
     expected = [r for r in rows if r["airline_code"] == "LH" and r["departure_date"] == DAY and r["status"] == "landed"]

@@ -143,6 +143,7 @@ class Flight(BaseModel):
 
 
 class FlightPage(BaseModel):
+    departure_date: date | None = Field(description="the local departure date the page is of (None: no flights)")
     total: int
     page: int
     page_size: int

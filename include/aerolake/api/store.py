@@ -84,10 +84,11 @@ def airports_for_map(cfg: MySqlConfig, location_type: str | None, limit: int) ->
     return _rows(cfg, sql("select_airports_for_map"), {"location_type": location_type, "limit": limit})
 
 
-def flights(cfg: MySqlConfig, *, airport: str | None, airline: str | None, day: date | None,
+def flights(cfg: MySqlConfig, *, airport: str | None, airline: str | None, day: date,
             status: str | None, page: int, page_size: int) -> tuple[int, list[dict[str, Any]]]:
-    """(total matching, one page of flights ordered by scheduled departure, then natural key: the same pages
-    however MySQL numbered the rows). Filters are ANDed; ``airport`` matches departures and arrivals."""
+    """(total matching, one page of the day's flights ordered by scheduled departure, then natural key: the same
+    pages however MySQL numbered the rows). Filters are ANDed; ``airport`` matches departures and arrivals. The
+    day bounds the read (``ix_flights_day_order``: the day's rows already in page order)."""
     where, params = [], []
     if airport:
         where.append("(dep_airport = %s OR arr_airport = %s)")
@@ -95,9 +96,8 @@ def flights(cfg: MySqlConfig, *, airport: str | None, airline: str | None, day: 
     if airline:
         where.append("(airline_code = %s OR operating_airline_code = %s)")
         params += [airline, airline]
-    if day:
-        where.append("departure_date = %s")
-        params.append(day)
+    where.append("departure_date = %s")
+    params.append(day)
     if status:
         where.append("status = %s")
         params.append(status)

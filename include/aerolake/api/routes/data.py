@@ -119,16 +119,24 @@ def flights(
     state: State,
     airport: AirportCode | None = None,
     airline: AirlineCode | None = None,
-    date_: Annotated[date | None, Query(alias="date", description="local departure date at the origin")] = None,
+    date_: Annotated[date | None, Query(alias="date", description="local departure date at the origin; default: "
+                                                                  "the newest day with flights")] = None,
     status: Annotated[FlightStatus | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FlightPage:
-    """Flights filtered by airport (departing or arriving), airline, date and status; paginated."""
-    total, items = store.flights(state.mysql(), airport=airport.upper() if airport else None,
-                                 airline=airline.upper() if airline else None, day=date_, status=status,
+    """Flights of one day (``date``, default the newest day with flights) filtered by airport (departing or
+    arriving), airline and status; paginated. One day at a time: a request costs the same however many years
+    of flights MySQL holds."""
+    cfg = state.mysql()
+    day = date_ or store.flight_date_range(cfg)[1]
+    if day is None:
+        return FlightPage(departure_date=None, total=0, page=page, page_size=page_size, pages=0, items=[])
+    total, items = store.flights(cfg, airport=airport.upper() if airport else None,
+                                 airline=airline.upper() if airline else None, day=day, status=status,
                                  page=page, page_size=page_size)
-    return FlightPage(total=total, page=page, page_size=page_size, pages=math.ceil(total / page_size), items=items)
+    return FlightPage(departure_date=day, total=total, page=page, page_size=page_size, pages=math.ceil(total / page_size),
+                      items=items)
 
 
 @router.get("/positions/latest", response_model=PositionList)
