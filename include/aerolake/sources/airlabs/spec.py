@@ -36,6 +36,7 @@ QUALITY = (
     *unique_key_checks(COUNTRIES_T, AIRPORTS_T, AIRLINES_T, FLIGHTS_T, CODESHARES_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports_around_snapshot", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_source", "==", 0),
+    Check("orphan_position_flights", "flight_positions", "count_orphan_position_flights", "==", 0),
     Check("share_unknown_status", "flights", "share_of_unknown_status_around_snapshot", "<=", 0.05,
           severity=WARN, min_sample=RATE_MIN_SAMPLE),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),

@@ -116,6 +116,7 @@ PUBLISH = tuple(Publication(*p) for p in (
 QUALITY = (
     *unique_key_checks(COUNTRIES_T, AIRPORTS_T, FLIGHTS_T, POSITIONS_T),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
+    Check("orphan_position_flights", "flight_positions", "count_orphan_position_flights", "==", 0),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
     Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_endpoints", "<=", 0.05,
           params={"endpoints": (STATES,)}, min_sample=RATE_MIN_SAMPLE),
