@@ -11,8 +11,9 @@
 -- A partitioned InnoDB table can neither have nor be referenced by a foreign key: fk_positions_flight goes. Only
 -- link_positions_to_flights sets flight_id, from flights it reads, and flights are never deleted; the error-level
 -- check orphan_position_flights (sql/quality/count_orphan_position_flights.sql) verifies it per partition.
--- The CHECK constraints are renamed: MySQL 8 wants their names unique per schema, and the old table still holds
--- the old names while the copy is made.
+-- The CHECK constraints keep their rules but lose their names (ck_positions_*): MySQL 8 wants CHECK names unique per
+-- schema, and a copy is made while another table holds them (the old one, or on a rerun the new one); unnamed,
+-- MySQL names them <table>_chk_<n> and renames them with the table.
 --
 -- How: a new table, one partition per month the rows hold, a copy, a swap. The copy and the swap run under LOCK
 -- TABLES ... WRITE, so no writer can add or change a row between them (a writer that waits meanwhile gets the new
@@ -53,8 +54,8 @@ CREATE TABLE flight_positions_partitioned (
     PRIMARY KEY (observed_at, icao24),
     KEY ix_positions_id (position_id),
     KEY ix_positions_flight (flight_id),
-    CONSTRAINT ck_flight_positions_latitude CHECK (latitude BETWEEN -90 AND 90),
-    CONSTRAINT ck_flight_positions_longitude CHECK (longitude BETWEEN -180 AND 180)
+    CHECK (latitude BETWEEN -90 AND 90),
+    CHECK (longitude BETWEEN -180 AND 180)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 PARTITION BY RANGE COLUMNS (observed_at) (
     PARTITION p_start VALUES LESS THAN ('1970-01-01 00:00:00'),
