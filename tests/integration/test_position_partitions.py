@@ -321,3 +321,26 @@ def test_ensure_partitions_makes_the_current_and_next_months_once(migrated_mysql
         "flight_positions": ["p202609", "p202610"]}
     assert [p.name for p in partitions.partitions_of(migrated_mysql, "flight_positions")] == [
         "p_start", "p202609", "p202610", "p202611", "p202612", "p202701", "p202702", "pmax"]
+
+
+def test_the_partitioning_matches_the_schema_contract_and_the_checks_still_hold(migrated_mysql):
+    import pymysql
+
+    from aerolake.schema import DATA_TABLES
+
+    for table in DATA_TABLES:
+        (method, expression), *_ = query(
+            migrated_mysql, "SELECT PARTITION_METHOD, PARTITION_EXPRESSION FROM information_schema.PARTITIONS WHERE "
+                            "TABLE_SCHEMA = %s AND TABLE_NAME = %s", (migrated_mysql.database, table.name))
+        if table.partition_column:
+            assert (method, expression.strip("`")) == ("RANGE COLUMNS", table.partition_column), table.name
+        else:
+            assert (method, expression) == (None, None), table.name
+    assert partitions.partitioned_tables() == [FLIGHT_POSITIONS]
+    with connection(migrated_mysql, autocommit=True) as conn, conn.cursor() as cur:
+        for latitude, longitude in ((90.5, 8.0), (50.0, -180.5)):
+            with pytest.raises(pymysql.err.MySQLError) as refused:
+                cur.execute("INSERT INTO flight_positions (icao24, observed_at, latitude, longitude, source, "
+                            "updated_at) VALUES ('3c6444', '2026-03-01 10:00', %s, %s, 't', '2026-03-01')",
+                            (latitude, longitude))
+            assert refused.value.args[0] in (3819, 4025)  # a CHECK failed (MySQL's code, MariaDB's)
