@@ -126,7 +126,7 @@ def test_a_hostile_answer_costs_at_most_its_record(case, s3, mongo, mysql_cfg, m
         assert any(r.startswith(expected) for r in clean_reasons), (expected, clean_reasons)
     assert staged["staged"] == cleaned["cleaned"] + cleaned["quarantined_at_cleaning"] + cleaned["duplicates_at_cleaning"]
     gated = any(check.name == "row_count" for check in src.SPEC.quality)  # a day without flights is refused
-    if not gated or endpoint in {p.endpoint for p in src.SPEC.publish if p.table == "flights"} and cleaned["cleaned"]:
+    if not gated or (endpoint in {p.endpoint for p in src.SPEC.publish if p.table == "flights"} and cleaned["cleaned"]):
         stages.load_to_mysql(ctx)
         row = next(r for r in run_counts(mysql_cfg, ctx.run) if r["endpoint"] == endpoint)
         assert row["fetched"] == row["loaded"] + row["quarantined"] + row["duplicates"] == total, row
