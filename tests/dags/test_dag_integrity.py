@@ -23,13 +23,15 @@ def dagbag():
     return DagBag(dag_folder=str(DAGS_DIR))
 
 
+#: one lakehouse DAG per source (the DAGs the web API may trigger), and the maintenance DAG (MySQL's partitions)
 DAG_IDS = ("lufthansa_lakehouse", "airlabs_lakehouse", "aviationstack_lakehouse", "opensky_lakehouse")
+MAINTENANCE_DAG_ID = "aerolake_maintenance"
 STREAMING = ["write_curated", "publish_to_kafka"]
 
 
 def test_every_dag_file_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dags) == sorted(DAG_IDS)
+    assert sorted(dagbag.dags) == sorted([*DAG_IDS, MAINTENANCE_DAG_ID])
 
 
 def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
@@ -69,6 +71,7 @@ def test_each_budgeted_api_is_called_from_its_own_one_slot_pool(dagbag):
     for dag_id in DAG_IDS:  # only the extract calls an API
         dag = dagbag.dags[dag_id]
         assert {t.pool for t in dag.tasks if t.task_id != "extract_to_s3"} == {"default_pool"}
+    assert {t.pool for t in dagbag.dags[MAINTENANCE_DAG_ID].tasks} == {"default_pool"}
 
 
 def test_airlabs_runs_every_ten_minutes_one_run_at_a_time(dagbag):
@@ -154,10 +157,29 @@ def test_the_load_publishes_the_assets_of_exactly_the_tables_its_source_loads(da
 
 
 def test_every_source_package_has_its_dag_and_the_api_may_trigger_exactly_those():
+    """The lakehouse DAGs, one per source, are what ``run_data_import`` may trigger; the maintenance DAG is not a
+    data import and is not among them."""
     from aerolake.api.config import PROJECT_DAG_IDS
     from aerolake.sources import SOURCES
 
     assert sorted(DAG_IDS) == sorted(f"{name}_lakehouse" for name in SOURCES) == sorted(PROJECT_DAG_IDS)
+    assert MAINTENANCE_DAG_ID not in PROJECT_DAG_IDS
+
+
+def test_the_maintenance_dag_makes_partitions_then_applies_retention_daily_one_run_at_a_time(dagbag):
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    from aerolake.airflow.dagfactory import MAINTENANCE_TASKS
+    from aerolake.pipeline import maintenance
+
+    dag = dagbag.dags[MAINTENANCE_DAG_ID]
+    assert list(MAINTENANCE_TASKS) == ["ensure_partitions", "apply_retention"]
+    assert sorted(dag.task_ids) == sorted(MAINTENANCE_TASKS)
+    assert dag.get_task("apply_retention").upstream_task_ids == {"ensure_partitions"}
+    assert all(callable(getattr(maintenance, name)) for name in MAINTENANCE_TASKS)  # one call each
+    assert isinstance(dag.timetable, CronTriggerTimetable) and dag.timetable.summary == "30 0 * * *"
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert set(dag.tags) == {"aerolake", "maintenance"}
 
 
 def test_the_dag_layer_and_the_api_use_the_one_list_of_stages():

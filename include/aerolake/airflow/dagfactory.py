@@ -1,8 +1,10 @@
-"""The lakehouse DAG every source shares, so the three DAG files are configuration only.
+"""The lakehouse DAG every source shares, so the DAG files are configuration only; and the maintenance DAG.
 
 ``extract_to_s3 -> load_to_mongo -> clean -> load_to_mysql -> check_quality`` and, for the sources that stream
 (``streaming=True``), ``-> write_curated -> publish_to_kafka``. Each task body is one call into
 :mod:`aerolake.pipeline.stages` (or :mod:`aerolake.streaming`) with the run's partition; XCom carries counts only.
+:func:`maintenance_dag`: ``ensure_partitions -> apply_retention``, one call each into
+:mod:`aerolake.pipeline.maintenance`.
 
 Imported by DAG files at parse time: only Airflow's SDK here; the pipeline is imported inside the tasks.
 """
@@ -205,3 +207,43 @@ def lakehouse_dag(
         chain(*tasks)
 
     return pipeline()
+
+
+#: the maintenance DAG's tasks, in order: each is the function of the same name in aerolake.pipeline.maintenance
+MAINTENANCE_TASKS = ("ensure_partitions", "apply_retention")
+
+
+def maintenance_dag(*, dag_id: str, schedule: Any, doc_md: str) -> Any:
+    """Build the DAG ``dag_id`` that keeps MySQL's partitioned tables in shape (:data:`MAINTENANCE_TASKS`): one run
+    at a time, no catchup (each run works on "now", so a missed day is made good by the next run)."""
+
+    def maintenance_task(name: str) -> Callable[..., Any]:
+        def body() -> Any:
+            import importlib
+
+            from aerolake.core.errors import retry_can_help
+
+            try:
+                return getattr(importlib.import_module("aerolake.pipeline.maintenance"), name)()
+            except Exception as exc:
+                if not retry_can_help(exc):
+                    raise AirflowFailException(f"{exc} (not retried: no retry can cure this)") from exc
+                raise
+
+        body.__name__ = name
+        return task(task_id=name)(body)
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=["aerolake", "maintenance"],
+        default_args=DEFAULT_ARGS,
+    )
+    def maintenance() -> None:
+        chain(*(maintenance_task(name)() for name in MAINTENANCE_TASKS))
+
+    return maintenance()

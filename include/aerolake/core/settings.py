@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from aerolake.core.errors import ConfigurationError
+
 #: The stores' connection ids (the contract of docs/architecture.md; each API's is its source's ``SPEC.api``).
 S3_CONN_ID = "aerolake_s3"
 MONGO_CONN_ID = "aerolake_mongo"
@@ -85,6 +87,21 @@ class Settings:
     hubs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calls_per_second: dict[str, float] = field(default_factory=dict)
     calls_per_hour: dict[str, int | None] = field(default_factory=dict)
+
+
+def positions_retention_days() -> int | None:
+    """``AEROLAKE_POSITIONS_RETENTION_DAYS``: the days of ``flight_positions`` MySQL keeps (the maintenance DAG drops
+    each monthly partition whose whole month is older; the raw lake keeps everything, so a backfill rebuilds a
+    dropped month). A whole number, at least 1; unset or empty keeps everything. Read only by the task that applies
+    it, so a wrong value fails that task (at once, naming the setting) and no other."""
+    try:
+        days = env_int("AEROLAKE_POSITIONS_RETENTION_DAYS", None)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    if days == 0:
+        raise ConfigurationError("AEROLAKE_POSITIONS_RETENTION_DAYS must be at least 1 day (or empty to keep every "
+                                 "position)")
+    return days
 
 
 def load_settings() -> Settings:

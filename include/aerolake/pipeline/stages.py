@@ -28,7 +28,7 @@ from aerolake.sources.base import Source
 from aerolake.stores import lake
 from aerolake.stores.lake import CleanZoneWriter, Partition, iter_clean_tables
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
-from aerolake.stores.mysql import ledger, quality
+from aerolake.stores.mysql import ledger, partitions, quality
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.load import link_positions_to_flights, publish_staging, stage_frames
 from aerolake.stores.mysql.migrate import migrate
@@ -383,6 +383,12 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     results: dict[str, dict[str, int]] = {}
     ranks = authorities()  # how the flights merge ranks every source's times against this one's
     part, spec = ctx.partition, ctx.source.SPEC
+    # the months this partition's rows may fall in get their partitions first: partition DDL commits implicitly,
+    # so it must not run inside the load's transaction (and almost never runs: the maintenance DAG makes them ahead)
+    for table_name, made in partitions.ensure_load_window(ctx.mysql, spec.tables, part.dt).items():
+        if made:
+            log.info("%s %s: %s partitions made before the load: %s", part.source, part.key, table_name,
+                     ", ".join(made))
     with connection(ctx.mysql) as conn:
         try:
             for entity, table_name, endpoint, fill_only in spec.publish:

@@ -72,7 +72,7 @@ def identified_flight_records(cfg: MySqlConfig, dt: str | date) -> list[tuple[in
         codeshares: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         for airline, number, dep, m_airline, m_number in cur.fetchall():
             codeshares[(airline, number, dep)].append(f"{m_airline}{m_number}")
-        cur.execute(sql_text("queries/select_latest_flight_positions.sql"), (day,))
+        cur.execute(sql_text("queries/select_latest_flight_positions.sql"), {"day": day})
         positions = {row["flight_id"]: _position(row) for row in _rows(cur)}
     records = []
     for record in flights:

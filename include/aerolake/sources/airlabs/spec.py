@@ -29,6 +29,7 @@ QUALITY = (
     Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": SCHEDULES}),
     Check("orphan_airports", "flights", "count_orphan_flight_airports_around_snapshot", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_around_snapshot", "==", 0),
+    Check("orphan_position_flights", "flight_positions", "count_orphan_position_flights", "==", 0),
     Check("share_unknown_status", "flights", "share_of_unknown_status_around_snapshot", "<=", 0.05,
           severity=WARN, min_sample=RATE_MIN_SAMPLE),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),

@@ -29,6 +29,7 @@ QUALITY = (
     Check("row_count", "flights", "loaded_of_run", ">=", 1, params={"endpoint": FLIGHTS}),
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
     Check("orphan_codeshares", "flight_codeshares", "count_orphan_codeshares_of_day", "==", 0),
+    Check("orphan_position_flights", "flight_positions", "count_orphan_position_flights", "==", 0),
     Check("null_rate_scheduled_arrival", "flights", "null_rate_of_column", "<=", 0.05,
           identifiers={"column": "scheduled_arrival"}, severity=WARN,
           min_sample=RATE_MIN_SAMPLE),

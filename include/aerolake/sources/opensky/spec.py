@@ -111,6 +111,7 @@ PUBLISH = tuple(Publication(*p) for p in (
 #: cannot hold by design; those are quarantined with their reason and are no sign of a bad run.
 QUALITY = (
     Check("orphan_airports", "flights", "count_orphan_flight_airports", "==", 0),
+    Check("orphan_position_flights", "flight_positions", "count_orphan_position_flights", "==", 0),
     Check("count_balance", "pipeline_runs", "count_unbalanced_endpoints", "==", 0),
     Check("quarantine_rate", "pipeline_runs", "quarantine_rate_of_endpoints", "<=", 0.05,
           params={"endpoints": (STATES,)}, min_sample=RATE_MIN_SAMPLE),

@@ -41,11 +41,22 @@ def migrations() -> list[tuple[str, str, str]]:
     return out
 
 
-def migrate(cfg: MySqlConfig) -> list[str]:
+def _number(version: str) -> str:
+    return version.split("_", 1)[0]
+
+
+def migrate(cfg: MySqlConfig, *, up_to: str | None = None) -> list[str]:
     """Apply pending migrations once, under a server-side lock; returns the versions applied now.
 
-    A migration that changed after it was applied is an error: schema changes are new files.
+    ``up_to`` (a version, or its number such as ``"0009"``) stops after that migration: a database in an earlier
+    schema, to test a migration on the data the previous schema held. A migration that changed after it was applied
+    is an error: schema changes are new files.
     """
+    pending = migrations()
+    if up_to is not None:
+        if _number(up_to) not in {_number(version) for version, _checksum, _text in pending}:
+            raise ValueError(f"no migration {up_to!r}; known: {[version for version, *_ in pending]}")
+        pending = [m for m in pending if _number(m[0]) <= _number(up_to)]
     ensure_database(cfg)
     applied_now: list[str] = []
     with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
@@ -60,7 +71,7 @@ def migrate(cfg: MySqlConfig) -> list[str]:
             )
             cur.execute("SELECT version, checksum FROM schema_migrations")
             done = dict(cur.fetchall())
-            for version, checksum, text in migrations():
+            for version, checksum, text in pending:
                 if version in done:
                     if done[version] != checksum:
                         raise RuntimeError(
@@ -74,5 +85,6 @@ def migrate(cfg: MySqlConfig) -> list[str]:
                 cur.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
                 applied_now.append(version)
         finally:
+            cur.execute("UNLOCK TABLES")  # a migration that failed between its LOCK TABLES and UNLOCK TABLES
             cur.execute("SELECT RELEASE_LOCK(%s)", (_MIGRATION_LOCK,))
     return applied_now
