@@ -4,11 +4,14 @@
 -- source names no origin (a transponder's callsign is airline and number only) matches on airline and number
 -- alone: within that window the latest departed leg is the one in the air. Only positions
 -- not yet linked, observed around the partition's date (%(dt)s), are looked at; run after every load that
--- publishes flights or positions, so whichever arrives second links them.
+-- publishes flights or positions, so whichever arrives second links them. The flight is looked up by its natural
+-- key's prefix and a few local departure dates (a 20-hour window in any time zone): one flight number's days, not
+-- all of its history.
 UPDATE flight_positions p
 SET p.flight_id = (
     SELECT f.flight_id FROM flights f
     WHERE f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+      AND f.departure_date BETWEEN DATE(p.observed_at) - INTERVAL 2 DAY AND DATE(p.observed_at) + INTERVAL 1 DAY
       AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
       AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR
     ORDER BY f.scheduled_departure DESC
