@@ -190,3 +190,23 @@ def test_a_position_without_origin_links_by_airline_number_and_time(migrated_mys
         assert [(i, str(t), o) for i, t, o in cur.fetchall()] == [
             ("3c6444", "9:00:00", "FRA"), ("3c6444", "11:30:00", "MUC"), ("3c6445", "9:00:00", None),
             ("3c6446", "7:00:00", "FRA")]
+
+
+def test_the_time_series_tables_are_indexed_day_first(migrated_mysql):
+    """A load's uniqueness checks and lookups of one day touch the end of each index, not a page per flight number
+    across history (migration 0013): the natural keys of flights and codeshares lead with departure_date, the
+    positions' with observed_at."""
+    with connection(migrated_mysql, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT table_name, index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) FROM "
+                    "information_schema.statistics WHERE table_schema = %s AND non_unique = 0 "
+                    "AND table_name IN ('flights', 'flight_codeshares', 'flight_positions') "
+                    "GROUP BY table_name, index_name", (migrated_mysql.database,))
+        unique = {(table, index): columns for table, index, columns in cur.fetchall()}
+    assert unique == {
+        ("flights", "PRIMARY"): "flight_id",
+        ("flights", "uq_flights_natural"): "departure_date,airline_code,flight_number,dep_airport",
+        ("flight_codeshares", "PRIMARY"): "codeshare_id",
+        ("flight_codeshares", "uq_codeshares_natural"):
+            "departure_date,marketing_airline_code,marketing_flight_number,dep_airport",
+        ("flight_positions", "PRIMARY"): "observed_at,icao24",
+    }

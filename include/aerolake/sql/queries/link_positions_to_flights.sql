@@ -5,13 +5,14 @@
 -- alone: within that window the latest departed leg is the one in the air. Only positions
 -- not yet linked, observed around the partition's date (%(dt)s), are looked at; run after every load that
 -- publishes flights or positions, so whichever arrives second links them. The flight is looked up by its natural
--- key's prefix and a few local departure dates (a 20-hour window in any time zone): one flight number's days, not
--- all of its history.
+-- key (day first) on the four local departure dates a 20-hour window can touch in any time zone: four index
+-- lookups, however many days the table holds.
 UPDATE flight_positions p
 SET p.flight_id = (
     SELECT f.flight_id FROM flights f
-    WHERE f.airline_code = p.airline_code AND f.flight_number = p.flight_number
-      AND f.departure_date BETWEEN DATE(p.observed_at) - INTERVAL 2 DAY AND DATE(p.observed_at) + INTERVAL 1 DAY
+    WHERE f.departure_date IN (DATE(p.observed_at) - INTERVAL 2 DAY, DATE(p.observed_at) - INTERVAL 1 DAY,
+                               DATE(p.observed_at), DATE(p.observed_at) + INTERVAL 1 DAY)
+      AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
       AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
       AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR
     ORDER BY f.scheduled_departure DESC
