@@ -167,7 +167,7 @@ def test_arrow_tables_load_like_frames_and_a_key_twice_across_chunks_is_found(mi
 def test_a_position_without_origin_links_by_airline_number_and_time(migrated_mysql):
     """A transponder's callsign names airline and number only: such a position links to the leg in the air
     (the latest scheduled at most an hour after it); one with an origin still needs the same origin."""
-    from aerolake.stores.mysql.load import link_positions_to_flights
+    from aerolake.stores.mysql.load import day_window, link_positions_to_flights
 
     with connection(migrated_mysql) as conn, conn.cursor() as cur:
         cur.execute("INSERT INTO countries VALUES ('DE', 'Germany', 'test', '2026-03-01 00:00:00')")
@@ -183,7 +183,7 @@ def test_a_position_without_origin_links_by_airline_number_and_time(migrated_mys
             cur.execute("INSERT INTO flight_positions (icao24, observed_at, airline_code, flight_number, dep_airport, "
                         "latitude, longitude, source, updated_at) VALUES (%s, %s, 'LH', '400', %s, 49, 9, 'test', "
                         "'2026-03-01 12:00:00')", (icao24, f"2026-03-01 {observed}", origin))
-        assert link_positions_to_flights(conn, "2026-03-01") == 3
+        assert link_positions_to_flights(conn, *day_window("2026-03-01")) == 3
         conn.commit()
         cur.execute("SELECT p.icao24, TIME(p.observed_at), f.dep_airport FROM flight_positions p "
                     "LEFT JOIN flights f ON f.flight_id = p.flight_id ORDER BY 1, 2")

@@ -22,7 +22,7 @@ from aerolake.stores.mysql import partitions
 from aerolake.stores.mysql import quality as quality_module
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.ledger import RunInfo
-from aerolake.stores.mysql.load import link_positions_to_flights, publish_staging, stage_frames
+from aerolake.stores.mysql.load import day_window, link_positions_to_flights, publish_staging, stage_frames
 from aerolake.stores.mysql.migrate import migrate, split_statements
 from aerolake.stores.mysql.stats import recount
 
@@ -78,7 +78,7 @@ def fill_previous_schema(cfg) -> None:
                         "speed_kmh, vertical_speed, on_ground, source, updated_at) VALUES "
                         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
         for day in ("2025-12-31", "2026-01-15", "2026-02-27"):
-            link_positions_to_flights(conn, day)
+            link_positions_to_flights(conn, *day_window(day))
         cur.execute("INSERT INTO flight_positions (icao24, observed_at, latitude, longitude, source, updated_at) "
                     "VALUES ('000000', '2026-01-01', 0, 0, 't', '2026-01-01')")
         cur.execute("DELETE FROM flight_positions WHERE icao24 = '000000'")  # a burned position_id, as a rollback
@@ -124,7 +124,7 @@ def test_the_migration_keeps_every_row_of_the_previous_schema_and_partitions_it_
                     "'JFK', '2026-05-10 07:30', 'active', 't', '2026-05-10')")
         staging, rows = stage_frames(conn, FLIGHT_POSITIONS, [new])
         assert rows == 2 and publish_staging(conn, FLIGHT_POSITIONS, staging) == 3  # one update (2), one insert (1)
-        assert link_positions_to_flights(conn, "2026-05-10") == 1
+        assert link_positions_to_flights(conn, *day_window("2026-05-10")) == 1
         conn.commit()
     updated = query(mysql_cfg, "SELECT position_id, latitude, flight_id FROM flight_positions WHERE icao24 = '3c6001' "
                                "AND observed_at = '2026-01-15 09:10:00'")[0]

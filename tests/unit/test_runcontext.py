@@ -74,3 +74,18 @@ def test_the_day_partition_run_covers_the_previous_day_unless_the_conf_asks_for_
     # a DAG without snapshots has no snapshot to replace
     assert runcontext.run_info(context(logical_date=midnight), "lufthansa", False, "0000").partition == Partition(
         "lufthansa", "2026-03-02")
+
+
+def test_the_link_window_is_the_loads_own_moments() -> None:
+    """A snapshot's positions link within their own minutes; flights may link positions observed while they could
+    be in the air (an hour before the first departure to 20 hours after the last); nothing loaded, no link."""
+    from datetime import datetime
+
+    from aerolake.pipeline.stages import _TimeRange, link_window
+
+    positions, flights = _TimeRange("observed_at"), _TimeRange("scheduled_departure")
+    assert link_window(positions, flights) is None
+    positions.first, positions.last = datetime(2026, 3, 1, 12, 0), datetime(2026, 3, 1, 12, 9, 50)
+    assert link_window(positions, flights) == (datetime(2026, 3, 1, 12, 0), datetime(2026, 3, 1, 12, 9, 51))
+    flights.first, flights.last = datetime(2026, 3, 1, 8, 0), datetime(2026, 3, 1, 22, 0)
+    assert link_window(positions, flights) == (datetime(2026, 3, 1, 7, 0), datetime(2026, 3, 2, 18, 0, 1))

@@ -391,18 +391,24 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                      ", ".join(made))
     with connection(ctx.mysql) as conn:
         try:
+            # the moments of the positions and the scheduled departures of the flights this load writes
+            moments = {"flight_positions": _TimeRange("observed_at"), "flights": _TimeRange("scheduled_departure")}
             for entity, table_name, endpoint, fill_only in spec.publish:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
-                staging, rows = stage_frames(conn, table, iter_clean_tables(ctx, entity))
+                tables = iter_clean_tables(ctx, entity)
+                staging, rows = stage_frames(conn, table, moments[table_name].watch(tables) if table_name in moments
+                                             else tables)
                 affected = publish_staging(conn, table, staging, insert_missing_only=fill_only, authorities=ranks)
                 log.info("%s %s: %s <- %d rows (%s, %d affected) in %.2f s", part.source, part.key, table_name,
                          rows, "fill gaps" if fill_only else "upsert", affected, time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
-            if {"flights", "flight_positions"} & set(spec.tables):
-                linked = link_positions_to_flights(conn, part.dt)
-                log.info("%s %s: %d positions linked to their flights", part.source, part.key, linked)
+            window = link_window(moments["flight_positions"], moments["flights"])
+            if window is not None:
+                linked = link_positions_to_flights(conn, *window)
+                log.info("%s %s: %d positions linked to their flights (observed %s to %s)", part.source, part.key,
+                         linked, *window)
             for endpoint, counts in results.items():
                 ledger.record_stage(ctx.mysql, ctx.run, "load_to_mysql", endpoint, counts, started, conn=conn)
             gate = quality.evaluate(conn, ctx.run, quality.gates(spec.quality))
@@ -424,6 +430,44 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
             f"back and MySQL still holds the previous state of this partition: {names}. The partition's records are "
             "in the lake and MongoDB; fix the cause (or the check) and rerun load_to_mysql.")
     return results
+
+
+def link_window(positions: _TimeRange, flights: _TimeRange) -> tuple[datetime, datetime] | None:
+    """The moments of the unlinked positions a load may link: its own positions', and those observed while the
+    flights it wrote could be in the air (from an hour before their first scheduled departure to 20 hours after
+    the last: the link's own window, ``link_positions_to_flights.sql``). None when it wrote neither. A
+    snapshot's link then reads minutes or hours of positions, not days of them every 10 minutes."""
+    from datetime import timedelta
+
+    starts, ends = [], []
+    if positions.first is not None:
+        starts.append(positions.first)
+        ends.append(positions.last + timedelta(seconds=1))
+    if flights.first is not None:
+        starts.append(flights.first - timedelta(hours=1))
+        ends.append(flights.last + timedelta(hours=20, seconds=1))
+    return (min(starts), max(ends)) if starts else None
+
+
+class _TimeRange:
+    """The earliest and latest value of a timestamp column in the Arrow tables passing through :meth:`watch`."""
+
+    def __init__(self, column: str):
+        self.column = column
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+
+    def watch(self, tables: Any) -> Any:
+        import pyarrow.compute as pc
+
+        for table in tables:
+            if table.num_rows:
+                bounds = pc.min_max(table.column(self.column)).as_py()
+                low, high = bounds["min"], bounds["max"]
+                if low is not None:
+                    self.first = low if self.first is None else min(self.first, low)
+                    self.last = high if self.last is None else max(self.last, high)
+            yield table
 
 
 # -- 5. check_quality -------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 -- observation and at most 20 hours before it (taxiing out early, long-haul still airborne). A position whose
 -- source names no origin (a transponder's callsign is airline and number only) matches on airline and number
 -- alone: within that window the latest departed leg is the one in the air. Only positions
--- not yet linked, observed around the partition's date (%(dt)s), are looked at; run after every load that
--- publishes flights or positions, so whichever arrives second links them. The flight is looked up by its natural
+-- not yet linked, observed in [%(since)s, %(until)s), are looked at: around the partition's day after a load of
+-- flights, the load's own positions' moments after a load of positions alone (load.link_positions_to_flights); run
+-- after every load that publishes flights or positions, so whichever arrives second links them. The flight is looked up by its natural
 -- key (day first) on the four local departure dates a 20-hour window can touch in any time zone: four index
 -- lookups, however many days the table holds.
 UPDATE flight_positions p
@@ -19,4 +20,4 @@ SET p.flight_id = (
     LIMIT 1
 )
 WHERE p.flight_id IS NULL AND p.airline_code IS NOT NULL
-  AND p.observed_at >= %(dt)s - INTERVAL 1 DAY AND p.observed_at < %(dt)s + INTERVAL 2 DAY
+  AND p.observed_at >= %(since)s AND p.observed_at < %(until)s

@@ -217,8 +217,17 @@ def _added_by_period_and_source(cur: Any, table: Table, staging: str, key_match:
     return [row for row in cur.fetchall() if row[2] or row[3] is not None]
 
 
-def link_positions_to_flights(conn: Any, dt: str) -> int:
-    """Set ``flight_positions.flight_id`` where the reported flight is now known (see the SQL's comment)."""
+def link_positions_to_flights(conn: Any, since: Any, until: Any) -> int:
+    """Set ``flight_positions.flight_id`` where the reported flight is now known, for the unlinked positions
+    observed in ``[since, until)`` (see the SQL's comment and ``pipeline.stages.link_window``)."""
     with conn.cursor() as cur:
-        cur.execute(sql_text("queries/link_positions_to_flights.sql"), {"dt": dt})
+        cur.execute(sql_text("queries/link_positions_to_flights.sql"), {"since": since, "until": until})
         return cur.rowcount
+
+
+def day_window(dt: str) -> tuple[Any, Any]:
+    """The moments around day ``dt`` whose positions a day of flights may link: a day before to two after."""
+    from datetime import date, datetime, timedelta
+
+    day = datetime.combine(date.fromisoformat(dt), datetime.min.time())
+    return day - timedelta(days=1), day + timedelta(days=2)
