@@ -94,7 +94,7 @@ def test_token_is_fetched_once_and_reused(start_api, caplog: pytest.LogCaptureFi
         assert page.status == 200
     client.get("references/countries", {"limit": 5})
     assert requests_to(api, TOKEN) == 1
-    assert client.token_fetches == 1
+    assert client.bearer.fetches == 1
     assert status_count(api, 401) == 0
     token = client.bearer.value
     assert token
@@ -113,7 +113,7 @@ def test_token_is_refreshed_after_a_401(start_api) -> None:
     assert page.status == 200
     assert extract_records("airlines", page.payload)[0][0]["AirlineID"] == "LH"
     assert requests_to(api, TOKEN) == 2
-    assert client.token_fetches == 2
+    assert client.bearer.fetches == 2
     assert status_count(api, 401) == 1
     # the new token is then reused
     client.get("references/airlines/4Y")
@@ -125,14 +125,14 @@ def test_token_is_refreshed_before_it_expires(start_api) -> None:
     clock = FakeClock(1000.0)
     client = make_client(api, clock=clock)
     client.get("references/airlines/LH")
-    assert client.token_fetches == 1
+    assert client.bearer.fetches == 1
     # a 100 s token is refreshed a tenth of its life early: at 90 s
     clock.now = 1089.9
     client.get("references/airlines/LH")
-    assert client.token_fetches == 1
+    assert client.bearer.fetches == 1
     clock.now = 1090.0
     client.get("references/airlines/LH")
-    assert client.token_fetches == 2
+    assert client.bearer.fetches == 2
     assert requests_to(api, TOKEN) == 2
     assert status_count(api, 401) == 0  # refreshed proactively, never rejected
 
@@ -144,10 +144,10 @@ def test_long_token_is_refreshed_five_minutes_early(start_api) -> None:
     client.get("references/airlines/LH")
     clock.now = 21600 - 300 - 0.001
     client.get("references/airlines/LH")
-    assert client.token_fetches == 1
+    assert client.bearer.fetches == 1
     clock.now = 21600 - 300
     client.get("references/airlines/LH")
-    assert client.token_fetches == 2
+    assert client.bearer.fetches == 2
     assert requests_to(api, TOKEN) == 2
 
 

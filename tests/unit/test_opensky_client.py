@@ -96,13 +96,13 @@ def test_one_token_serves_many_calls_and_is_refreshed_before_it_expires(start_ap
     client = client_for(api, clock=clock)
     for _ in range(3):
         assert states(client).status == 200
-    assert client.token_fetches == 1
+    assert client.bearer.fetches == 1
     clock.now += 1800 - 120 - 1  # still inside the margin: the same token
     states(client)
-    assert client.token_fetches == 1
+    assert client.bearer.fetches == 1
     clock.now += 2  # two minutes before it expires: a new one
     states(client)
-    assert client.token_fetches == 2
+    assert client.bearer.fetches == 2
     assert api.stats()["requests"]["opensky/auth/token"] == 2
     assert client.http.calls == 5  # token requests are not API calls
     assert SECRET not in caplog.text
@@ -114,7 +114,7 @@ def test_a_401_refreshes_the_token_once_and_retries(start_api) -> None:
     states(client)
     assert api.expire_tokens() == 1
     page = states(client)
-    assert page.status == 200 and client.token_fetches == 2
+    assert page.status == 200 and client.bearer.fetches == 2
     assert api.stats()["status_counts"]["401"] == 1
 
 
@@ -147,7 +147,7 @@ def test_anonymous_access_gets_the_latest_state_vectors_and_is_refused_the_fligh
     api = start_api()
     client = client_for(api, client_id=None, secret=None)
     page = states(client, time=1772366000)  # ignored for an anonymous caller: the latest, at 10 s resolution
-    assert page.status == 200 and page.payload["time"] == 1772366400 and client.token_fetches == 0
+    assert page.status == 200 and page.payload["time"] == 1772366400 and client.bearer.fetches == 0
     assert client.credits_left == 399  # the anonymous allowance
     with pytest.raises(ConfigurationError, match="needs an OpenSky account"):
         flights(client)

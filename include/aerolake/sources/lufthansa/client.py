@@ -61,10 +61,6 @@ class LufthansaClient:
                                   refresh_share=0.1)
 
     @property
-    def token_fetches(self) -> int:
-        return self.bearer.fetches
-
-    @property
     def public_base_url(self) -> str:
         """The base URL, safe to record (it carries no credentials)."""
         return self.credentials.base_url

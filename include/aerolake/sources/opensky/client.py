@@ -165,10 +165,6 @@ class OpenSkyClient:
         self.credits_spent = 0
 
     @property
-    def token_fetches(self) -> int:
-        return self.bearer.fetches
-
-    @property
     def public_base_url(self) -> str:
         """The base URL, safe to record (it carries no credentials)."""
         return self.credentials.base_url
