@@ -3,7 +3,8 @@
 A check that groups or scans a whole table costs more every day the history grows (issue: a run must cost the
 same on day 400 as on day 1). The SQL files are read for a bound, and every check of every source is
 ``EXPLAIN``-ed on a database holding 40 days of flights, codeshares and positions: no full scan (``ALL``) nor
-full index scan (``index``) of ``flights``, ``flight_positions`` or ``flight_codeshares`` is allowed.
+full index scan (``index``) of ``flights``, ``flight_positions`` or ``flight_codeshares`` is allowed. The position
+link, which runs in every load, is held to index lookups the same way.
 """
 
 from __future__ import annotations
@@ -107,7 +108,26 @@ def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
 
 def _aliases(statement: str) -> dict[str, str]:
     """``alias -> table`` of the statement's FROM and JOIN clauses."""
-    return {alias: table for table, alias in re.findall(r"(?:FROM|JOIN)\s+`?(\w+)`?\s+(?:AS\s+)?(\w+)", statement)}
+    return {alias: table for table, alias in re.findall(r"(?:FROM|JOIN|UPDATE)\s+`?(\w+)`?\s+(?:AS\s+)?(\w+)",
+                                                         statement)}
+
+
+def test_the_position_link_looks_each_flight_up_by_its_key(history) -> None:
+    """The link runs after every load: a snapshot's positions each look their flight up in four index lookups
+    (departure date, airline, number), never by reading a day's or the history's flights per position."""
+    statement = sql_text("queries/link_positions_to_flights.sql")
+    dt = FIRST + timedelta(days=DAYS // 2)
+    with connection(history, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"EXPLAIN {statement}", {"since": datetime.combine(dt, datetime.min.time()),
+                                               "until": datetime.combine(dt, datetime.min.time()) + timedelta(hours=1)})
+        names = [d[0] for d in cur.description]
+        plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    aliases = _aliases(statement)
+    lookups = [row for row in plan if aliases.get(row["table"]) == "flights"]
+    assert len(lookups) == 4, plan
+    assert {(row["type"], row["key"]) for row in lookups} == {("ref", "uq_flights_natural")}, plan
+    positions = [row for row in plan if aliases.get(row["table"]) == "flight_positions"]
+    assert [(row["type"], row["key"]) for row in positions] == [("range", "PRIMARY")], plan
 
 
 def test_the_history_is_there(history) -> None:

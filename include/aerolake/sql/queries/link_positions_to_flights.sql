@@ -5,19 +5,41 @@
 -- alone: within that window the latest departed leg is the one in the air. Only positions
 -- not yet linked, observed in [%(since)s, %(until)s), are looked at: around the partition's day after a load of
 -- flights, the load's own positions' moments after a load of positions alone (load.link_positions_to_flights); run
--- after every load that publishes flights or positions, so whichever arrives second links them. The flight is looked up by its natural
--- key (day first) on the four local departure dates a 20-hour window can touch in any time zone: four index
--- lookups, however many days the table holds.
+-- after every load that publishes flights or positions, so whichever arrives second links them.
+--
+-- How, at world scale: a 20-hour window touches four local departure dates in any time zone, and each date is its
+-- own subquery, an equality on the natural key's first three columns (departure_date, airline, number: one index
+-- lookup, a row or two). Each answers its latest match as one sortable text, the scheduled departure then the
+-- zero-padded id; GREATEST picks the latest of the four and the id is cut back out. Not one subquery with
+-- "departure_date IN (four dates) ORDER BY scheduled_departure LIMIT 1": values that depend on the outer row give
+-- MySQL and MariaDB no range access, and they read the whole (departure_date, scheduled_departure) index for every
+-- position instead (90,000 entries a day per position, minutes for one snapshot; bench/bench_growth.py).
+-- tests/integration/test_quality_bounds.py EXPLAINs this statement too.
 UPDATE flight_positions p
-SET p.flight_id = (
-    SELECT f.flight_id FROM flights f
-    WHERE f.departure_date IN (DATE(p.observed_at) - INTERVAL 2 DAY, DATE(p.observed_at) - INTERVAL 1 DAY,
-                               DATE(p.observed_at), DATE(p.observed_at) + INTERVAL 1 DAY)
-      AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
-      AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
-      AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR
-    ORDER BY f.scheduled_departure DESC
-    LIMIT 1
-)
+SET p.flight_id = CAST(SUBSTRING(NULLIF(GREATEST(
+    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0'))) FROM flights f
+              WHERE f.departure_date = DATE(p.observed_at) - INTERVAL 2 DAY
+                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
+                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
+             ''),
+    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0'))) FROM flights f
+              WHERE f.departure_date = DATE(p.observed_at) - INTERVAL 1 DAY
+                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
+                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
+             ''),
+    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0'))) FROM flights f
+              WHERE f.departure_date = DATE(p.observed_at)
+                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
+                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
+             ''),
+    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0'))) FROM flights f
+              WHERE f.departure_date = DATE(p.observed_at) + INTERVAL 1 DAY
+                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
+                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
+             '')), ''), 20) AS UNSIGNED)
 WHERE p.flight_id IS NULL AND p.airline_code IS NOT NULL
   AND p.observed_at >= %(since)s AND p.observed_at < %(until)s
