@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import pymysql
@@ -210,3 +210,26 @@ def test_the_time_series_tables_are_indexed_day_first(migrated_mysql):
             "departure_date,marketing_airline_code,marketing_flight_number,dep_airport",
         ("flight_positions", "PRIMARY"): "observed_at,icao24",
     }
+
+
+def test_bulk_reads_return_what_a_pymysql_connection_returns(migrated_mysql) -> None:
+    """db.read_all (the C client when it imports) gives the same values, types and session (UTC) as connect()."""
+    from decimal import Decimal
+
+    from aerolake.stores.mysql.db import read_all
+
+    rows = [(1, 2.5, Decimal("3.25"), "Zürich ✈", date(2026, 3, 1), datetime(2026, 3, 1, 12, 30, 5), True),
+            (2, None, None, None, None, None, None)]
+    with connection(migrated_mysql) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE bulk_read_probe (id INT PRIMARY KEY, x DOUBLE, d DECIMAL(6, 2), t VARCHAR(20), "
+                    "day DATE, moment DATETIME, flag BOOLEAN)")
+        cur.executemany("INSERT INTO bulk_read_probe VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+        conn.commit()
+        statement = "SELECT *, @@session.time_zone FROM bulk_read_probe WHERE id >= %(low)s ORDER BY id"
+        cur.execute(statement, {"low": 1})
+        expected = cur.fetchall()
+    [(names, got)] = read_all(migrated_mysql, [(statement, {"low": 1})])
+    assert names == ["id", "x", "d", "t", "day", "moment", "flag", "@@session.time_zone"]
+    assert got == expected
+    assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
+    assert got[0][3] == "Zürich ✈" and got[0][-1] == "+00:00"

@@ -21,7 +21,7 @@ from typing import Any
 
 from aerolake.core.connections import MySqlConfig
 from aerolake.sql import sql_text
-from aerolake.stores.mysql.db import connection
+from aerolake.stores.mysql.db import read_all
 from aerolake.streaming.schema import timestamp_fields
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,6 @@ def _utc(value: Any) -> Any:
     return value
 
 
-def _rows(cur: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def _position(row: dict[str, Any]) -> dict[str, Any]:
     on_ground = row["on_ground"]
     return {
@@ -65,15 +60,16 @@ def flight_records(cfg: MySqlConfig, dt: str | date) -> list[dict[str, Any]]:
 def identified_flight_records(cfg: MySqlConfig, dt: str | date) -> list[tuple[int, dict[str, Any]]]:
     """(``flights.flight_id``, record) of :func:`flight_records`: the id for bookkeeping inside MySQL only."""
     day = dt if isinstance(dt, date) else date.fromisoformat(dt)
-    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(sql_text("queries/select_flight_records.sql"), (day,))
-        flights = _rows(cur)
-        cur.execute(sql_text("queries/select_flight_codeshares.sql"), (day,))
-        codeshares: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-        for airline, number, dep, m_airline, m_number in cur.fetchall():
-            codeshares[(airline, number, dep)].append(f"{m_airline}{m_number}")
-        cur.execute(sql_text("queries/select_latest_flight_positions.sql"), {"day": day})
-        positions = {row["flight_id"]: _position(row) for row in _rows(cur)}
+    (names, rows), (_, shares), (position_names, latest) = read_all(cfg, [
+        (sql_text("queries/select_flight_records.sql"), (day,)),
+        (sql_text("queries/select_flight_codeshares.sql"), (day,)),
+        (sql_text("queries/select_latest_flight_positions.sql"), {"day": day})])
+    flights = [dict(zip(names, row, strict=True)) for row in rows]
+    codeshares: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for airline, number, dep, m_airline, m_number in shares:
+        codeshares[(airline, number, dep)].append(f"{m_airline}{m_number}")
+    positions = {row["flight_id"]: _position(row) for row in (dict(zip(position_names, r, strict=True))
+                                                              for r in latest)}
     records = []
     for record in flights:
         flight_id = record.pop("flight_id")

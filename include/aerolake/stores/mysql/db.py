@@ -1,4 +1,4 @@
-"""MySQL connections: UTC, strict SQL mode, ``LOCAL INFILE`` on the client side; and table checksums."""
+"""MySQL connections: UTC, strict SQL mode, ``LOCAL INFILE`` on the client side; bulk reads; table checksums."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from aerolake.sql import quote_identifier
 
 if TYPE_CHECKING:
     import pymysql
+
+
+#: the session every connection starts with: UTC (DATETIME columns hold UTC by contract) and strict SQL mode
+SESSION = ("SET time_zone = '+00:00', "
+           "sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'")
 
 
 def connect(cfg: MySqlConfig, *, database: bool = True, autocommit: bool = False) -> pymysql.Connection:
@@ -26,10 +31,39 @@ def connect(cfg: MySqlConfig, *, database: bool = True, autocommit: bool = False
         charset="utf8mb4",
         autocommit=autocommit,
         local_infile=True,
-        init_command="SET time_zone = '+00:00', "
-        "sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
+        init_command=SESSION,
         connect_timeout=10,
     )
+
+
+def read_all(cfg: MySqlConfig, statements: Iterable[tuple[str, Any]]) -> list[tuple[list[str], tuple[tuple, ...]]]:
+    """Run read-only ``(statement, params)`` pairs on one connection in the same session as :func:`connect`;
+    (column names, rows) of each.
+
+    For reads of a whole day's rows (the streaming records: 84,000 flights of 50 columns): through the C client
+    ``mysqlclient`` (``MySQLdb``, installed with Airflow's MySQL provider) when it imports, which decodes rows
+    about twice as fast as pure-Python PyMySQL; else through PyMySQL. Both return the same Python values for
+    every MySQL type (``int``, ``float``, ``Decimal``, ``str``, ``date``, naive ``datetime``, ``None``).
+    """
+    conn: Any
+    try:
+        import MySQLdb
+    except ImportError:  # pragma: no cover - the lock installs it
+        conn = connect(cfg, autocommit=True)
+    else:
+        conn = MySQLdb.connect(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password,
+                               database=cfg.database, charset="utf8mb4", autocommit=True, init_command=SESSION,
+                               connect_timeout=10)
+    try:
+        out = []
+        cur = conn.cursor()
+        for statement, params in statements:
+            cur.execute(statement, params)
+            out.append(([d[0] for d in cur.description], tuple(cur.fetchall())))
+        cur.close()
+        return out
+    finally:
+        conn.close()
 
 
 
