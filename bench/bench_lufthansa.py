@@ -179,12 +179,13 @@ def _stop_child(proc: subprocess.Popen) -> None:
         proc.wait()
 
 @contextlib.contextmanager
-def mock_api(flights_per_hub: int, hubs: tuple[str, ...], anomalies: bool, in_process: bool) -> Iterator[str]:
-    """The mock API's base URL, the server running for the duration of the block."""
+def mock_api(flights_per_hub: int, hubs: tuple[str, ...], anomalies: bool, in_process: bool,
+             now: str | None = None) -> Iterator[str]:
+    """The mock API's base URL, the server running for the duration of the block (``now``: its clock)."""
     if in_process:
         from aerolake.mockapi import MockApi, MockConfig
 
-        config = MockConfig(flights_per_hub=flights_per_hub, qps_limit=None, anomalies=anomalies, hubs=hubs)
+        config = MockConfig(flights_per_hub=flights_per_hub, qps_limit=None, anomalies=anomalies, hubs=hubs, now=now)
         with MockApi(config) as api:
             yield api.base_url
         return
@@ -192,6 +193,8 @@ def mock_api(flights_per_hub: int, hubs: tuple[str, ...], anomalies: bool, in_pr
            "--hubs", ",".join(hubs), "--qps-limit", "0", "--log-level", "WARNING"]
     if anomalies:
         cmd.append("--anomalies")
+    if now:
+        cmd += ["--now", now]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "include")}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     try:

@@ -1,0 +1,63 @@
+"""The growth benchmark's harness on a tiny world: it fills history, measures every stage and request at each N,
+and drops its database (bench/bench_growth.py; the figures themselves are the benchmark's, not a test's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from aerolake.stores.mysql.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench(*args: str) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_growth.py"), "--quick", *args],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, mysql_cfg) -> None:
+    database = f"aerolake_test_growth_{uuid.uuid4().hex[:8]}"
+    out, again = tmp_path / "growth.json", tmp_path / "again.json"
+    _bench("--days", "0", "2", "--database", database, "--json-out", str(out), "--keep")
+    _bench("--measure-only", "--database", database, "--json-out", str(again))  # then drops it
+    result = json.loads(out.read_text())
+
+    assert set(result["points"]) == {"0", "2"}
+    zero, two = result["points"]["0"], result["points"]["2"]
+    stages = {"lufthansa.load_to_mysql", "lufthansa.check_quality",
+              *(f"opensky_{s}.{n}" for s in ("1200", "1210") for n in (
+                  "extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality", "write_curated",
+                  "publish_to_kafka", "total", "api_wait", "pipeline"))}
+    assert set(zero["seconds"]) == set(two["seconds"]) == stages
+    assert set(two["api"]) == {"status", "flights", "flights_airport", "stats", "positions_latest"}
+    assert all(v > 0 for v in two["seconds"].values())
+    # two days of history: a copy of the day's flights each, 6 snapshots of 200 positions each, a publication
+    # per flight of the day
+    flights_a_day = zero["counts"]["lufthansa.load_to_mysql"]["flightstatus"]["loaded"]
+    rows = two["fill"]["rows"]
+    assert rows["flight_positions"] == 2 * 6 * 200
+    assert rows["flights"] >= 2 * flights_a_day * 0.9
+    assert rows["kafka_publications"] >= rows["flights"]
+    assert two["sizes"]["flight_positions"]["rows_estimate"] > 0
+    # every measured run published the day's flights and linked the snapshot's positions
+    assert two["counts"]["opensky_1200.publish_to_kafka"]["produced"] > 0
+    assert two["counts"]["opensky_1210.load_to_mysql"]["states"]["loaded"] > 0
+    assert set(result["ratios"]) == {"2"}
+    snapshot = two["seconds"]
+    assert 0 < snapshot["opensky_1200.api_wait"] < snapshot["opensky_1200.extract_to_s3"]
+    assert snapshot["opensky_1200.pipeline"] == round(snapshot["opensky_1200.total"] - snapshot["opensky_1200.api_wait"],
+                                                      3)
+    # the kept database measured again without a fill: the same history, the same day loaded again
+    remeasured = json.loads(again.read_text())["points"]
+    assert set(remeasured) == {"2"}
+    assert remeasured["2"]["counts"]["lufthansa.load_to_mysql"] == zero["counts"]["lufthansa.load_to_mysql"]
+    assert remeasured["2"]["sizes"]["flights"]["rows_estimate"] > 0
+
+    with connection(mysql_cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
+        assert cur.fetchone()[0] == 0  # dropped
