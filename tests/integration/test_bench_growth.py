@@ -22,8 +22,9 @@ def _bench(*args: str) -> None:
 
 def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, mysql_cfg) -> None:
     database = f"aerolake_test_growth_{uuid.uuid4().hex[:8]}"
-    out, again = tmp_path / "growth.json", tmp_path / "again.json"
+    out, resumed, again = tmp_path / "growth.json", tmp_path / "resumed.json", tmp_path / "again.json"
     _bench("--days", "0", "2", "--database", database, "--json-out", str(out), "--keep")
+    _bench("--resume", "--days", "3", "--database", database, "--json-out", str(resumed), "--keep")
     _bench("--measure-only", "--database", database, "--json-out", str(again))  # then drops it
     result = json.loads(out.read_text())
 
@@ -52,11 +53,12 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert 0 < snapshot["opensky_1200.api_wait"] < snapshot["opensky_1200.extract_to_s3"]
     assert snapshot["opensky_1200.pipeline"] == round(snapshot["opensky_1200.total"] - snapshot["opensky_1200.api_wait"],
                                                       3)
-    # the kept database measured again without a fill: the same history, the same day loaded again
+    # a kept database goes on: one more day filled (the oldest), then measured again without a fill
+    assert json.loads(resumed.read_text())["points"]["3"]["fill"]["days"] == 1
     remeasured = json.loads(again.read_text())["points"]
-    assert set(remeasured) == {"2"}
-    assert remeasured["2"]["counts"]["lufthansa.load_to_mysql"] == zero["counts"]["lufthansa.load_to_mysql"]
-    assert remeasured["2"]["sizes"]["flights"]["rows_estimate"] > 0
+    assert set(remeasured) == {"3"}
+    assert remeasured["3"]["counts"]["lufthansa.load_to_mysql"] == zero["counts"]["lufthansa.load_to_mysql"]
+    assert remeasured["3"]["sizes"]["flights"]["rows_estimate"] > 0
 
     with connection(mysql_cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
