@@ -174,9 +174,7 @@ def flight_stats(cfg: MySqlConfig, date_from: date, date_to: date, top: int) -> 
     params = {"date_from": date_from, "date_to": date_to, "limit": top}
     return {
         "per_day_and_status": _rows(cfg, sql("count_flights_per_day_and_status"), params),
-        "delays_by_airport": _rows(cfg, sql("summarize_delays_by_group").format(group=quote_identifier("dep_airport")),
-                                   params),
-        "delays_by_airline": _rows(cfg, sql("summarize_delays_by_group").format(group=quote_identifier("airline_code")),
-                                   params),
+        "delays_by_airport": _rows(cfg, sql("summarize_delays_by_group"), {**params, "dimension": "dep_airport"}),
+        "delays_by_airline": _rows(cfg, sql("summarize_delays_by_group"), {**params, "dimension": "airline_code"}),
         "on_time": _rows(cfg, sql("summarize_on_time_rate"), params),
     }

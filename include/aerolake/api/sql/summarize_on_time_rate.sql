@@ -1,11 +1,7 @@
 -- On-time rate per day: share of operated flights (not cancelled) with a known delay whose arrival delay
--- (departure delay when the arrival is unknown) is under 15 minutes, the usual industry threshold.
-SELECT departure_date,
-       COUNT(*) AS flights,
-       SUM(CASE WHEN COALESCE(arr_delay_min, dep_delay_min) < 15 THEN 1 ELSE 0 END) AS on_time
-FROM flights
-WHERE departure_date BETWEEN %(date_from)s AND %(date_to)s
-  AND status <> 'cancelled'
-  AND COALESCE(arr_delay_min, dep_delay_min) IS NOT NULL
-GROUP BY departure_date
+-- (departure delay when the arrival is unknown) is under 15 minutes, the usual industry threshold
+-- (flight_day_stats: kept per date by the loads, migration 0014).
+SELECT departure_date, flights, on_time
+FROM flight_day_stats
+WHERE dimension = 'on_time' AND departure_date BETWEEN %(date_from)s AND %(date_to)s
 ORDER BY departure_date

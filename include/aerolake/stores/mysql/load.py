@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aerolake.core.scratch import ScratchFile
 from aerolake.schema import Table
 from aerolake.sql import quote_identifier, sql_text
+from aerolake.stores.mysql import stats
 from aerolake.stores.mysql.merge import Authority, upsert_assignments
 
 if TYPE_CHECKING:
@@ -185,6 +186,10 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
                 same=" AND ".join(f"t.{quote_identifier(c)} <=> s.{quote_identifier(c)}"
                                   for c in table.load_columns if c not in table.key)))
         added = _added_by_period_and_source(cur, table, staging, key_match, insert_missing_only)
+        changed_days: list[Any] = []
+        if table.name == "flights":  # the dashboard's aggregates of the dates this publish changes
+            cur.execute(f"SELECT DISTINCT departure_date FROM {staging}")
+            changed_days = [day for (day,) in cur.fetchall()]
         if insert_missing_only:
             statement = sql_text("queries/insert_missing_from_staging.sql").format(
                 table=target, staging=staging, columns=columns, key_match=key_match,
@@ -198,6 +203,7 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
         cur.execute(statement)
         affected = cur.rowcount
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
+        stats.refresh_flight_days(cur, changed_days)
         if added:
             cur.executemany(sql_text("queries/add_to_table_stats.sql"),
                             [(table.name, period, source, rows, newest) for period, source, rows, newest in added])

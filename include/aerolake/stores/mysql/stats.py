@@ -6,23 +6,34 @@ inserts by month of the table's period column (:attr:`aerolake.schema.Table.peri
 newest ``updated_at`` it writes; retention subtracts the months it drops. The counts are exact as of the last
 commit for rows the pipeline wrote; rows written around it (a manual ``INSERT`` or ``DELETE``) make them drift
 until :func:`recount` (``aerolake recount``) counts the tables again, once, with full scans.
+
+``flight_day_stats`` (migration 0014): the dashboard's aggregates per departure date, refreshed by every publish
+of ``flights`` for the dates it changed (:func:`refresh_flight_days`) and rebuilt by :func:`recount`.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aerolake.core.connections import MySqlConfig
 from aerolake.schema import DATA_TABLES
-from aerolake.sql import quote_identifier
+from aerolake.sql import quote_identifier, sql_text
 from aerolake.stores.mysql.db import connection
 
 log = logging.getLogger(__name__)
 
 
+def refresh_flight_days(cur: Any, dates: list[Any]) -> None:
+    """Aggregate ``dates``' flights into ``flight_day_stats`` again, on ``cur``'s connection and transaction."""
+    if dates:
+        cur.execute("DELETE FROM flight_day_stats WHERE departure_date IN %(dates)s", {"dates": dates})
+        cur.execute(sql_text("queries/insert_flight_day_stats.sql"), {"dates": dates})
+
+
 def recount(cfg: MySqlConfig) -> dict[str, int]:
-    """Count every data table again into ``table_stats`` (full scans: an operator's repair, never per run);
-    returns the rows per table."""
+    """Count every data table again into ``table_stats`` and aggregate ``flight_day_stats`` again (full scans: an
+    operator's repair, never per run); returns the rows per table."""
     totals: dict[str, int] = {}
     with connection(cfg) as conn:
         try:
@@ -36,6 +47,11 @@ def recount(cfg: MySqlConfig) -> dict[str, int]:
                                 f"FROM {quote_identifier(table.name)} GROUP BY {period}, source")
                 cur.execute("SELECT table_name, SUM(row_count) FROM table_stats GROUP BY table_name")
                 totals = {name: int(rows) for name, rows in cur.fetchall()}
+                cur.execute("DELETE FROM flight_day_stats")
+                cur.execute("SELECT DISTINCT departure_date FROM flights")
+                days = [day for (day,) in cur.fetchall()]
+                for start in range(0, len(days), 31):
+                    refresh_flight_days(cur, days[start:start + 31])
             conn.commit()
         except Exception:
             conn.rollback()
