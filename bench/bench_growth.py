@@ -504,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--resume", action="store_true",
                         help="go on from the days a --keep run filled (its N = 0 is not measured again)")
+    parser.add_argument("--combine", nargs="+", default=[], metavar="JSON",
+                        help="no run: the points of these results (a later file's win), their ratios and report")
     parser.add_argument("--measure-only", action="store_true",
                         help="measure the database a --keep run left (its N: the days of history it holds), no fill")
     parser.add_argument("--label", default="")
@@ -513,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if sorted(args.days) != args.days or (args.days[0] != 0 and not args.resume):
         parser.error("--days: ascending, starting with 0 (unless --resume)")
+    if args.combine:
+        return combine(args.combine, args.json_out)
     scale = QUICK if args.quick else Scale()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("aerolake", "botocore", "boto3", "urllib3", "moto", "httpx", "airflow"):
@@ -575,6 +579,21 @@ def main(argv: list[str] | None = None) -> int:
         ROOT / "bench" / "results" / f"growth-{result['date']}{'-' + args.label if args.label else ''}.json")
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"written to {out}")
+    return 0
+
+
+def combine(paths: list[str], json_out: str) -> int:
+    """One result of several runs' points (for example a fresh N = 0 and a --resume run of the same code)."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    points: dict[str, Any] = {}
+    for run in runs:
+        points.update(run["points"])
+    points = dict(sorted(points.items(), key=lambda item: (int(item[0].split("_")[0]), item[0])))
+    result = {**runs[-1], "points": points, "combined_from": paths,
+              "ratios": ratios({k: v for k, v in points.items() if "bigpool" not in k}, 1.25)}
+    report(result)
+    Path(json_out).write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"written to {json_out}")
     return 0
 
 
