@@ -167,8 +167,8 @@ def test_a_fresh_database_starts_with_two_empty_partitions_and_migrate_up_to_ref
 
 
 def test_a_position_naming_a_missing_flight_fails_the_bounded_check(migrated_mysql):
-    """No foreign key guards flight_id any more: the error-level check counts the partition's positions whose
-    flight_id names no flight (a position outside the partition's window is not its business)."""
+    """No foreign key guards flight_id any more: the error-level check counts the positions the load linked (after
+    the load: the partition's days) whose flight_id names no flight (a position outside is not its business)."""
     from aerolake.sources import source
 
     partitions.ensure_months(migrated_mysql, FLIGHT_POSITIONS, date(2026, 2, 1), date(2026, 3, 1))
@@ -180,8 +180,14 @@ def test_a_position_naming_a_missing_flight_fails_the_bounded_check(migrated_mys
                         [("aaaaaa", "2026-03-01 10:00", 424242), ("bbbbbb", "2026-02-20 10:00", 434343),
                          ("cccccc", "2026-03-01 11:00", None)])
         (result,) = quality_module.evaluate(conn, run, [check])
+        # inside a load: only the moments it linked (a snapshot's minute), not the days around the partition
+        (linked,) = quality_module.evaluate(conn, run, [check], linked=(datetime(2026, 3, 1, 10), datetime(2026, 3, 1, 10, 1)))
+        (elsewhere,) = quality_module.evaluate(conn, run, [check],
+                                              linked=(datetime(2026, 3, 1, 11), datetime(2026, 3, 1, 11, 1)))
         conn.rollback()
     assert (result.passed, result.observed_value, result.details, result.blocks) == (False, 1.0, "424242", True)
+    assert (linked.passed, linked.observed_value) == (False, 1.0)
+    assert (elsewhere.passed, elsewhere.observed_value) == (True, 0.0)
 
 
 # -- a load into a month without a partition ---------------------------------------------------------------------
@@ -233,7 +239,7 @@ def test_a_load_rolled_back_keeps_the_partitions_it_made_and_no_row(airlabs_ctx,
     """The partitions were made before the transaction (DDL commits implicitly): rolling the load back removes its
     rows, and the partitions, made on a connection of their own, stay (the next try needs no DDL)."""
     failing = quality_module.CheckResult("forced", "flights", False, 1.0, 0.0)
-    monkeypatch.setattr(stages.quality, "evaluate", lambda conn, run, checks: [failing])
+    monkeypatch.setattr(stages.quality, "evaluate", lambda conn, run, checks, **_: [failing])
     ctx = airlabs_ctx
     with pytest.raises(QualityCheckFailed):
         partial(run_stages, now=NOW)(ctx)

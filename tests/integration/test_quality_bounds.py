@@ -22,7 +22,7 @@ from aerolake.stores.mysql.db import connection
 
 QUALITY_DIR = SQL_DIR / "quality"
 BIG_TABLES = {"flights", "flight_positions", "flight_codeshares"}
-BOUNDS = ("%(dt)s", "%(partition_key)s", "%(run_id)s")
+BOUNDS = ("%(dt)s", "%(partition_key)s", "%(run_id)s", "%(linked_since)s")
 DAYS = 40
 FIRST = date(2026, 2, 1)
 
@@ -95,7 +95,9 @@ def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
     snapshot = "1200" if spec_of(source).name in ("airlabs", "opensky") else None
     dt = FIRST + timedelta(days=DAYS // 2)
     params = {"dag_id": f"{source}_lakehouse", "run_id": "run-1", "source": source,
-              "partition_key": f"{dt}/{snapshot}" if snapshot else str(dt), "dt": str(dt), **check.params}
+              "partition_key": f"{dt}/{snapshot}" if snapshot else str(dt), "dt": str(dt),
+              "linked_since": datetime.combine(dt, datetime.min.time()),
+              "linked_until": datetime.combine(dt, datetime.min.time()) + timedelta(minutes=1), **check.params}
     with connection(history, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"EXPLAIN {statement}", params)
         names = [d[0] for d in cur.description]

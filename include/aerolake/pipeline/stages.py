@@ -411,7 +411,9 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                          linked, *window)
             for endpoint, counts in results.items():
                 ledger.record_stage(ctx.mysql, ctx.run, "load_to_mysql", endpoint, counts, started, conn=conn)
-            gate = quality.evaluate(conn, ctx.run, quality.gates(spec.quality))
+            # the position checks judge what this load linked: a snapshot's minute, not days of positions
+            nothing = (part.dt, part.dt)
+            gate = quality.evaluate(conn, ctx.run, quality.gates(spec.quality), linked=window or nothing)
             blocking = [r for r in gate if r.blocks]
             if blocking:
                 conn.rollback()

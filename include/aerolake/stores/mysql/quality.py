@@ -98,11 +98,21 @@ def warnings(checks: Any) -> list[Check]:
     return [c for c in checks if c.severity == WARN]
 
 
-def evaluate(conn: Any, run: RunInfo, checks: list[Check]) -> list[CheckResult]:
+def evaluate(conn: Any, run: RunInfo, checks: list[Check], *, linked: tuple[Any, Any] | None = None
+             ) -> list[CheckResult]:
     """Evaluate ``checks`` for ``run`` on ``conn`` (inside the caller's transaction: a load sees its own
-    uncommitted rows). Writes nothing."""
+    uncommitted rows). Writes nothing.
+
+    ``linked``: the moments ``[since, until)`` whose positions the run's load linked to flights (parameters
+    ``linked_since``, ``linked_until``: what the position checks judge); unknown (a check after the load), the
+    days around the partition's a load may link (``load.day_window``).
+    """
+    from aerolake.stores.mysql.load import day_window
+
+    since, until = linked if linked is not None else day_window(run.partition.dt)
     base_params = {"dag_id": run.dag_id, "run_id": run.run_id, "source": run.partition.source,
-                   "partition_key": run.partition.key, "dt": run.partition.dt}
+                   "partition_key": run.partition.key, "dt": run.partition.dt, "linked_since": since,
+                   "linked_until": until}
     results = []
     with conn.cursor() as cur:
         for check in checks:
