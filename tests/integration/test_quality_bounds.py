@@ -117,7 +117,9 @@ def _aliases(statement: str) -> dict[str, str]:
 def test_the_position_link_looks_each_flight_up_by_its_key(history) -> None:
     """The link runs after every load: a snapshot's positions each look their flight up in four index lookups
     (departure date, airline, number), never by reading a day's or the history's flights per position."""
-    statement = sql_text("queries/link_positions_to_flights.sql")
+    from aerolake.stores.mysql.load import link_statement
+
+    statement = link_statement()
     dt = FIRST + timedelta(days=DAYS // 2)
     with connection(history, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"EXPLAIN {statement}", {"since": datetime.combine(dt, datetime.min.time()),

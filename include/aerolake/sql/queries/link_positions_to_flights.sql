@@ -8,9 +8,10 @@
 -- after every load that publishes flights or positions, so whichever arrives second links them.
 --
 -- How, at world scale: a 20-hour window touches four local departure dates in any time zone, and each date is its
--- own subquery, an equality on the natural key's first three columns (departure_date, airline, number: one index
--- lookup, a row or two). Each answers its latest match as one sortable text, the scheduled departure then the
--- zero-padded id; GREATEST picks the latest of the four and the id is cut back out. Not one subquery with
+-- own subquery (link_latest_flight_of_day.sql once per date, load.link_statement), an equality on
+-- the natural key's first three columns (departure_date, airline, number: one index lookup, a row or two). Each
+-- answers its latest match as one sortable text, the scheduled departure then the zero-padded id; GREATEST picks
+-- the latest of the four and the id is cut back out. Not one subquery with
 -- "departure_date IN (four dates) ORDER BY scheduled_departure LIMIT 1": values that depend on the outer row give
 -- MySQL and MariaDB no range access, and they read the whole (departure_date, scheduled_departure) index for every
 -- position instead (90,000 entries a day per position, minutes for one snapshot; bench/bench_growth.py). The index
@@ -18,34 +19,6 @@
 -- not in EXPLAIN, the covering (departure_date, scheduled_departure, ...) index on the date alone, the same read.
 -- tests/integration/test_quality_bounds.py checks the plan and counts the index entries the link reads.
 UPDATE flight_positions p
-SET p.flight_id = CAST(SUBSTRING(NULLIF(GREATEST(
-    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0')))
-              FROM flights f FORCE INDEX (uq_flights_natural)
-              WHERE f.departure_date = DATE(p.observed_at) - INTERVAL 2 DAY
-                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
-                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
-                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
-             ''),
-    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0')))
-              FROM flights f FORCE INDEX (uq_flights_natural)
-              WHERE f.departure_date = DATE(p.observed_at) - INTERVAL 1 DAY
-                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
-                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
-                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
-             ''),
-    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0')))
-              FROM flights f FORCE INDEX (uq_flights_natural)
-              WHERE f.departure_date = DATE(p.observed_at)
-                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
-                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
-                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
-             ''),
-    COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0')))
-              FROM flights f FORCE INDEX (uq_flights_natural)
-              WHERE f.departure_date = DATE(p.observed_at) + INTERVAL 1 DAY
-                AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
-                AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
-                AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
-             '')), ''), 20) AS UNSIGNED)
+SET p.flight_id = CAST(SUBSTRING(NULLIF(GREATEST({latest_of_days}), ''), 20) AS UNSIGNED)
 WHERE p.flight_id IS NULL AND p.airline_code IS NOT NULL
   AND p.observed_at >= %(since)s AND p.observed_at < %(until)s

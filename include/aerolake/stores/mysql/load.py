@@ -223,11 +223,23 @@ def _added_by_period_and_source(cur: Any, table: Table, staging: str, key_match:
     return [row for row in cur.fetchall() if row[2] or row[3] is not None]
 
 
+#: the local departure dates a position's flight may have, relative to the observation's UTC date
+LINK_DAYS = ("- INTERVAL 2 DAY", "- INTERVAL 1 DAY", "", "+ INTERVAL 1 DAY")
+
+
+def link_statement() -> str:
+    """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`."""
+    one = sql_text("queries/link_latest_flight_of_day.sql")
+    one = "\n".join(line for line in one.splitlines() if not line.startswith("--"))
+    return sql_text("queries/link_positions_to_flights.sql").format(
+        latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS))
+
+
 def link_positions_to_flights(conn: Any, since: Any, until: Any) -> int:
     """Set ``flight_positions.flight_id`` where the reported flight is now known, for the unlinked positions
     observed in ``[since, until)`` (see the SQL's comment and ``pipeline.stages.link_window``)."""
     with conn.cursor() as cur:
-        cur.execute(sql_text("queries/link_positions_to_flights.sql"), {"since": since, "until": until})
+        cur.execute(link_statement(), {"since": since, "until": until})
         return cur.rowcount
 
 

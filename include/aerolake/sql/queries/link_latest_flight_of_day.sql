@@ -1,0 +1,11 @@
+-- One departure date's part of link_positions_to_flights.sql: of the flights of the position's identity departing
+-- on local date DATE(p.observed_at) {offset} (an equality on uq_flights_natural's first three columns, the index
+-- named), the latest scheduled at most an hour after the observation and at most 20 hours before it, as
+-- "scheduled departure + zero-padded flight_id" ('' when none).
+COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0')))
+          FROM flights f FORCE INDEX (uq_flights_natural)
+          WHERE f.departure_date = DATE(p.observed_at) {offset}
+            AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
+            AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)
+            AND f.scheduled_departure BETWEEN p.observed_at - INTERVAL 20 HOUR AND p.observed_at + INTERVAL 1 HOUR),
+         '')
