@@ -236,15 +236,20 @@ def frame(cfg: Any, statement: str, params: Any = None) -> pd.DataFrame:
 
 
 def forget_day(cfg: Any) -> None:
-    """Delete day D's own rows (flights, codeshares, positions; publications cascade), then recount the stats."""
+    """Delete day D's own rows (flights, codeshares, positions; publications cascade) and their stats: D's month
+    holds no history (the history is before D), so its ``table_stats`` rows go; D's ``flight_day_stats`` too."""
     from aerolake.stores.mysql import stats
+    from aerolake.stores.mysql.db import connection
 
     d = DAY.isoformat()
     execute(cfg, "DELETE FROM flight_codeshares WHERE departure_date = %s", (d,))
     execute(cfg, "DELETE FROM flight_positions WHERE observed_at >= %s AND observed_at < %s",
             (d, (DAY + timedelta(days=1)).isoformat()))
     execute(cfg, "DELETE FROM flights WHERE departure_date = %s", (d,))
-    stats.recount(cfg)
+    execute(cfg, "DELETE FROM table_stats WHERE period = %s", (DAY.strftime("%Y-%m"),))
+    with connection(cfg) as conn, conn.cursor() as cur:
+        stats.refresh_flight_days(cur, [DAY])
+        conn.commit()
 
 
 @dataclass
@@ -511,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="")
     parser.add_argument("--json-out", default="")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--recount", action="store_true", help="recount the kept database's stats first")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if sorted(args.days) != args.days or (args.days[0] != 0 and not args.resume):
@@ -543,6 +549,12 @@ def main(argv: list[str] | None = None) -> int:
             result["prepare"] = prepare(world)
             run_day(world, "warmup")  # imports, caches and the reference rows: not measured
             t = templates(world.cfg)
+            if args.recount:
+                from aerolake.stores.mysql.stats import recount
+
+                seconds, _ = timed(recount, world.cfg)
+                result["recount_seconds"] = round(seconds, 1)
+                log.info("recount: %.1f s", seconds)
             held = history_days(world.cfg, len(t.flights))
             filled = len(held)
             for n in [filled] if args.measure_only else args.days:
