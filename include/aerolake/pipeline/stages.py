@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -439,8 +439,6 @@ def link_window(positions: _TimeRange, flights: _TimeRange) -> tuple[datetime, d
     flights it wrote could be in the air (from an hour before their first scheduled departure to 20 hours after
     the last: the link's own window, ``link_positions_to_flights.sql``). None when it wrote neither. A
     snapshot's link then reads minutes or hours of positions, not days of them every 10 minutes."""
-    from datetime import timedelta
-
     starts, ends = [], []
     if positions.first is not None:
         starts.append(positions.first)

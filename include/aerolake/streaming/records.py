@@ -42,6 +42,10 @@ def _utc(value: Any) -> Any:
     return value
 
 
+def _dicts(names: list[str], rows: Any) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def _position(row: dict[str, Any]) -> dict[str, Any]:
     on_ground = row["on_ground"]
     return {
@@ -64,12 +68,11 @@ def identified_flight_records(cfg: MySqlConfig, dt: str | date) -> list[tuple[in
         (sql_text("queries/select_flight_records.sql"), (day,)),
         (sql_text("queries/select_flight_codeshares.sql"), (day,)),
         (sql_text("queries/select_latest_flight_positions.sql"), {"day": day})])
-    flights = [dict(zip(names, row, strict=True)) for row in rows]
+    flights = _dicts(names, rows)
     codeshares: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for airline, number, dep, m_airline, m_number in shares:
         codeshares[(airline, number, dep)].append(f"{m_airline}{m_number}")
-    positions = {row["flight_id"]: _position(row) for row in (dict(zip(position_names, r, strict=True))
-                                                              for r in latest)}
+    positions = {row["flight_id"]: _position(row) for row in _dicts(position_names, latest)}
     records = []
     for record in flights:
         flight_id = record.pop("flight_id")

@@ -27,6 +27,7 @@ from aerolake.core.settings import wall_clock
 from aerolake.sql import quote_identifier, sql_text
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.ledger import RunInfo
+from aerolake.stores.mysql.load import day_window
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,6 @@ def evaluate(conn: Any, run: RunInfo, checks: list[Check], *, linked: tuple[Any,
     ``linked_since``, ``linked_until``: what the position checks judge); unknown (a check after the load), the
     days around the partition's a load may link (``load.day_window``).
     """
-    from aerolake.stores.mysql.load import day_window
-
     since, until = linked if linked is not None else day_window(run.partition.dt)
     base_params = {"dag_id": run.dag_id, "run_id": run.run_id, "source": run.partition.source,
                    "partition_key": run.partition.key, "dt": run.partition.dt, "linked_since": since,
