@@ -4,7 +4,8 @@ A check that groups or scans a whole table costs more every day the history grow
 same on day 400 as on day 1). The SQL files are read for a bound, and every check of every source is
 ``EXPLAIN``-ed on a database holding 40 days of flights, codeshares and positions: no full scan (``ALL``) nor
 full index scan (``index``) of ``flights``, ``flight_positions`` or ``flight_codeshares`` is allowed. The position
-link, which runs in every load, is held to index lookups the same way.
+link, which runs in every load, is held to index lookups the same way, and the web API's ``/flights`` to the
+day's index entries.
 """
 
 from __future__ import annotations
@@ -165,3 +166,35 @@ def test_the_position_link_reads_a_few_index_entries_per_position(history) -> No
     assert linked == len(flights) == 100
     # a position's own row, then four lookups of a row or two each: about 10; a day's flights per position: 1,200
     assert spent < 30 * len(flights), spent
+
+
+FLIGHT_FILTERS = [{}, {"airport": "FRA"}, {"airline": "LH"}, {"status": "scheduled"},
+                  {"airport": "FRA", "airline": "LH", "status": "scheduled"}]
+
+
+@pytest.mark.parametrize("filters", FLIGHT_FILTERS, ids=lambda f: "+".join(f) or "none")
+def test_flights_of_a_day_are_read_from_the_days_index(history, filters) -> None:
+    """/flights counts from the day's index entries alone (covering: no row read per entry, which past the buffer
+    pool is a random read each) and pages them in index order (no sort), whatever the filters; the count is the
+    one a plain query gives."""
+    from aerolake.api.store import flights_statements
+
+    dt = FIRST + timedelta(days=DAYS // 2)
+    count, select, params = flights_statements(**{"airport": None, "airline": None, "status": None, **filters},
+                                               day=dt)
+    with connection(history, autocommit=True) as conn, conn.cursor() as cur:
+        plans = []
+        for statement, values in ((count, params), (select, [*params, 50, 0])):
+            cur.execute(f"EXPLAIN {statement}", values)
+            names = [d[0] for d in cur.description]
+            plans.append([dict(zip(names, row, strict=True)) for row in cur.fetchall()])
+        cur.execute(count, params)
+        counted = cur.fetchone()[0]
+        cur.execute(count.replace(" FORCE INDEX (ix_flights_day_order)", "").replace("COUNT(*)", "SUM(1)"), params)
+        plain = cur.fetchone()[0]
+    (counting,), (paging,) = plans
+    assert (counting["type"], counting["key"]) == ("ref", "ix_flights_day_order"), counting
+    assert "Using index" in (counting["Extra"] or "").split("; "), counting
+    assert (paging["type"], paging["key"]) == ("ref", "ix_flights_day_order"), paging
+    assert "filesort" not in (paging["Extra"] or ""), paging
+    assert counted == plain > 0
