@@ -62,8 +62,10 @@ def history():
             flights.append(("LH", str(n), dt, dep, arr, sched, sched + timedelta(hours=2), "scheduled", source, now))
             if n % 3 == 0:
                 codeshares.append(("UA", str(9000 + n), dt, dep, "LH", str(n), source, now))
+            flight_id = len(flights) if n % 33 else None  # ids in insertion order; 3% of positions unlinked
             for k in range(2):
-                positions.append((f"{day:02x}{n:04x}", sched + timedelta(minutes=10 * k), 50.0, 8.5, source, now))
+                positions.append((f"{day:02x}{n:04x}", sched + timedelta(minutes=10 * k), flight_id, 50.0, 8.5, source,
+                                  now))
     with connection(cfg) as conn, conn.cursor() as cur:
         cur.executemany("INSERT INTO countries (country_code, name, source, updated_at) VALUES ('DE', 'Germany', "
                         "'iso3166', %s)", [(now,)])
@@ -75,8 +77,8 @@ def history():
         cur.executemany("INSERT INTO flight_codeshares (marketing_airline_code, marketing_flight_number, "
                         "departure_date, dep_airport, airline_code, flight_number, source, updated_at) "
                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", codeshares)
-        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, latitude, longitude, source, updated_at) "
-                        "VALUES (%s, %s, %s, %s, %s, %s)", positions)
+        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, flight_id, latitude, longitude, source, "
+                        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)", positions)
         for table in ("flights", "flight_codeshares", "flight_positions", "airports", "pipeline_runs"):
             cur.execute(f"ANALYZE TABLE {quote_identifier(table)}")
             cur.fetchall()
@@ -132,11 +134,39 @@ def test_the_position_link_looks_each_flight_up_by_its_key(history) -> None:
     assert len(lookups) == 4, plan
     assert {(row["type"], row["key"]) for row in lookups} == {("ref", "uq_flights_natural")}, plan
     positions = [row for row in plan if aliases.get(row["table"]) == "flight_positions"]
-    assert [(row["type"], row["key"]) for row in positions] == [("range", "PRIMARY")], plan
+    # the unlinked positions of the window: a range of (flight_id, observed_at), two key parts (NULL, then time)
+    assert [(row["type"], row["key"]) for row in positions] == [("range", "ix_positions_flight")], plan
+    assert int(positions[0]["key_len"]) > 9, plan  # flight_id alone (9 bytes) would be a month's unlinked rows
 
 
 def test_the_history_is_there(history) -> None:
     assert query(history, "SELECT COUNT(*) FROM flights")[0][0] == DAYS * 300
+    linked = query(history, "SELECT COUNT(*) FROM flight_positions p JOIN flights f ON f.flight_id = p.flight_id "
+                            "AND f.flight_number = CONV(RIGHT(p.icao24, 4), 16, 10)")[0][0]
+    assert linked == 2 * (DAYS * 300 - DAYS * 10)  # every flight's two positions but every 33rd flight's
+
+
+def test_the_position_link_reads_only_unlinked_positions(history) -> None:
+    """A window of already linked positions costs the link nearly nothing: it reads the unlinked ones of the
+    window, not every position observed in it (at world scale 60,000 an hour, 97% linked)."""
+    from aerolake.stores.mysql.load import link_positions_to_flights
+
+    since = datetime.combine(FIRST + timedelta(days=DAYS // 2), datetime.min.time())
+    with connection(history) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE flight_positions SET flight_id = 1 WHERE flight_id IS NULL AND observed_at >= %s "
+                    "AND observed_at < %s", (since, since + timedelta(days=2)))
+        cur.execute("SELECT COUNT(*) FROM flight_positions WHERE observed_at >= %s AND observed_at < %s",
+                    (since, since + timedelta(days=2)))
+        in_window = cur.fetchone()[0]
+        cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+        before = sum(int(value) for _, value in cur.fetchall())
+        linked = link_positions_to_flights(conn, since, since + timedelta(days=2))
+        cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+        spent = sum(int(value) for _, value in cur.fetchall()) - before
+        conn.rollback()
+    assert in_window > 1000
+    assert linked == 0
+    assert spent < 10, spent
 
 
 def test_the_position_link_reads_a_few_index_entries_per_position(history) -> None:
