@@ -109,6 +109,25 @@ def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
     scans = [(row["table"], row["type"], row["rows"]) for row in plan
              if aliases.get(row["table"], row["table"]) in BIG_TABLES and row["type"] in ("ALL", "index")]
     assert scans == [], plan
+    # a day's flights come from the day's covering index alone: no row read per entry
+    lookups = [row for row in plan if aliases.get(row["table"], row["table"]) == "flights"
+               and row["key"] != "PRIMARY" and "Using index" not in (row["Extra"] or "").split("; ")]
+    assert lookups == [], plan
+
+
+def test_the_day_statistics_read_the_days_index_alone(history) -> None:
+    """Every publish of flights aggregates its dates again into flight_day_stats (in its transaction, where an
+    INSERT ... SELECT share-locks what it reads): each part reads the dates' entries of the covering index."""
+    statement = sql_text("queries/insert_flight_day_stats.sql")
+    select = statement[statement.index("SELECT"):]
+    dt = FIRST + timedelta(days=DAYS // 2)
+    with connection(history, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"EXPLAIN {select}", {"dates": [dt, dt + timedelta(days=1)]})
+        names = [d[0] for d in cur.description]
+        plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    reads = [(row["table"], row["type"], row["key"], "Using index" in (row["Extra"] or "").split("; "))
+             for row in plan if row["table"] == "flights"]
+    assert reads == [("flights", "range", "ix_flights_day_order", True)] * 4, plan
 
 
 def _aliases(statement: str) -> dict[str, str]:
