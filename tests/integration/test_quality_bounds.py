@@ -247,3 +247,28 @@ def test_flights_of_a_day_are_read_from_the_days_index(history, filters) -> None
     assert (paging["type"], paging["key"]) == ("ref", "ix_flights_day_order"), paging
     assert "filesort" not in (paging["Extra"] or ""), paging
     assert counted == plain > 0
+
+
+def test_the_latest_position_of_a_days_flights_costs_a_few_reads_per_flight(history) -> None:
+    """write_curated and publish_to_kafka read each flight's newest position every snapshot: a few index reads per
+    flight of the date, not one per position (by evening a flight has dozens: 1.4 million positions a day)."""
+    dt = FIRST + timedelta(days=DAYS // 2)
+    statement = sql_text("queries/select_latest_flight_positions.sql")
+    with connection(history) as conn, conn.cursor() as cur:
+        cur.execute("SELECT flight_id, scheduled_departure FROM flights WHERE departure_date = %s", (dt,))
+        flights = cur.fetchall()
+        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, flight_id, latitude, longitude, source, "
+                        "updated_at) VALUES (%s, %s, %s, 50.0, 8.5, 'opensky', %s)",
+                        [(f"e{fid:05x}", sched + timedelta(minutes=20 + 2 * k), fid, sched)
+                         for fid, sched in flights for k in range(40)])
+        cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+        before = sum(int(value) for _, value in cur.fetchall())
+        cur.execute(statement, {"day": dt})
+        rows = cur.fetchall()
+        cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+        spent = sum(int(value) for _, value in cur.fetchall()) - before
+        conn.rollback()
+    newest = {fid: sched + timedelta(minutes=20 + 2 * 39) for fid, sched in flights}
+    assert {row[0]: row[1] for row in rows} == newest
+    # about 10 a flight; ranking its 40 positions would be over 80
+    assert spent < 15 * len(flights), (spent, len(flights))

@@ -84,6 +84,26 @@ def test_record_details(flights_db) -> None:
     assert flight_records(flights_db, "2026-03-03") == []
 
 
+def test_latest_position_ties_go_to_the_lowest_icao24(flights_db) -> None:
+    """Two aircraft reported for one flight at its newest moment (a swap, a bad callsign): one position, the same
+    one every run, the lowest icao24; an older position does not count, however low its icao24."""
+    from aerolake.stores.mysql.db import connection
+
+    with connection(flights_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT flight_id FROM flights WHERE airline_code = 'LH' AND flight_number = '400'")
+        (flight_id,) = cur.fetchone()
+        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, flight_id, latitude, longitude, source, "
+                        "updated_at) VALUES (%s, %s, %s, 50.0, 8.0, 'test', %s)",
+                        [(icao, at, flight_id, datetime(2026, 3, 2)) for icao, at in (
+                            ("3c4b99", datetime(2026, 3, 1, 11, 30)), ("3c4b25", datetime(2026, 3, 1, 11, 30)),
+                            ("000001", datetime(2026, 3, 1, 11, 29)))])
+        conn.commit()
+    by_key = {message_key(r): r for r in flight_records(flights_db, DT)}
+    latest = by_key["LH_400_2026-03-01_FRA"]["latest_position"]
+    assert (latest["icao24"], latest["observed_at"], latest["latitude"]) == (
+        "3c4b25", datetime(2026, 3, 1, 11, 30, tzinfo=UTC), 50.0)
+
+
 def test_fingerprint_ignores_only_observation_times(flights_db) -> None:
     record = flight_records(flights_db, DT)[0]
     same = {**record, "updated_at": datetime(2030, 1, 1, tzinfo=UTC),

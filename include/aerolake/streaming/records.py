@@ -72,7 +72,10 @@ def identified_flight_records(cfg: MySqlConfig, dt: str | date) -> list[tuple[in
     codeshares: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for airline, number, dep, m_airline, m_number in shares:
         codeshares[(airline, number, dep)].append(f"{m_airline}{m_number}")
-    positions = {row["flight_id"]: _position(row) for row in _dicts(position_names, latest)}
+    positions: dict[int, dict[str, Any]] = {}
+    for row in _dicts(position_names, latest):  # a flight's rows of its newest moment, lowest icao24 first
+        if row["flight_id"] not in positions:
+            positions[row["flight_id"]] = _position(row)
     records = []
     for record in flights:
         flight_id = record.pop("flight_id")
