@@ -478,8 +478,28 @@ def measure(world: World, tag: str) -> dict[str, Any]:
     forget_day(world.cfg)
     result = run_day(world, tag)
     result["api"] = api_requests(world.cfg)
+    evening = full_day_records(world.cfg)
+    if evening is not None:
+        result["seconds"]["streaming.records_of_a_full_day"] = round(evening[0], 3)
+        result["counts"]["streaming.records_of_a_full_day"] = evening[1]
     log.info("%s: %s; api %s", tag, result["seconds"], result["api"])
     return result
+
+
+def full_day_records(cfg: Any) -> tuple[float, int] | None:
+    """Seconds to read the streaming records of the day before D, whose 1.44 million positions the history holds:
+    what ``write_curated`` and ``publish_to_kafka`` read each snapshot by the end of a day (D itself holds only
+    its two snapshots): (seconds, records). None at N = 0."""
+    from aerolake.streaming.records import identified_flight_records
+
+    before = DAY - timedelta(days=1)
+    held = frame(cfg, "SELECT 1 AS held FROM flight_positions WHERE observed_at >= %s AND observed_at < %s LIMIT 1",
+                 (before.isoformat(), DAY.isoformat()))
+    if held.empty:
+        return None
+    seconds, records = timed(identified_flight_records, cfg, before)
+    log.info("records of %s (a full day of positions): %d flights in %.2f s", before, len(records), seconds)
+    return seconds, len(records)
 
 
 def ratios(points: dict[str, Any], limit: float) -> dict[str, Any]:
@@ -612,7 +632,8 @@ def combine(paths: list[str], json_out: str) -> int:
 def report(result: dict[str, Any]) -> None:
     points = result["points"]
     first = next(iter(points.values()))
-    names = list(first["seconds"]) + [f"api.{a}" for a in first["api"]]
+    names = list(dict.fromkeys(k for point in points.values() for k in point["seconds"]))
+    names += [f"api.{a}" for a in first["api"]]
     header = "".join(f"{'N=' + n:>16}" for n in points)
     print(f"\n{'seconds':<40}{header}")
     for name in names:

@@ -34,7 +34,9 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
               *(f"opensky_{s}.{n}" for s in ("1200", "1210") for n in (
                   "extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality", "write_curated",
                   "publish_to_kafka", "total", "api_wait", "pipeline"))}
-    assert set(zero["seconds"]) == set(two["seconds"]) == stages
+    # with history, also the streaming records of the day before D, a full day of positions
+    assert set(zero["seconds"]) == stages
+    assert set(two["seconds"]) == {*stages, "streaming.records_of_a_full_day"}
     assert set(two["api"]) == {"status", "flights", "flights_airport", "stats", "positions_latest"}
     assert all(v > 0 for v in two["seconds"].values())
     # two days of history: a copy of the day's flights each, 6 snapshots of 200 positions each, a publication
@@ -44,6 +46,7 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert rows["flight_positions"] == 2 * 6 * 200
     assert rows["flights"] >= 2 * flights_a_day * 0.9
     assert rows["kafka_publications"] >= rows["flights"]
+    assert two["counts"]["streaming.records_of_a_full_day"] >= flights_a_day * 0.9
     assert two["sizes"]["flight_positions"]["rows_estimate"] > 0
     # every measured run published the day's flights and linked the snapshot's positions
     assert two["counts"]["opensky_1200.publish_to_kafka"]["produced"] > 0
