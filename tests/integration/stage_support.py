@@ -25,6 +25,13 @@ def query(cfg, sql: str, params: tuple = ()) -> tuple:
         return cur.fetchall()
 
 
+def handler_reads(cur: Any) -> int:
+    """The index and row reads this session's handlers have done so far: what a statement really read, where
+    ``EXPLAIN`` says only what was planned."""
+    cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+    return sum(int(value) for _, value in cur.fetchall())
+
+
 def put_raw_pages(ctx: stages.StageContext, endpoint: str, pages: list[tuple[Any, int]],
                   fetched_at: str = "2026-03-02T06:00:00Z") -> None:
     """Write ``pages`` ((parsed answer, records in it) each) as ``endpoint``'s raw partition and its manifest, as

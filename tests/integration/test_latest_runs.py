@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from stage_support import handler_reads
+
 from aerolake.api import store
 from aerolake.stores.mysql.db import connection
 
@@ -39,15 +41,10 @@ def test_the_latest_run_of_each_dag_costs_a_few_index_reads(migrated_mysql) -> N
         cur.fetchall()
         cur.execute(GROUPED)
         expected = [tuple(r) for r in cur.fetchall()]
-
-        def reads() -> int:
-            cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
-            return sum(int(value) for _, value in cur.fetchall())
-
-        before = reads()
+        before = handler_reads(cur)
         cur.execute(store.sql("select_latest_pipeline_runs"))
         got = [(r[0], r[1], r[2]) for r in cur.fetchall()]
-        spent = reads() - before
+        spent = handler_reads(cur) - before
     assert got == expected
     assert ("lufthansa_lakehouse", "zz_manual", "flights") in got
     assert len(rows) > 12_000 and spent < 200, spent  # grouping every run reads all 12,000 rows and more

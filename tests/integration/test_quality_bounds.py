@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from stage_support import query
+from stage_support import handler_reads, query
 
 from aerolake.sources import SOURCES, spec_of
 from aerolake.sql import SQL_DIR, quote_identifier, sql_text
@@ -130,12 +130,6 @@ def test_the_day_statistics_read_the_days_index_alone(history) -> None:
     assert reads == [("flights", "range", "ix_flights_day_order", True)] * 4, plan
 
 
-def _handler_reads(cur) -> int:
-    """The index and row reads this session's handlers have done so far."""
-    cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
-    return sum(int(value) for _, value in cur.fetchall())
-
-
 def _aliases(statement: str) -> dict[str, str]:
     """``alias -> table`` of the statement's FROM and JOIN clauses."""
     return {alias: table for table, alias in re.findall(r"(?:FROM|JOIN|UPDATE)\s+`?(\w+)`?\s+(?:AS\s+)?(\w+)",
@@ -183,9 +177,9 @@ def test_the_position_link_reads_only_unlinked_positions(history) -> None:
         cur.execute("SELECT COUNT(*) FROM flight_positions WHERE observed_at >= %s AND observed_at < %s",
                     (since, since + timedelta(days=2)))
         in_window = cur.fetchone()[0]
-        before = _handler_reads(cur)
+        before = handler_reads(cur)
         linked = link_positions_to_flights(conn, since, since + timedelta(days=2))
-        spent = _handler_reads(cur) - before
+        spent = handler_reads(cur) - before
         conn.rollback()
     assert in_window > 1000
     assert linked == 0
@@ -207,9 +201,9 @@ def test_the_position_link_reads_a_few_index_entries_per_position(history) -> No
                         "longitude, source, updated_at) VALUES (%s, %s, 'LH', %s, 50.0, 8.5, 'opensky', %s)",
                         [(f"f{n:05x}", sched + timedelta(minutes=31), number, since)
                          for n, (number, sched) in enumerate(flights)])
-        before = _handler_reads(cur)
+        before = handler_reads(cur)
         linked = link_positions_to_flights(conn, since - timedelta(hours=1), since + timedelta(days=1, hours=2))
-        spent = _handler_reads(cur) - before
+        spent = handler_reads(cur) - before
         conn.rollback()
     assert linked == len(flights) == 100
     # a position's own row, then four lookups of a row or two each: about 10; a day's flights per position: 1,200
@@ -260,10 +254,10 @@ def test_the_latest_position_of_a_days_flights_costs_a_few_reads_per_flight(hist
                         "updated_at) VALUES (%s, %s, %s, 50.0, 8.5, 'opensky', %s)",
                         [(f"e{fid:05x}", sched + timedelta(minutes=20 + 2 * k), fid, sched)
                          for fid, sched in flights for k in range(40)])
-        before = _handler_reads(cur)
+        before = handler_reads(cur)
         cur.execute(statement, {"day": dt})
         rows = cur.fetchall()
-        spent = _handler_reads(cur) - before
+        spent = handler_reads(cur) - before
         conn.rollback()
     newest = {fid: sched + timedelta(minutes=20 + 2 * 39) for fid, sched in flights}
     assert {row[0]: row[1] for row in rows} == newest

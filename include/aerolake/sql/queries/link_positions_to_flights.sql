@@ -18,8 +18,8 @@
 -- is named (FORCE INDEX, on MySQL and MariaDB): with a day of world-scale flights MariaDB chose, at run time though
 -- not in EXPLAIN, the covering (departure_date, scheduled_departure, ...) index on the date alone, the same read.
 -- The unlinked positions come from (flight_id, observed_at) as one range, also named: not the whole window's
--- positions (at world scale 60,000 an hour, nearly all of them already linked) through the primary key, nor every unlinked
--- position of the month through flight_id IS NULL alone (migration 0017).
+-- positions (at world scale 60,000 an hour, nearly all of them already linked) through the primary key, nor
+-- every unlinked position of the month through flight_id IS NULL alone (migration 0017).
 -- tests/integration/test_quality_bounds.py checks the plan and counts the index entries the link reads.
 UPDATE flight_positions p FORCE INDEX (ix_positions_flight)
 SET p.flight_id = CAST(SUBSTRING(NULLIF(GREATEST({latest_of_days}), ''), 20) AS UNSIGNED)
