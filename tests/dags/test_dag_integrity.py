@@ -45,15 +45,8 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
             assert task.execution_timeout is not None, (dag_id, task.task_id)
 
 
-def test_lufthansa_dag_wires_the_five_stages_in_order(dagbag):
-    dag = dagbag.dags["lufthansa_lakehouse"]
-    assert sorted(dag.task_ids) == sorted(STAGES)
-    for upstream, downstream in itertools.pairwise(STAGES):
-        assert dag.get_task(downstream).upstream_task_ids == {upstream}
-
-
-@pytest.mark.parametrize("dag_id", ["airlabs_lakehouse", "aviationstack_lakehouse", "opensky_lakehouse"])
-def test_realtime_dags_add_the_curated_zone_and_kafka_after_the_quality_gate(dagbag, dag_id):
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_every_source_adds_the_curated_zone_and_kafka_after_the_quality_gate(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     order = STAGES + STREAMING
     assert sorted(dag.task_ids) == sorted(order)

@@ -4,8 +4,11 @@ stand-in, ``aerolake.devstack.mongo_server``, shared by the processes of `tasks 
 
 from __future__ import annotations
 
+import io
 import json
 
+import boto3
+import fastavro
 import pytest
 from e2e_support import TABLES, airflow, free_port, mongo_server, query, stop_process, wait_for_port
 
@@ -42,7 +45,7 @@ def test_two_days_then_a_rerun_of_the_first_changes_nothing(stack):
 
 
 def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
-    """Five separate processes, one per task, sharing MongoDB through a wire-protocol server (persistent: it is
+    """Seven separate processes, one per task, sharing MongoDB through a wire-protocol server (persistent: it is
     restarted, once with SIGTERM and once with kill -9, between the tasks)."""
     port = free_port()
     data, log = tmp_path / "mongo", tmp_path / "mongo.log"
@@ -52,7 +55,8 @@ def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
         env = {**stack["env"], "AIRFLOW_CONN_AEROLAKE_MONGO": json.dumps(
             {"conn_type": "mongo", "host": "127.0.0.1", "port": port})}
         date = "2026-03-05"
-        for task in ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality"):
+        for task in ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality", "write_curated",
+                     "publish_to_kafka"):
             text = airflow(stack, "tasks", "test", "lufthansa_lakehouse", task, date, env=env)
             assert "state=success" in text or "Marking task as SUCCESS" in text or "new_state=success" in text, \
                 text[-3000:]
@@ -75,3 +79,11 @@ def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
     assert fetched >= staged == cleaned == loaded > 0
     assert query(cfg, "SELECT COUNT(*) FROM flights WHERE departure_date = %s AND dep_airport IN ('FRA', 'MUC')",
                  (date,))[0][0] == 2 * 25
+    # the streaming tasks, each alone: every flight of the date in the curated Avro file and delivered to Kafka
+    (flights,) = query(cfg, "SELECT COUNT(*) FROM flights WHERE departure_date = %s", (date,))[0]
+    s3 = boto3.client("s3", endpoint_url=stack["env"]["AEROLAKE_S3_ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")  # moto accepts any key
+    body = s3.get_object(Bucket=stack["env"]["AEROLAKE_BUCKET"], Key=f"curated/flights/dt={date}/part-00000.avro")
+    assert len(list(fastavro.reader(io.BytesIO(body["Body"].read())))) == flights > 0
+    assert query(cfg, "SELECT COUNT(*) FROM kafka_publications WHERE departure_date = %s AND last_status = 'delivered'",
+                 (date,))[0][0] == flights
