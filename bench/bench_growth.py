@@ -15,7 +15,8 @@ before the clock starts (the lake and MongoDB do not grow with MySQL's history):
   snapshots' ``publish_to_kafka`` are the steady state of a 10-minute schedule (only the changed flights: those
   whose latest position moved).
 
-Then the web API answers ``/status``, ``/flights`` (newest day, and one airport's), ``/stats`` and
+Then the web API answers ``/status``, ``/flights`` (newest day, and one airport's), ``/stats`` (its default
+30 days: one day's worth at N = 0, thirty from N = 29 on; and ``days=1``, the same window at every N) and
 ``/positions/latest`` (best of 3 after one warm-up request each).
 
 **The history.** N days before D, written straight into MySQL with ``LOAD DATA LOCAL INFILE`` (not through the
@@ -66,7 +67,7 @@ SNAPSHOT_STAGES = ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "
                    "publish_to_kafka")
 LUFTHANSA_STAGES = SNAPSHOT_STAGES[3:]  # the daily run's stages after clean (prepare ran the first three)
 API_REQUESTS = {"status": "/status", "flights": "/flights", "flights_airport": "/flights?airport=FRA",
-                "stats": "/stats", "positions_latest": "/positions/latest"}
+                "stats": "/stats", "stats_one_day": "/stats?days=1", "positions_latest": "/positions/latest"}
 GROWING = ("flights", "flight_codeshares", "flight_positions", "kafka_publications", "pipeline_runs",
            "data_quality_results", "table_stats")
 MIB = 1 << 20

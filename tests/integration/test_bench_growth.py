@@ -30,14 +30,14 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
 
     assert set(result["points"]) == {"0", "2"}
     zero, two = result["points"]["0"], result["points"]["2"]
-    stages = {"lufthansa.load_to_mysql", "lufthansa.check_quality",
+    stages = {*(f"lufthansa.{n}" for n in ("load_to_mysql", "check_quality", "write_curated", "publish_to_kafka")),
               *(f"opensky_{s}.{n}" for s in ("1200", "1210") for n in (
                   "extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality", "write_curated",
                   "publish_to_kafka", "total", "api_wait", "pipeline"))}
     # with history, also the streaming records of the day before D, a full day of positions
     assert set(zero["seconds"]) == stages
     assert set(two["seconds"]) == {*stages, "streaming.records_of_a_full_day"}
-    assert set(two["api"]) == {"status", "flights", "flights_airport", "stats", "positions_latest"}
+    assert set(two["api"]) == {"status", "flights", "flights_airport", "stats", "stats_one_day", "positions_latest"}
     assert all(v > 0 for v in two["seconds"].values())
     # two days of history: a copy of the day's flights each, 6 snapshots of 200 positions each, a publication
     # per flight of the day
@@ -48,8 +48,11 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert rows["kafka_publications"] >= rows["flights"]
     assert two["counts"]["streaming.records_of_a_full_day"] >= flights_a_day * 0.9
     assert two["sizes"]["flight_positions"]["rows_estimate"] > 0
-    # every measured run published the day's flights and linked the snapshot's positions
-    assert two["counts"]["opensky_1200.publish_to_kafka"]["produced"] > 0
+    # the day's run published every flight of the day; the snapshots, the flights their positions changed
+    lufthansa = two["counts"]["lufthansa.publish_to_kafka"]
+    assert lufthansa["produced"] == lufthansa["delivered"] == lufthansa["flights"] > 0
+    assert two["counts"]["lufthansa.write_curated"]["flights"] == lufthansa["flights"]
+    assert 0 < two["counts"]["opensky_1200.publish_to_kafka"]["produced"] < lufthansa["flights"]
     assert two["counts"]["opensky_1210.load_to_mysql"]["states"]["loaded"] > 0
     assert set(result["ratios"]) == {"2"}
     snapshot = two["seconds"]
