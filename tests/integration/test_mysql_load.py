@@ -218,18 +218,21 @@ def test_bulk_reads_return_what_a_pymysql_connection_returns(migrated_mysql) -> 
 
     from aerolake.stores.mysql.db import read_all
 
-    rows = [(1, 2.5, Decimal("3.25"), "Zürich ✈", date(2026, 3, 1), datetime(2026, 3, 1, 12, 30, 5), True),
-            (2, None, None, None, None, None, None)]
+    rows = [(1, 2.5, Decimal("3.25"), "Zürich ✈", date(2026, 3, 1), datetime(2026, 3, 1, 12, 30, 5),
+             datetime(2026, 3, 1, 23, 59, 59, 123000), True),
+            (2, None, None, None, date(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59), datetime(2026, 3, 1), False),
+            (3, None, None, None, None, None, None, None)]
     with connection(migrated_mysql) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE bulk_read_probe (id INT PRIMARY KEY, x DOUBLE, d DECIMAL(6, 2), t VARCHAR(20), "
-                    "day DATE, moment DATETIME, flag BOOLEAN)")
-        cur.executemany("INSERT INTO bulk_read_probe VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+                    "day DATE, moment DATETIME, precise DATETIME(3), flag BOOLEAN)")
+        cur.executemany("INSERT INTO bulk_read_probe VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
         conn.commit()
         statement = "SELECT *, @@session.time_zone FROM bulk_read_probe WHERE id >= %(low)s ORDER BY id"
         cur.execute(statement, {"low": 1})
         expected = cur.fetchall()
     [(names, got)] = read_all(migrated_mysql, [(statement, {"low": 1})])
-    assert names == ["id", "x", "d", "t", "day", "moment", "flag", "@@session.time_zone"]
+    assert names == ["id", "x", "d", "t", "day", "moment", "precise", "flag", "@@session.time_zone"]
     assert got == expected
+    assert got[0][6] == datetime(2026, 3, 1, 23, 59, 59, 123000) and got[1][4] == date(1, 1, 1)
     assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
     assert got[0][3] == "Zürich ✈" and got[0][-1] == "+00:00"
