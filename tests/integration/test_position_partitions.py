@@ -22,7 +22,13 @@ from aerolake.stores.mysql import partitions
 from aerolake.stores.mysql import quality as quality_module
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.ledger import RunInfo
-from aerolake.stores.mysql.load import day_window, link_positions_to_flights, publish_staging, stage_frames
+from aerolake.stores.mysql.load import (
+    day_window,
+    link_positions_to_flights,
+    link_statement,
+    publish_staging,
+    stage_frames,
+)
 from aerolake.stores.mysql.migrate import migrate, split_statements
 from aerolake.stores.mysql.stats import recount
 
@@ -77,8 +83,11 @@ def fill_previous_schema(cfg) -> None:
                         "arr_airport, registration, aircraft_code, latitude, longitude, altitude_m, heading, "
                         "speed_kmh, vertical_speed, on_ground, source, updated_at) VALUES "
                         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        # linked as the pipeline did then: through the natural key (ix_flights_link came with migration 0018)
+        previous_link = link_statement().replace("ix_flights_link", "uq_flights_natural")
         for day in ("2025-12-31", "2026-01-15", "2026-02-27"):
-            link_positions_to_flights(conn, *day_window(day))
+            since, until = day_window(day)
+            cur.execute(previous_link, {"since": since, "until": until})
         cur.execute("INSERT INTO flight_positions (icao24, observed_at, latitude, longitude, source, updated_at) "
                     "VALUES ('000000', '2026-01-01', 0, 0, 't', '2026-01-01')")
         cur.execute("DELETE FROM flight_positions WHERE icao24 = '000000'")  # a burned position_id, as a rollback

@@ -138,7 +138,8 @@ def _aliases(statement: str) -> dict[str, str]:
 
 def test_the_position_link_looks_each_flight_up_by_its_key(history) -> None:
     """The link runs after every load: a snapshot's positions each look their flight up in four index lookups
-    (departure date, airline, number), never by reading a day's or the history's flights per position."""
+    (departure date, airline, number), never by reading a day's or the history's flights per position, and each
+    lookup's answer (origin, scheduled departure, id) is in the index's entries: no flight row is read."""
     from aerolake.stores.mysql.load import link_statement
 
     statement = link_statement()
@@ -151,7 +152,8 @@ def test_the_position_link_looks_each_flight_up_by_its_key(history) -> None:
     aliases = _aliases(statement)
     lookups = [row for row in plan if aliases.get(row["table"]) == "flights"]
     assert len(lookups) == 4, plan
-    assert {(row["type"], row["key"]) for row in lookups} == {("ref", "uq_flights_natural")}, plan
+    assert {(row["type"], row["key"]) for row in lookups} == {("ref", "ix_flights_link")}, plan
+    assert all("Using index" in (row["Extra"] or "").split("; ") for row in lookups), plan
     positions = [row for row in plan if aliases.get(row["table"]) == "flight_positions"]
     # the unlinked positions of the window: a range of (flight_id, observed_at), two key parts (NULL, then time)
     assert [(row["type"], row["key"]) for row in positions] == [("range", "ix_positions_flight")], plan

@@ -1,9 +1,10 @@
 -- One departure date's part of link_positions_to_flights.sql: of the flights of the position's identity departing
--- on local date DATE(p.observed_at) {offset} (an equality on uq_flights_natural's first three columns, the index
--- named), the latest scheduled at most an hour after the observation and at most 20 hours before it, as
+-- on local date DATE(p.observed_at) {offset} (an equality on ix_flights_link's first three columns, the index
+-- named; its entries hold the origin, the scheduled departure and the id, so no row is read: migration 0018), the
+-- latest scheduled at most an hour after the observation and at most 20 hours before it, as
 -- "scheduled departure + zero-padded flight_id" ('' when none).
 COALESCE((SELECT MAX(CONCAT(f.scheduled_departure, LPAD(f.flight_id, 20, '0')))
-          FROM flights f FORCE INDEX (uq_flights_natural)
+          FROM flights f FORCE INDEX (ix_flights_link)
           WHERE f.departure_date = DATE(p.observed_at) {offset}
             AND f.airline_code = p.airline_code AND f.flight_number = p.flight_number
             AND (p.dep_airport IS NULL OR f.dep_airport = p.dep_airport)

@@ -9,7 +9,8 @@
 --
 -- How, at world scale: a 20-hour window touches four local departure dates in any time zone, and each date is its
 -- own subquery (link_latest_flight_of_day.sql once per date, load.link_statement), an equality on
--- the natural key's first three columns (departure_date, airline, number: one index lookup, a row or two). Each
+-- ix_flights_link's first three columns (departure_date, airline, number: one index lookup, an entry or two, which
+-- hold the origin, scheduled departure and id: no row read, migration 0018). Each
 -- answers its latest match as one sortable text, the scheduled departure then the zero-padded id; GREATEST picks
 -- the latest of the four and the id is cut back out. Not one subquery with
 -- "departure_date IN (four dates) ORDER BY scheduled_departure LIMIT 1": values that depend on the outer row give
