@@ -58,13 +58,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_lufthansa import drop_database, machine_info, mock_api  # noqa: E402
 
+from aerolake.core.flow import STAGES, STREAMING  # noqa: E402
+
 log = logging.getLogger("bench")
 DAY = date(2026, 3, 1)
 LUFTHANSA_HUBS = ("FRA", "MUC")
 OPENSKY_HUBS = ("FRA", "MUC", "LHR", "CDG", "AMS", "IST", "MAD", "FCO", "ZRH", "VIE")
 SNAPSHOTS = ("1200", "1210")
-SNAPSHOT_STAGES = ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality", "write_curated",
-                   "publish_to_kafka")
+SNAPSHOT_STAGES = STAGES + STREAMING
 LUFTHANSA_STAGES = SNAPSHOT_STAGES[3:]  # the daily run's stages after clean (prepare ran the first three)
 API_REQUESTS = {"status": "/status", "flights": "/flights", "flights_airport": "/flights?airport=FRA",
                 "stats": "/stats", "stats_one_day": "/stats?days=1", "positions_latest": "/positions/latest"}
@@ -126,7 +127,7 @@ def stage_function(name: str) -> Any:
     from aerolake import streaming
     from aerolake.pipeline import stages
 
-    return getattr(streaming if name in ("write_curated", "publish_to_kafka") else stages, name)
+    return getattr(streaming if name in STREAMING else stages, name)
 
 
 def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:

@@ -12,6 +12,7 @@ import fastavro
 import pytest
 from e2e_support import TABLES, airflow, free_port, mongo_server, query, stop_process, wait_for_port
 
+from aerolake.core.flow import STAGES, STREAMING
 from aerolake.stores.mysql.db import table_checksums
 
 pytestmark = pytest.mark.e2e
@@ -55,8 +56,7 @@ def test_each_task_runs_alone_with_tasks_test(stack, tmp_path):
         env = {**stack["env"], "AIRFLOW_CONN_AEROLAKE_MONGO": json.dumps(
             {"conn_type": "mongo", "host": "127.0.0.1", "port": port})}
         date = "2026-03-05"
-        for task in ("extract_to_s3", "load_to_mongo", "clean", "load_to_mysql", "check_quality", "write_curated",
-                     "publish_to_kafka"):
+        for task in (*STAGES, *STREAMING):
             text = airflow(stack, "tasks", "test", "lufthansa_lakehouse", task, date, env=env)
             assert "state=success" in text or "Marking task as SUCCESS" in text or "new_state=success" in text, \
                 text[-3000:]
