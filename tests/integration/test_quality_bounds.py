@@ -212,6 +212,102 @@ def test_the_position_link_reads_a_few_index_entries_per_position(history) -> No
     assert spent < 30 * len(flights), spent
 
 
+def _flights_frame(day: date, airline: str, departures: list[datetime]):
+    """Cleaned ``flights`` rows of ``airline`` 0, 1, ... departing FRA for MUC on ``day`` at ``departures``."""
+    import pandas as pd
+
+    from aerolake.schema import FLIGHTS, conform
+
+    return conform(pd.DataFrame([
+        {"airline_code": airline, "flight_number": str(n), "departure_date": pd.Timestamp(day), "dep_airport": "FRA",
+         "arr_airport": "MUC", "scheduled_departure": pd.Timestamp(at), "status": "scheduled", "source": "airlabs",
+         "updated_at": pd.Timestamp(at)} for n, at in enumerate(departures)]), FLIGHTS)
+
+
+def test_a_load_of_flights_looks_up_only_the_positions_its_flights_may_match(history) -> None:
+    """After a load of flights the link looks at the unlinked positions of a day and more, and most of them, at
+    world scale, carry an airline none of our flights is (OpenSky sees every airline; our schedules are a few
+    hubs'): only those near a flight the load added or changed are looked up, the others cost one probe each.
+    The same link of every unlinked position would link no more: nothing else can match."""
+    from aerolake.schema import FLIGHTS
+    from aerolake.sources import authorities
+    from aerolake.stores.mysql.load import (
+        forget_changed_flights,
+        link_positions_to_flights,
+        publish_staging,
+        stage_frames,
+    )
+
+    dt = FIRST + timedelta(days=DAYS // 2)
+    since = datetime.combine(dt, datetime.min.time())
+    strangers = [(f"a{n:05x}", since + timedelta(minutes=2 * n), "ZZ", str(n)) for n in range(300)]
+    waiting = [(f"b{n:05x}", since + timedelta(hours=3, minutes=n), "QQ", str(n)) for n in range(3)]
+    with connection(history) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, airline_code, flight_number, latitude, "
+                        "longitude, source, updated_at) VALUES (%s, %s, %s, %s, 50.0, 8.5, 'opensky', %s)",
+                        [(*row, since) for row in strangers + waiting])
+        # the load: three QQ flights departing at 02:30, and one unchanged LH flight of the history (dropped)
+        cur.execute("SELECT airline_code, flight_number, scheduled_departure, updated_at FROM flights "
+                    "WHERE departure_date = %s AND flight_number = '7'", (dt,))
+        frame = _flights_frame(dt, "QQ", [since + timedelta(hours=2, minutes=30)] * 3)
+        staging, _ = stage_frames(conn, FLIGHTS, [frame])
+        publish_staging(conn, FLIGHTS, staging, authorities=authorities())
+        cur.execute("SELECT airline_code, flight_number FROM changed_flights ORDER BY flight_number")
+        changed = cur.fetchall()
+        before = handler_reads(cur)
+        linked = link_positions_to_flights(conn, since - timedelta(hours=1), since + timedelta(days=1),
+                                           near_changed_flights=True)
+        near = handler_reads(cur) - before
+        forget_changed_flights(conn)
+        before = handler_reads(cur)
+        relinked = link_positions_to_flights(conn, since - timedelta(hours=1), since + timedelta(days=1))
+        every = handler_reads(cur) - before
+        cur.execute("SELECT f.airline_code, f.flight_number FROM flight_positions p JOIN flights f "
+                    "ON f.flight_id = p.flight_id WHERE p.icao24 LIKE 'b%%' ORDER BY p.icao24")
+        links = cur.fetchall()
+        conn.rollback()
+    assert changed == (("QQ", "0"), ("QQ", "1"), ("QQ", "2"))
+    assert linked == 3 and links == (("QQ", "0"), ("QQ", "1"), ("QQ", "2"))
+    assert relinked == 0
+    # each unlinked position of the window: its index entry and one probe (about 2); looked up, three more
+    assert near < 3 * len(strangers) < every, (near, every)
+
+
+def test_the_link_skips_the_departure_dates_an_observation_cannot_have(history) -> None:
+    """A departure 20 hours before to an hour after an observation is, in local time, 32 hours before to 15
+    after it: at noon UTC the day before yesterday cannot hold the flight, at 03:00 tomorrow cannot. Each
+    position costs three lookups, and a flight departing on a date its position could see still links."""
+    from aerolake.stores.mysql.load import link_positions_to_flights
+
+    dt = FIRST + timedelta(days=DAYS // 2)
+    since = datetime.combine(dt, datetime.min.time())
+    with connection(history) as conn, conn.cursor() as cur:
+        # LH 9005 departs on dt - 1 (local date) at 23:30 UTC of dt - 1, LH 9006 on dt + 1 at 12:30 UTC of dt (local
+        # time 00:30 or later: UTC+12 and over, Auckland in summer): both in reach of an observation at 12:00 on dt
+        cur.execute("UPDATE flights SET flight_number = '9005', scheduled_departure = %s WHERE departure_date = %s "
+                    "AND flight_number = '5'", (since - timedelta(minutes=30), dt - timedelta(days=1)))
+        cur.execute("UPDATE flights SET flight_number = '9006', scheduled_departure = %s WHERE departure_date = %s "
+                    "AND flight_number = '7'", (since + timedelta(hours=12, minutes=30), dt + timedelta(days=1)))
+        noon = since + timedelta(hours=12)
+        rows = [(f"c{n:05x}", noon + timedelta(seconds=n), "LH", str(n)) for n in range(200)]
+        rows += [("d09005", noon, "LH", "9005"), ("d09006", noon, "LH", "9006")]
+        cur.executemany("INSERT INTO flight_positions (icao24, observed_at, airline_code, flight_number, latitude, "
+                        "longitude, source, updated_at) VALUES (%s, %s, %s, %s, 50.0, 8.5, 'opensky', %s)",
+                        [(*row, since) for row in rows])
+        before = handler_reads(cur)
+        linked = link_positions_to_flights(conn, noon, noon + timedelta(minutes=10))
+        spent = handler_reads(cur) - before
+        cur.execute("SELECT p.flight_number, f.departure_date FROM flight_positions p JOIN flights f "
+                    "ON f.flight_id = p.flight_id WHERE p.icao24 LIKE 'd%%' ORDER BY p.icao24")
+        links = cur.fetchall()
+        conn.rollback()
+    assert links == (("9005", dt - timedelta(days=1)), ("9006", dt + timedelta(days=1)))
+    assert linked >= 2
+    # per position: its index entry and row, then three lookups (the dates dt - 1, dt and dt + 1) of 3 to 4 handler
+    # reads each: 12 a position measured here, 15 with the day before yesterday's lookup too
+    assert spent < 13.5 * len(rows), spent
+
+
 FLIGHT_FILTERS = [{}, {"airport": "FRA"}, {"airline": "LH"}, {"status": "scheduled"},
                   {"airport": "FRA", "airline": "LH", "status": "scheduled"}]
 

@@ -89,3 +89,16 @@ def test_the_link_window_is_the_loads_own_moments() -> None:
     assert link_window(positions, flights) == (datetime(2026, 3, 1, 12, 0), datetime(2026, 3, 1, 12, 9, 51))
     flights.first, flights.last = datetime(2026, 3, 1, 8, 0), datetime(2026, 3, 1, 22, 0)
     assert link_window(positions, flights) == (datetime(2026, 3, 1, 7, 0), datetime(2026, 3, 2, 18, 0, 1))
+
+
+def test_a_load_links_all_its_own_positions_and_only_those_near_its_changed_flights_in_their_window() -> None:
+    from aerolake.pipeline.stages import _TimeRange, link_windows
+
+    positions, flights = _TimeRange("observed_at"), _TimeRange("scheduled_departure")
+    assert link_windows(positions, flights) == []
+    flights.first, flights.last = datetime(2026, 3, 1, 8, 0), datetime(2026, 3, 1, 22, 0)
+    assert link_windows(positions, flights) == [(datetime(2026, 3, 1, 7, 0), datetime(2026, 3, 2, 18, 0, 1), True)]
+    positions.first, positions.last = datetime(2026, 3, 1, 12, 0), datetime(2026, 3, 1, 12, 9, 50)
+    assert link_windows(positions, flights) == [
+        (datetime(2026, 3, 1, 12, 0), datetime(2026, 3, 1, 12, 9, 51), False),
+        (datetime(2026, 3, 1, 7, 0), datetime(2026, 3, 2, 18, 0, 1), True)]

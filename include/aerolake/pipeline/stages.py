@@ -30,7 +30,12 @@ from aerolake.stores.lake import CleanZoneWriter, Partition, iter_clean_tables
 from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, iter_documents, iter_projected
 from aerolake.stores.mysql import ledger, partitions, quality
 from aerolake.stores.mysql.db import connection
-from aerolake.stores.mysql.load import link_positions_to_flights, publish_staging, stage_frames
+from aerolake.stores.mysql.load import (
+    forget_changed_flights,
+    link_positions_to_flights,
+    publish_staging,
+    stage_frames,
+)
 from aerolake.stores.mysql.migrate import migrate
 from aerolake.stores.mysql.pacing import HourlyPace, fetch_lock
 from aerolake.stores.mysql.quotas import QuotaLedger
@@ -404,11 +409,13 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                          rows, "fill gaps" if fill_only else "upsert", affected, time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
+            for since, until, near_changed_flights in link_windows(moments["flight_positions"], moments["flights"]):
+                linked = link_positions_to_flights(conn, since, until, near_changed_flights=near_changed_flights)
+                log.info("%s %s: %d positions linked to their flights (%s observed %s to %s)", part.source,
+                         part.key, linked, "those near a flight it changed," if near_changed_flights else "its own,",
+                         since, until)
+            forget_changed_flights(conn)
             window = link_window(moments["flight_positions"], moments["flights"])
-            if window is not None:
-                linked = link_positions_to_flights(conn, *window)
-                log.info("%s %s: %d positions linked to their flights (observed %s to %s)", part.source, part.key,
-                         linked, *window)
             for endpoint, counts in results.items():
                 ledger.record_stage(ctx.mysql, ctx.run, "load_to_mysql", endpoint, counts, started, conn=conn)
             # the position checks judge what this load linked: a snapshot's minute, not days of positions
@@ -434,19 +441,24 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
     return results
 
 
-def link_window(positions: _TimeRange, flights: _TimeRange) -> tuple[datetime, datetime] | None:
-    """The moments of the unlinked positions a load may link: its own positions', and those observed while the
-    flights it wrote could be in the air (from an hour before their first scheduled departure to 20 hours after
-    the last: the link's own window, ``link_positions_to_flights.sql``). None when it wrote neither. A
-    snapshot's link then reads minutes or hours of positions, not days of them every 10 minutes."""
-    starts, ends = [], []
+def link_windows(positions: _TimeRange, flights: _TimeRange) -> list[tuple[datetime, datetime, bool]]:
+    """The moments of the unlinked positions a load may link, and whether only those near a flight it added or
+    changed: its own positions' (all of them), and those observed while the flights it wrote could be in the air
+    (from an hour before their first scheduled departure to 20 hours after the last: the link's own window,
+    ``link_positions_to_flights.sql``; only near its changed flights). Empty when it wrote neither. A snapshot's
+    link then reads minutes or hours of positions, not days of them every 10 minutes."""
+    windows = []
     if positions.first is not None:
-        starts.append(positions.first)
-        ends.append(positions.last + timedelta(seconds=1))
+        windows.append((positions.first, positions.last + timedelta(seconds=1), False))
     if flights.first is not None:
-        starts.append(flights.first - timedelta(hours=1))
-        ends.append(flights.last + timedelta(hours=20, seconds=1))
-    return (min(starts), max(ends)) if starts else None
+        windows.append((flights.first - timedelta(hours=1), flights.last + timedelta(hours=20, seconds=1), True))
+    return windows
+
+
+def link_window(positions: _TimeRange, flights: _TimeRange) -> tuple[datetime, datetime] | None:
+    """The moments :func:`link_windows` spans (the gate's position checks judge them); None when it wrote neither."""
+    windows = link_windows(positions, flights)
+    return (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
 
 
 class _TimeRange:

@@ -2,12 +2,19 @@
 -- the flight of that identity whose scheduled departure is the latest one at most an hour after the
 -- observation and at most 20 hours before it (taxiing out early, long-haul still airborne). A position whose
 -- source names no origin (a transponder's callsign is airline and number only) matches on airline and number
--- alone: within that window the latest departed leg is the one in the air. Only positions
--- not yet linked, observed in [%(since)s, %(until)s), are looked at: around the partition's day after a load of
--- flights, the load's own positions' moments after a load of positions alone (load.link_positions_to_flights); run
--- after every load that publishes flights or positions, so whichever arrives second links them.
+-- alone: within that window the latest departed leg is the one in the air. Only positions not yet linked,
+-- observed in [%(since)s, %(until)s), are looked at (load.link_positions_to_flights); run after every load that
+-- publishes flights or positions, so whichever arrives second links them:
+-- * a load's own positions, every one of them;
+-- * the positions observed while the flights a load wrote could be in the air: only those a flight this load added
+--   or changed may match (link_near_changed_flights.sql adds that condition). Every other unlinked
+--   position there matched no flight when it was loaded nor after any later load of flights, and the flights it
+--   could match are as they were. At world scale most unlinked positions carry an airline (OpenSky's callsigns of
+--   every airline; our flight sources know a few hubs'), and a load of flights every 10 minutes (Airlabs) would
+--   otherwise look each of a day's up again, three lookups each, every run.
 --
--- How, at world scale: a 20-hour window touches four local departure dates in any time zone, and each date is its
+-- How, at world scale: a 20-hour window touches four local departure dates in any time zone (three of them for
+-- a given time of the observation, link_latest_flight_of_day.sql), and each date is its
 -- own subquery (link_latest_flight_of_day.sql once per date, load.link_statement), an equality on
 -- ix_flights_link's first three columns (departure_date, airline, number: one index lookup, an entry or two, which
 -- hold the origin, scheduled departure and id: no row read, migration 0018). Each
@@ -25,4 +32,4 @@
 UPDATE flight_positions p FORCE INDEX (ix_positions_flight)
 SET p.flight_id = CAST(SUBSTRING(NULLIF(GREATEST({latest_of_days}), ''), 20) AS UNSIGNED)
 WHERE p.flight_id IS NULL AND p.airline_code IS NOT NULL
-  AND p.observed_at >= %(since)s AND p.observed_at < %(until)s
+  AND p.observed_at >= %(since)s AND p.observed_at < %(until)s{near_changed_flights}

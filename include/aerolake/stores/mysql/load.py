@@ -187,9 +187,10 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
                                   for c in table.load_columns if c not in table.key)))
         added = _added_by_period_and_source(cur, table, staging, key_match, insert_missing_only)
         changed_days: list[Any] = []
-        if table.name == "flights":  # the dashboard's aggregates of the dates this publish changes
+        if table.name == "flights":  # the dashboard's aggregates of the dates it changes; the positions to relink
             cur.execute(f"SELECT DISTINCT departure_date FROM {staging}")
             changed_days = [day for (day,) in cur.fetchall()]
+            _remember_changed_flights(cur, staging)
         if insert_missing_only:
             statement = sql_text("queries/insert_missing_from_staging.sql").format(
                 table=target, staging=staging, columns=columns, key_match=key_match,
@@ -223,23 +224,49 @@ def _added_by_period_and_source(cur: Any, table: Table, staging: str, key_match:
     return [row for row in cur.fetchall() if row[2] or row[3] is not None]
 
 
+#: the session's temporary table of the identities and scheduled departures of the flights its publishes of
+#: ``flights`` added or changed (``link_near_changed_flights.sql``)
+CHANGED_FLIGHTS = "changed_flights"
+
+
+def _remember_changed_flights(cur: Any, staging: str) -> None:
+    """Add the flights left in ``staging`` (the ones this publish adds or changes) to :data:`CHANGED_FLIGHTS`."""
+    cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CHANGED_FLIGHTS} "
+                "(KEY ix_changed_flights (airline_code, flight_number, scheduled_departure)) "
+                "SELECT airline_code, flight_number, scheduled_departure FROM flights WHERE 1 = 0")
+    cur.execute(f"INSERT INTO {CHANGED_FLIGHTS} (airline_code, flight_number, scheduled_departure) "
+                f"SELECT airline_code, flight_number, scheduled_departure FROM {staging} "
+                "WHERE airline_code IS NOT NULL AND flight_number IS NOT NULL AND scheduled_departure IS NOT NULL")
+
+
+def forget_changed_flights(conn: Any) -> None:
+    """Empty the session's :data:`CHANGED_FLIGHTS` (before a load, and after its link)."""
+    with conn.cursor() as cur:
+        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {CHANGED_FLIGHTS}")
+
+
 #: the local departure dates a position's flight may have, relative to the observation's UTC date
 LINK_DAYS = ("- INTERVAL 2 DAY", "- INTERVAL 1 DAY", "", "+ INTERVAL 1 DAY")
 
 
-def link_statement() -> str:
-    """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`."""
+def link_statement(near_changed_flights: bool = False) -> str:
+    """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`; restricted to the positions
+    a flight in :data:`CHANGED_FLIGHTS` may match if ``near_changed_flights``."""
     one = sql_text("queries/link_latest_flight_of_day.sql")
     one = "\n".join(line for line in one.splitlines() if not line.startswith("--"))
+    near = sql_text("queries/link_near_changed_flights.sql")
+    near = "\n" + "\n".join(line for line in near.splitlines() if not line.startswith("--"))
     return sql_text("queries/link_positions_to_flights.sql").format(
-        latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS))
+        latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS),
+        near_changed_flights=near.format(changed=CHANGED_FLIGHTS) if near_changed_flights else "")
 
 
-def link_positions_to_flights(conn: Any, since: Any, until: Any) -> int:
+def link_positions_to_flights(conn: Any, since: Any, until: Any, *, near_changed_flights: bool = False) -> int:
     """Set ``flight_positions.flight_id`` where the reported flight is now known, for the unlinked positions
-    observed in ``[since, until)`` (see the SQL's comment and ``pipeline.stages.link_window``)."""
+    observed in ``[since, until)`` (see the SQL's comment and ``pipeline.stages.link_windows``): all of them, or
+    only those a flight this session's publishes added or changed may match (``near_changed_flights``)."""
     with conn.cursor() as cur:
-        cur.execute(link_statement(), {"since": since, "until": until})
+        cur.execute(link_statement(near_changed_flights), {"since": since, "until": until})
         return cur.rowcount
 
 
