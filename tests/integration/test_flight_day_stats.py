@@ -90,6 +90,20 @@ def test_a_publish_keeps_the_day_aggregates_equal_to_the_flights(migrated_mysql)
     _publish(migrated_mysql, _flights([("LH", "403", D1, "HAM", "landed", 3, 1)]), commit=False)
     assert _kept_and_direct(migrated_mysql) == (kept, direct)
 
+    # kept by difference: a flight moving from one status, origin's delay and on-time count to others, one
+    # staged identical (dropped), and a fill of gaps that adds one flight and leaves a stored one as it was
+    _publish(migrated_mysql, _flights([("LH", "400", D1, "FRA", "cancelled", None, None),
+                                        ("LH", "401", D1, "MUC", "landed", 5, None)]))
+    with connection(migrated_mysql) as conn:
+        publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [_flights([
+            ("LH", "401", D1, "MUC", "landed", 50, 50), ("LH", "404", D1, "HAM", "landed", 7, 2)])])[0],
+                        insert_missing_only=True)
+        conn.commit()
+    kept, direct = _kept_and_direct(migrated_mysql)
+    assert kept == direct
+    assert ("status", D1, "cancelled", 2, None, None) in kept and ("on_time", D1, "", 2, None, 2) in kept
+    assert not any(row[:3] == ("dep_airport", D1, "FRA") for row in kept)  # FRA's one delay went: its row too
+
 
 def test_the_migration_aggregates_what_the_flights_held_and_recount_rebuilds(mysql_cfg) -> None:
     migrate(mysql_cfg, up_to="0013")

@@ -115,19 +115,43 @@ def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
     assert lookups == [], plan
 
 
-def test_the_day_statistics_read_the_days_index_alone(history) -> None:
-    """Every publish of flights aggregates its dates again into flight_day_stats (in its transaction, where an
-    INSERT ... SELECT share-locks what it reads): each part reads the dates' entries of the covering index."""
-    statement = sql_text("queries/insert_flight_day_stats.sql")
+def test_a_publish_keeps_the_day_statistics_from_its_own_flights(history) -> None:
+    """Every publish of flights keeps flight_day_stats by difference, in its transaction: the stored versions of
+    its staged flights are read by their natural key, one lookup each, never by aggregating their whole dates."""
+    from aerolake.schema import FLIGHTS
+    from aerolake.stores.mysql.load import stage_frames
+
+    statement = sql_text("queries/select_staged_flights_stored.sql")
     select = statement[statement.index("SELECT"):]
     dt = FIRST + timedelta(days=DAYS // 2)
-    with connection(history, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"EXPLAIN {select}", {"dates": [dt, dt + timedelta(days=1)]})
+    with connection(history) as conn, conn.cursor() as cur:
+        staging, _ = stage_frames(conn, FLIGHTS, [_flights_frame(dt, "LH", [datetime.combine(dt, datetime.min.time())]
+                                                                 * 3)])
+        key_match = " AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in FLIGHTS.key)
+        cur.execute(f"EXPLAIN {select.format(staging=staging, key_match=key_match)}")
         names = [d[0] for d in cur.description]
         plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-    reads = [(row["table"], row["type"], row["key"], "Using index" in (row["Extra"] or "").split("; "))
-             for row in plan if row["table"] == "flights"]
-    assert reads == [("flights", "range", "ix_flights_day_order", True)] * 4, plan
+        conn.rollback()
+    assert [(row["type"], row["key"]) for row in plan if row["table"] == "t"] == [("eq_ref", "uq_flights_natural")], \
+        plan
+
+
+def test_a_rebuild_of_the_day_statistics_reads_the_days_index_alone(history) -> None:
+    """recount (and the benchmark) aggregate dates again into flight_day_stats: each dimension reads the dates'
+    entries of the covering index."""
+    from aerolake.stores.mysql.stats import add_to_flight_days_statements
+
+    dt = FIRST + timedelta(days=DAYS // 2)
+    reads = []
+    with connection(history, autocommit=True) as conn, conn.cursor() as cur:
+        for statement in add_to_flight_days_statements("flights", "departure_date IN %(dates)s"):
+            select = statement[statement.index("SELECT"):statement.index("ON DUPLICATE")]
+            cur.execute(f"EXPLAIN {select}", {"dates": [dt, dt + timedelta(days=1)]})
+            names = [d[0] for d in cur.description]
+            plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            reads += [(row["table"], row["type"], row["key"], "Using index" in (row["Extra"] or "").split("; "))
+                      for row in plan]
+    assert reads == [("flights", "range", "ix_flights_day_order", True)] * 4, reads
 
 
 def _aliases(statement: str) -> dict[str, str]:

@@ -7,8 +7,9 @@ newest ``updated_at`` it writes; retention subtracts the months it drops. The co
 commit for rows the pipeline wrote; rows written around it (a manual ``INSERT`` or ``DELETE``) make them drift
 until :func:`recount` (``aerolake recount``) counts the tables again, once, with full scans.
 
-``flight_day_stats`` (migration 0014): the dashboard's aggregates per departure date, refreshed by every publish
-of ``flights`` for the dates it changed (:func:`refresh_flight_days`) and rebuilt by :func:`recount`.
+``flight_day_stats`` (migration 0014): the dashboard's aggregates per departure date, kept by every publish of
+``flights`` by difference (:func:`count_staged_flights`: less the versions it replaces, plus those it writes) and
+rebuilt by :func:`recount`.
 """
 
 from __future__ import annotations
@@ -24,11 +25,57 @@ from aerolake.stores.mysql.db import connection
 log = logging.getLogger(__name__)
 
 
+#: ``flight_day_stats``' dimensions: the code, the sums ({sign}: '' or '-'), which flights count, the grouping
+_DIMENSIONS = {
+    "status": ("status", "NULL", "NULL", "TRUE", "departure_date, status"),
+    "dep_airport": ("dep_airport", "{sign}SUM(dep_delay_min)", "NULL", "dep_delay_min IS NOT NULL",
+                    "departure_date, dep_airport"),
+    "airline_code": ("airline_code", "{sign}SUM(dep_delay_min)", "NULL", "dep_delay_min IS NOT NULL",
+                     "departure_date, airline_code"),
+    "on_time": ("''", "NULL", "{sign}SUM(CASE WHEN COALESCE(arr_delay_min, dep_delay_min) < 15 THEN 1 ELSE 0 END)",
+                "status <> 'cancelled' AND COALESCE(arr_delay_min, dep_delay_min) IS NOT NULL", "departure_date"),
+}
+_FLIGHT_DAY_ROWS = "flight_day_rows"
+
+
+def add_to_flight_days_statements(rows: str, bound: str = "TRUE", sign: str = "") -> list[str]:
+    """``add_to_flight_day_stats.sql`` once per dimension: add (``sign`` '') or take away (``-``) the flights of
+    table ``rows`` that ``bound`` selects."""
+    template = "\n".join(line for line in sql_text("queries/add_to_flight_day_stats.sql").splitlines()
+                         if not line.startswith("--"))
+    return [template.format(dimension=dimension, code=code, sign=sign, delay_sum=delay_sum.format(sign=sign),
+                            on_time=on_time.format(sign=sign), rows=rows, condition=f"{bound} AND {counted}",
+                            group_by=group_by)
+            for dimension, (code, delay_sum, on_time, counted, group_by) in _DIMENSIONS.items()]
+
+
 def refresh_flight_days(cur: Any, dates: list[Any]) -> None:
-    """Aggregate ``dates``' flights into ``flight_day_stats`` again, on ``cur``'s connection and transaction."""
+    """Aggregate ``dates``' flights into ``flight_day_stats`` again, on ``cur``'s connection and transaction (a
+    rebuild: :func:`recount`, and what a test or the benchmark changed around the loads)."""
     if dates:
         cur.execute("DELETE FROM flight_day_stats WHERE departure_date IN %(dates)s", {"dates": dates})
-        cur.execute(sql_text("queries/insert_flight_day_stats.sql"), {"dates": dates})
+        for statement in add_to_flight_days_statements("flights", "departure_date IN %(dates)s"):
+            cur.execute(statement, {"dates": dates})
+
+
+def count_staged_flights(cur: Any, staging: str, key_match: str, *, replaced: bool) -> None:
+    """A publish of ``flights`` keeps ``flight_day_stats`` by difference, in its transaction: before the upsert
+    (``replaced``) it takes the stored versions of the staged flights away, after it it adds the versions now
+    stored, then drops the rows left empty. It reads the staged flights (one lookup each), not the whole days they
+    fall in: a snapshot that changes a hundred flights of yesterday no longer aggregates yesterday's 84,000 again
+    (and 84,000 more for the day before, once the history holds it)."""
+    cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {_FLIGHT_DAY_ROWS}")
+    cur.execute(sql_text("queries/select_staged_flights_stored.sql").format(
+        into=_FLIGHT_DAY_ROWS, staging=staging, key_match=key_match))
+    for statement in add_to_flight_days_statements(_FLIGHT_DAY_ROWS, sign="-" if replaced else ""):
+        cur.execute(statement)
+    cur.execute(f"DROP TEMPORARY TABLE {_FLIGHT_DAY_ROWS}")
+    if not replaced:
+        cur.execute(f"SELECT DISTINCT departure_date FROM {staging}")
+        dates = [day for (day,) in cur.fetchall()]
+        if dates:
+            cur.execute("DELETE FROM flight_day_stats WHERE dimension IN %(dimensions)s AND departure_date IN "
+                        "%(dates)s AND flights = 0", {"dimensions": tuple(_DIMENSIONS), "dates": dates})
 
 
 def recount(cfg: MySqlConfig) -> dict[str, int]:
