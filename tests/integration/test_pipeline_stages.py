@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import timedelta
 
 import pytest
 from stage_support import query
@@ -106,6 +107,29 @@ def test_rerun_is_idempotent_and_replays_from_the_lake(mock_api, make_ctx):
         == lake_before
     staged = again.mongo["lufthansa_flightstatus"].count_documents({"_lake.dt": "2026-03-01"})
     assert staged == results["load_to_mongo"]["flightstatus"]["staged"]
+
+
+def test_a_rerun_that_changes_no_flight_looks_at_no_position_of_the_flights_window(mock_api, make_ctx, monkeypatch):
+    """After a load of flights the link looks again at the unlinked positions observed while the flights it added or
+    changed could be in the air; a rerun of the same partition changes none, so it has no such window."""
+    ctx = make_ctx(mock_api, run_id="run-1")
+    for name in ("extract_to_s3", "load_to_mongo", "clean"):
+        getattr(stages, name)(ctx)
+    calls = []
+    real = stages.link_positions_to_flights
+
+    def spy(conn, since, until, **kwargs):
+        calls.append((since, until, kwargs))
+        return real(conn, since, until, **kwargs)
+
+    monkeypatch.setattr(stages, "link_positions_to_flights", spy)
+    stages.load_to_mysql(ctx)
+    assert len(calls) == 1 and calls[0][2] == {"near_changed_flights": True}, calls
+    (first, last), = query(ctx.mysql, "SELECT MIN(scheduled_departure), MAX(scheduled_departure) FROM flights")
+    assert calls[0][:2] == (first - timedelta(hours=1), last + timedelta(hours=20, seconds=1))
+    calls.clear()
+    stages.load_to_mysql(make_ctx(mock_api, run_id="run-2"))
+    assert calls == []
 
 
 def test_fetched_at_is_the_pipelines_clock_and_the_ledger_the_wall_clock(mock_api, make_ctx, monkeypatch):

@@ -31,6 +31,7 @@ from aerolake.stores.mongo import CLEAN_CHUNK, DOCUMENT_ORDER, documents_by_id, 
 from aerolake.stores.mysql import ledger, partitions, quality
 from aerolake.stores.mysql.db import connection
 from aerolake.stores.mysql.load import (
+    changed_flights_span,
     forget_changed_flights,
     link_positions_to_flights,
     publish_staging,
@@ -396,8 +397,9 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                      ", ".join(made))
     with connection(ctx.mysql) as conn:
         try:
-            # the moments of the positions and the scheduled departures of the flights this load writes
-            moments = {"flight_positions": _TimeRange("observed_at"), "flights": _TimeRange("scheduled_departure")}
+            # the moments of the positions this load writes; the scheduled departures of the flights it changes
+            moments = {"flight_positions": _TimeRange("observed_at")}
+            changed, wrote_flights = _TimeRange("scheduled_departure"), False
             for entity, table_name, endpoint, fill_only in spec.publish:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
@@ -409,13 +411,16 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                          rows, "fill gaps" if fill_only else "upsert", affected, time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
-            for since, until, near_changed_flights in link_windows(moments["flight_positions"], moments["flights"]):
+                wrote_flights |= table_name == "flights"
+            if wrote_flights:  # a rerun changes none: it has no flights' window to link again
+                changed.first, changed.last = changed_flights_span(conn)
+            for since, until, near_changed_flights in link_windows(moments["flight_positions"], changed):
                 linked = link_positions_to_flights(conn, since, until, near_changed_flights=near_changed_flights)
                 log.info("%s %s: %d positions linked to their flights (%s observed %s to %s)", part.source,
                          part.key, linked, "those near a flight it changed," if near_changed_flights else "its own,",
                          since, until)
             forget_changed_flights(conn)
-            window = link_window(moments["flight_positions"], moments["flights"])
+            window = link_window(moments["flight_positions"], changed)
             for endpoint, counts in results.items():
                 ledger.record_stage(ctx.mysql, ctx.run, "load_to_mysql", endpoint, counts, started, conn=conn)
             # the position checks judge what this load linked: a snapshot's minute, not days of positions
@@ -443,10 +448,11 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
 
 def link_windows(positions: _TimeRange, flights: _TimeRange) -> list[tuple[datetime, datetime, bool]]:
     """The moments of the unlinked positions a load may link, and whether only those near a flight it added or
-    changed: its own positions' (all of them), and those observed while the flights it wrote could be in the air
-    (from an hour before their first scheduled departure to 20 hours after the last: the link's own window,
-    ``link_positions_to_flights.sql``; only near its changed flights). Empty when it wrote neither. A snapshot's
-    link then reads minutes or hours of positions, not days of them every 10 minutes."""
+    changed: its own positions' (all of them), and those observed while the flights it added or changed could be
+    in the air (from an hour before their first scheduled departure to 20 hours after the last: the link's own
+    window, ``link_positions_to_flights.sql``; only near those flights). Empty when it wrote neither. A snapshot's
+    link then reads minutes or hours of positions, not days of them every 10 minutes, and a rerun that changes
+    no flight reads none of the flights' window."""
     windows = []
     if positions.first is not None:
         windows.append((positions.first, positions.last + timedelta(seconds=1), False))

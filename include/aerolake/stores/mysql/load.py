@@ -239,6 +239,15 @@ def _remember_changed_flights(cur: Any, staging: str) -> None:
                 "WHERE airline_code IS NOT NULL AND flight_number IS NOT NULL AND scheduled_departure IS NOT NULL")
 
 
+def changed_flights_span(conn: Any) -> tuple[Any, Any]:
+    """The earliest and latest scheduled departure in :data:`CHANGED_FLIGHTS` ((None, None) when it is empty); call
+    it after a publish of ``flights`` on this connection (which makes the table)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT MIN(scheduled_departure), MAX(scheduled_departure) FROM {CHANGED_FLIGHTS}")
+        first, last = cur.fetchone()
+    return first, last
+
+
 def forget_changed_flights(conn: Any) -> None:
     """Empty the session's :data:`CHANGED_FLIGHTS` (before a load, and after its link)."""
     with conn.cursor() as cur:
