@@ -249,7 +249,7 @@ def changed_flights_span(conn: Any) -> tuple[Any, Any]:
 
 
 def forget_changed_flights(conn: Any) -> None:
-    """Empty the session's :data:`CHANGED_FLIGHTS` (before a load, and after its link)."""
+    """Drop the session's :data:`CHANGED_FLIGHTS` (after a load's link: the next load on the connection starts anew)."""
     with conn.cursor() as cur:
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {CHANGED_FLIGHTS}")
 
