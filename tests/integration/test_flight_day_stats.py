@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
+import pytest
 
 from aerolake.schema import FLIGHTS, conform
 from aerolake.sources import authorities
@@ -70,7 +71,12 @@ def _publish(cfg, frame: pd.DataFrame, *, commit: bool = True) -> None:
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
 
 
-def test_a_publish_keeps_the_day_aggregates_equal_to_the_flights(migrated_mysql) -> None:
+@pytest.mark.parametrize("by_difference_below", [0, 10**9], ids=["by-difference", "aggregated-again"])
+def test_a_publish_keeps_the_day_aggregates_equal_to_the_flights(migrated_mysql, monkeypatch,
+                                                                 by_difference_below) -> None:
+    """Either way a publish keeps a date's aggregates (by difference where it changes a few of the date's flights,
+    0 here: every date that holds flights; aggregated again where it changes many), they equal the flights'."""
+    monkeypatch.setattr(stats, "BY_DIFFERENCE_BELOW", by_difference_below)
     _references(migrated_mysql)
     _publish(migrated_mysql, _flights([("LH", "400", D1, "FRA", "landed", 20, 10),
                                         ("LH", "401", D1, "MUC", "landed", 5, None),
@@ -103,6 +109,16 @@ def test_a_publish_keeps_the_day_aggregates_equal_to_the_flights(migrated_mysql)
     assert kept == direct
     assert ("status", D1, "cancelled", 2, None, None) in kept and ("on_time", D1, "", 2, None, 2) in kept
     assert not any(row[:3] == ("dep_airport", D1, "FRA") for row in kept)  # FRA's one delay went: its row too
+
+
+def test_a_publish_chooses_per_date_between_the_difference_and_a_new_aggregate(migrated_mysql) -> None:
+    _references(migrated_mysql)
+    _publish(migrated_mysql, _flights([("LH", str(n), D1, "FRA", "landed", n, n) for n in range(10)]))
+    with connection(migrated_mysql) as conn, conn.cursor() as cur:
+        staging, _ = stage_frames(conn, FLIGHTS, [_flights([("LH", "1", D1, "FRA", "landed", 99, 99),
+                                                            ("LH", "1", D2, "FRA", "landed", 1, 1)])])
+        assert stats.flight_days_of_publish(cur, staging) == ([D1], [D2])  # 1 of D1's 10; D2 holds none yet
+        conn.rollback()
 
 
 def test_the_migration_aggregates_what_the_flights_held_and_recount_rebuilds(mysql_cfg) -> None:

@@ -116,8 +116,9 @@ def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
 
 
 def test_a_publish_keeps_the_day_statistics_from_its_own_flights(history) -> None:
-    """Every publish of flights keeps flight_day_stats by difference, in its transaction: the stored versions of
-    its staged flights are read by their natural key, one lookup each, never by aggregating their whole dates."""
+    """A publish of a few of a date's flights keeps its flight_day_stats by difference, in its transaction: the
+    stored versions of its staged flights are read by their natural key, one lookup each, not by aggregating the
+    whole date."""
     from aerolake.schema import FLIGHTS
     from aerolake.stores.mysql.load import stage_frames
 
@@ -128,7 +129,7 @@ def test_a_publish_keeps_the_day_statistics_from_its_own_flights(history) -> Non
         staging, _ = stage_frames(conn, FLIGHTS, [_flights_frame(dt, "LH", [datetime.combine(dt, datetime.min.time())]
                                                                  * 3)])
         key_match = " AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in FLIGHTS.key)
-        cur.execute(f"EXPLAIN {select.format(staging=staging, key_match=key_match)}")
+        cur.execute(f"EXPLAIN {select.format(staging=staging, key_match=key_match)}", {"dates": [dt]})
         names = [d[0] for d in cur.description]
         plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         conn.rollback()
@@ -137,8 +138,8 @@ def test_a_publish_keeps_the_day_statistics_from_its_own_flights(history) -> Non
 
 
 def test_a_rebuild_of_the_day_statistics_reads_the_days_index_alone(history) -> None:
-    """recount (and the benchmark) aggregate dates again into flight_day_stats: each dimension reads the dates'
-    entries of the covering index."""
+    """A publish of many of a date's flights (and recount) aggregate the date again into flight_day_stats: each
+    dimension reads the dates' entries of the covering index."""
     from aerolake.stores.mysql.stats import add_to_flight_days_statements
 
     dt = FIRST + timedelta(days=DAYS // 2)

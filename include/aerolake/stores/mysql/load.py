@@ -186,10 +186,12 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
                 same=" AND ".join(f"t.{quote_identifier(c)} <=> s.{quote_identifier(c)}"
                                   for c in table.load_columns if c not in table.key)))
         added = _added_by_period_and_source(cur, table, staging, key_match, insert_missing_only)
-        flights = table.name == "flights"
-        if flights:  # the positions to link again; the dashboard's aggregates, less the versions replaced
+        by_difference: list[Any] = []
+        again: list[Any] = []
+        if table.name == "flights":  # the positions to link again; the dashboard's aggregates of the dates changed
             _remember_changed_flights(cur, staging)
-            stats.count_staged_flights(cur, staging, key_match, replaced=True)
+            by_difference, again = stats.flight_days_of_publish(cur, staging)
+            stats.count_staged_flights(cur, staging, key_match, by_difference, replaced=True)
         if insert_missing_only:
             statement = sql_text("queries/insert_missing_from_staging.sql").format(
                 table=target, staging=staging, columns=columns, key_match=key_match,
@@ -202,9 +204,9 @@ def publish_staging(conn: pymysql.Connection, table: Table, staging: str, *, ins
                 select_columns=", ".join([columns, *(quote_identifier(source) for _c, source in derived)]))
         cur.execute(statement)
         affected = cur.rowcount
-        if flights:  # plus the versions written
-            stats.count_staged_flights(cur, staging, key_match, replaced=False)
+        stats.count_staged_flights(cur, staging, key_match, by_difference, replaced=False)
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {staging}")
+        stats.refresh_flight_days(cur, again)
         if added:
             cur.executemany(sql_text("queries/add_to_table_stats.sql"),
                             [(table.name, period, source, rows, newest) for period, source, rows, newest in added])

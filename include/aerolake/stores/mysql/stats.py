@@ -8,8 +8,9 @@ commit for rows the pipeline wrote; rows written around it (a manual ``INSERT`` 
 until :func:`recount` (``aerolake recount``) counts the tables again, once, with full scans.
 
 ``flight_day_stats`` (migration 0014): the dashboard's aggregates per departure date, kept by every publish of
-``flights`` by difference (:func:`count_staged_flights`: less the versions it replaces, plus those it writes) and
-rebuilt by :func:`recount`.
+``flights`` for the dates it changes (:func:`flight_days_of_publish`): by difference where it changes a few of a
+date's flights (:func:`count_staged_flights`: less the versions it replaces, plus those it writes), aggregated
+again where it changes many (:func:`refresh_flight_days`); rebuilt by :func:`recount`.
 """
 
 from __future__ import annotations
@@ -50,32 +51,49 @@ def add_to_flight_days_statements(rows: str, bound: str = "TRUE", sign: str = ""
 
 
 def refresh_flight_days(cur: Any, dates: list[Any]) -> None:
-    """Aggregate ``dates``' flights into ``flight_day_stats`` again, on ``cur``'s connection and transaction (a
-    rebuild: :func:`recount`, and what a test or the benchmark changed around the loads)."""
+    """Aggregate ``dates``' flights into ``flight_day_stats`` again, on ``cur``'s connection and transaction."""
     if dates:
         cur.execute("DELETE FROM flight_day_stats WHERE departure_date IN %(dates)s", {"dates": dates})
         for statement in add_to_flight_days_statements("flights", "departure_date IN %(dates)s"):
             cur.execute(statement, {"dates": dates})
 
 
-def count_staged_flights(cur: Any, staging: str, key_match: str, *, replaced: bool) -> None:
-    """A publish of ``flights`` keeps ``flight_day_stats`` by difference, in its transaction: before the upsert
-    (``replaced``) it takes the stored versions of the staged flights away, after it it adds the versions now
-    stored, then drops the rows left empty. It reads the staged flights (one lookup each), not the whole days they
-    fall in: a snapshot that changes a hundred flights of yesterday no longer aggregates yesterday's 84,000 again
-    (and 84,000 more for the day before, once the history holds it)."""
+#: a date's statistics are kept by difference when it holds over this many times the flights a publish changes on
+#: it, else aggregated again: the difference costs two key lookups per changed flight (about 9 µs), the aggregate
+#: four passes over the date's index entries (about 2.4 µs a flight), measured at world scale (bench/README.md)
+BY_DIFFERENCE_BELOW = 4
+
+
+def flight_days_of_publish(cur: Any, staging: str) -> tuple[list[Any], list[Any]]:
+    """The departure dates of the flights left in ``staging`` (those a publish adds or changes): (those whose
+    statistics it keeps by difference, those it aggregates again after the upsert). A snapshot that changes a
+    hundred flights of a day reads those hundred; a day's load of 84,000 new flights aggregates its day once."""
+    cur.execute(f"SELECT departure_date, COUNT(*) FROM {staging} GROUP BY departure_date")
+    staged = dict(cur.fetchall())
+    if not staged:
+        return [], []
+    cur.execute("SELECT departure_date, SUM(flights) FROM flight_day_stats WHERE dimension = 'status' "
+                "AND departure_date IN %(dates)s GROUP BY departure_date", {"dates": list(staged)})
+    held = {day: int(flights) for day, flights in cur.fetchall()}
+    by_difference = sorted(d for d, n in staged.items() if n * BY_DIFFERENCE_BELOW < held.get(d, 0))
+    return by_difference, sorted(d for d in staged if d not in by_difference)
+
+
+def count_staged_flights(cur: Any, staging: str, key_match: str, dates: list[Any], *, replaced: bool) -> None:
+    """Keep ``dates``' statistics by difference, in the publish's transaction: before the upsert (``replaced``)
+    take the stored versions of the flights staged on them away, after it add the versions now stored and drop
+    the rows left empty (:func:`flight_days_of_publish` chooses the dates)."""
+    if not dates:
+        return
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {_FLIGHT_DAY_ROWS}")
     cur.execute(sql_text("queries/select_staged_flights_stored.sql").format(
-        into=_FLIGHT_DAY_ROWS, staging=staging, key_match=key_match))
+        into=_FLIGHT_DAY_ROWS, staging=staging, key_match=key_match), {"dates": dates})
     for statement in add_to_flight_days_statements(_FLIGHT_DAY_ROWS, sign="-" if replaced else ""):
         cur.execute(statement)
     cur.execute(f"DROP TEMPORARY TABLE {_FLIGHT_DAY_ROWS}")
     if not replaced:
-        cur.execute(f"SELECT DISTINCT departure_date FROM {staging}")
-        dates = [day for (day,) in cur.fetchall()]
-        if dates:
-            cur.execute("DELETE FROM flight_day_stats WHERE dimension IN %(dimensions)s AND departure_date IN "
-                        "%(dates)s AND flights = 0", {"dimensions": tuple(_DIMENSIONS), "dates": dates})
+        cur.execute("DELETE FROM flight_day_stats WHERE dimension IN %(dimensions)s AND departure_date IN %(dates)s "
+                    "AND flights = 0", {"dimensions": tuple(_DIMENSIONS), "dates": dates})
 
 
 def recount(cfg: MySqlConfig) -> dict[str, int]:
