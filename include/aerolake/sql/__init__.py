@@ -25,3 +25,10 @@ def quote_identifier(name: str) -> str:
 def sql_text(relative: str) -> str:
     """The text of ``aerolake/sql/<relative>``."""
     return (SQL_DIR / relative).read_text()
+
+
+@cache
+def sql_uncommented(relative: str) -> str:
+    """``sql_text(relative)`` without its comment lines: a fragment formatted into another statement (a value
+    filled into a comment would end it), or a statement PyMySQL must see start with its verb."""
+    return "\n".join(line for line in sql_text(relative).splitlines() if not line.lstrip().startswith("--"))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aerolake.core.connections import MySqlConfig
 from aerolake.core.errors import DeliveryFailed
 from aerolake.core.settings import wall_clock
-from aerolake.sql import sql_text
+from aerolake.sql import sql_text, sql_uncommented
 from aerolake.stores.mysql.db import connection, read_all
 from aerolake.stores.mysql.migrate import migrate
 from aerolake.streaming.connections import KafkaTarget, kafka_topic, resolve_target
@@ -191,7 +191,7 @@ def record_outcome(cfg: MySqlConfig, topic: str, dt: date, outcome: Outcome) -> 
 def _bulk_statement(relative: str) -> str:
     """The SQL file without its comment lines: PyMySQL's executemany recognizes a multi-row ``INSERT`` only
     when the text starts with ``INSERT`` (otherwise it runs one statement per row)."""
-    return "\n".join(line for line in sql_text(relative).splitlines() if not line.lstrip().startswith("--"))
+    return sql_uncommented(relative)
 
 
 # -- the task body ------------------------------------------------------------------------------------------

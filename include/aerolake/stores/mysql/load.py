@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aerolake.core.scratch import ScratchFile
 from aerolake.schema import Table
-from aerolake.sql import quote_identifier, sql_text
+from aerolake.sql import quote_identifier, sql_text, sql_uncommented
 from aerolake.stores.mysql import stats
 from aerolake.stores.mysql.merge import Authority, upsert_assignments
 
@@ -263,13 +263,11 @@ LINK_DAYS = ("- INTERVAL 2 DAY", "- INTERVAL 1 DAY", "", "+ INTERVAL 1 DAY")
 def link_statement(near_changed_flights: bool = False) -> str:
     """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`; restricted to the positions
     a flight in :data:`CHANGED_FLIGHTS` may match if ``near_changed_flights``."""
-    one = sql_text("queries/link_latest_flight_of_day.sql")
-    one = "\n".join(line for line in one.splitlines() if not line.startswith("--"))
-    near = sql_text("queries/link_near_changed_flights.sql")
-    near = "\n" + "\n".join(line for line in near.splitlines() if not line.startswith("--"))
+    one = sql_uncommented("queries/link_latest_flight_of_day.sql")
+    near = "\n" + sql_uncommented("queries/link_near_changed_flights.sql").format(changed=CHANGED_FLIGHTS)
     return sql_text("queries/link_positions_to_flights.sql").format(
         latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS),
-        near_changed_flights=near.format(changed=CHANGED_FLIGHTS) if near_changed_flights else "")
+        near_changed_flights=near if near_changed_flights else "")
 
 
 def link_positions_to_flights(conn: Any, since: Any, until: Any, *, near_changed_flights: bool = False) -> int:

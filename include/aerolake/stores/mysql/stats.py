@@ -20,7 +20,7 @@ from typing import Any
 
 from aerolake.core.connections import MySqlConfig
 from aerolake.schema import DATA_TABLES
-from aerolake.sql import quote_identifier, sql_text
+from aerolake.sql import quote_identifier, sql_text, sql_uncommented
 from aerolake.stores.mysql.db import connection
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ _FLIGHT_DAY_ROWS = "flight_day_rows"
 def add_to_flight_days_statements(rows: str, bound: str = "TRUE", sign: str = "") -> list[str]:
     """``add_to_flight_day_stats.sql`` once per dimension: add (``sign`` '') or take away (``-``) the flights of
     table ``rows`` that ``bound`` selects."""
-    template = "\n".join(line for line in sql_text("queries/add_to_flight_day_stats.sql").splitlines()
-                         if not line.startswith("--"))
+    template = sql_uncommented("queries/add_to_flight_day_stats.sql")
     return [template.format(dimension=dimension, code=code, sign=sign, delay_sum=delay_sum.format(sign=sign),
                             on_time=on_time.format(sign=sign), rows=rows, condition=f"{bound} AND {counted}",
                             group_by=group_by)
