@@ -399,7 +399,7 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
         try:
             # the moments of the positions this load writes; the scheduled departures of the flights it changes
             moments = {"flight_positions": _TimeRange("observed_at")}
-            changed, wrote_flights = _TimeRange("scheduled_departure"), False
+            changed = _TimeRange("scheduled_departure")
             for entity, table_name, endpoint, fill_only in spec.publish:
                 t0 = time.monotonic()
                 table = TABLES[table_name]
@@ -411,8 +411,7 @@ def load_to_mysql(ctx: StageContext) -> dict[str, dict[str, int]]:
                          rows, "fill gaps" if fill_only else "upsert", affected, time.monotonic() - t0)
                 # entities of one endpoint (flights and their codeshares) add up to its loaded count
                 results.setdefault(endpoint, {"loaded": 0})["loaded"] += rows
-                wrote_flights |= table_name == "flights"
-            if wrote_flights:  # a rerun changes none: it has no flights' window to link again
+            if "flights" in spec.tables:  # a rerun changes none: it has no flights' window to link again
                 changed.first, changed.last = changed_flights_span(conn)
             for since, until, near_changed_flights in link_windows(moments["flight_positions"], changed):
                 linked = link_positions_to_flights(conn, since, until, near_changed_flights=near_changed_flights)
