@@ -296,6 +296,52 @@ def test_a_load_of_flights_looks_up_only_the_positions_its_flights_may_match(his
     assert near < 3 * len(strangers) < every, (near, every)
 
 
+def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(history) -> None:
+    """The link after a load of flights finds its candidates in ix_positions_flight's entries (airline, number,
+    icao24 with the time), probing the changed flights by their key: the rows of the window's other unlinked
+    positions (no airline, or an airline the load has no flight of) are never read. Then it reads and updates
+    the candidates' rows by their primary key, and looks their flights up by ix_flights_link."""
+    from aerolake.schema import FLIGHTS
+    from aerolake.sources import authorities
+    from aerolake.stores.mysql.load import (
+        forget_changed_flights,
+        link_candidates_statement,
+        link_statement,
+        make_link_candidates,
+        publish_staging,
+        stage_frames,
+    )
+
+    dt = FIRST + timedelta(days=DAYS // 2)
+    since = datetime.combine(dt, datetime.min.time())
+    window = {"since": since - timedelta(hours=1), "until": since + timedelta(days=1)}
+    with connection(history) as conn, conn.cursor() as cur:
+        frame = _flights_frame(dt, "QQ", [since + timedelta(hours=2, minutes=30)] * 3)
+        staging, _ = stage_frames(conn, FLIGHTS, [frame])
+        publish_staging(conn, FLIGHTS, staging, authorities=authorities())
+        make_link_candidates(cur)
+        plans = {}
+        for name, statement in (("candidates", link_candidates_statement()), ("update", link_statement(True))):
+            cur.execute(f"EXPLAIN {statement}", window)
+            names = [d[0] for d in cur.description]
+            plans[name] = (_aliases(statement), [dict(zip(names, row, strict=True)) for row in cur.fetchall()])
+        forget_changed_flights(conn)
+        conn.rollback()
+    aliases, plan = plans["candidates"]
+    positions = [row for row in plan if aliases.get(row["table"]) == "flight_positions"]
+    assert [(row["type"], row["key"]) for row in positions] == [("range", "ix_positions_flight")], plan
+    assert "Using index" in (positions[0]["Extra"] or "").split("; "), plan  # no row read
+    probes = [row for row in plan if aliases.get(row["table"]) == "changed_flights"]
+    assert [(row["type"], row["key"]) for row in probes] == [("ref", "ix_changed_flights")], plan
+    assert probes[0]["select_type"] == "DEPENDENT SUBQUERY", plan  # one probe a position, not a join of both
+    aliases, plan = plans["update"]
+    # the candidates drive the update, each position's row read by its primary key
+    assert [aliases.get(row["table"]) for row in plan[:2]] == ["link_candidates", "flight_positions"], plan
+    assert (plan[1]["type"], plan[1]["key"]) == ("eq_ref", "PRIMARY"), plan
+    lookups = [row for row in plan if aliases.get(row["table"]) == "flights"]
+    assert {(row["type"], row["key"]) for row in lookups} == {("ref", "ix_flights_link")} and len(lookups) == 4, plan
+
+
 def test_the_link_skips_the_departure_dates_an_observation_cannot_have(history) -> None:
     """A departure 20 hours before to an hour after an observation is, in local time, 32 hours before to 15
     after it: an observation at noon UTC cannot see a flight of the day before yesterday (local date), one at

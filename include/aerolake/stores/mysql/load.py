@@ -260,23 +260,54 @@ def forget_changed_flights(conn: Any) -> None:
 LINK_DAYS = ("- INTERVAL 2 DAY", "- INTERVAL 1 DAY", "", "+ INTERVAL 1 DAY")
 
 
+#: the session's temporary table of the positions the link after a load of flights updates: those a flight in
+#: :data:`CHANGED_FLIGHTS` may match (``link_near_changed_flights.sql``)
+LINK_CANDIDATES = "link_candidates"
+
+
 def link_statement(near_changed_flights: bool = False) -> str:
-    """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`; restricted to the positions
-    a flight in :data:`CHANGED_FLIGHTS` may match if ``near_changed_flights``."""
+    """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`: of the unlinked positions
+    of its window, or (``near_changed_flights``) of those in :data:`LINK_CANDIDATES`."""
     one = sql_uncommented("queries/link_latest_flight_of_day.sql")
-    near = "\n" + sql_uncommented("queries/link_near_changed_flights.sql").format(changed=CHANGED_FLIGHTS)
+    positions = (f"{LINK_CANDIDATES} k STRAIGHT_JOIN flight_positions p "
+                 "ON p.observed_at = k.observed_at AND p.icao24 = k.icao24" if near_changed_flights
+                 else "flight_positions p FORCE INDEX (ix_positions_flight)")
     return sql_text("queries/link_positions_to_flights.sql").format(
-        latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS),
-        near_changed_flights=near if near_changed_flights else "")
+        positions=positions, latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS))
+
+
+def link_candidates_statement() -> str:
+    """``link_near_changed_flights.sql``: the keys of the positions a flight in :data:`CHANGED_FLIGHTS` may match,
+    into :data:`LINK_CANDIDATES`."""
+    return sql_text("queries/link_near_changed_flights.sql").format(candidates=LINK_CANDIDATES,
+                                                                     changed=CHANGED_FLIGHTS)
+
+
+def make_link_candidates(cur: Any) -> None:
+    """(Re)make the session's empty :data:`LINK_CANDIDATES`."""
+    cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {LINK_CANDIDATES}")
+    cur.execute(f"CREATE TEMPORARY TABLE {LINK_CANDIDATES} (PRIMARY KEY (observed_at, icao24)) "
+                "SELECT observed_at, icao24 FROM flight_positions WHERE 1 = 0")
 
 
 def link_positions_to_flights(conn: Any, since: Any, until: Any, *, near_changed_flights: bool = False) -> int:
     """Set ``flight_positions.flight_id`` where the reported flight is now known, for the unlinked positions
     observed in ``[since, until)`` (see the SQL's comment and ``pipeline.stages.link_windows``): all of them, or
-    only those a flight this session's publishes added or changed may match (``near_changed_flights``)."""
+    only those a flight this session's publishes added or changed may match (``near_changed_flights``: found in
+    the index first, then only their rows updated)."""
+    window = {"since": since, "until": until}
     with conn.cursor() as cur:
-        cur.execute(link_statement(near_changed_flights), {"since": since, "until": until})
-        return cur.rowcount
+        if not near_changed_flights:
+            cur.execute(link_statement(), window)
+            return cur.rowcount
+        make_link_candidates(cur)
+        cur.execute(link_candidates_statement(), window)
+        linked = 0
+        if cur.rowcount:
+            cur.execute(link_statement(near_changed_flights=True), window)
+            linked = cur.rowcount
+        cur.execute(f"DROP TEMPORARY TABLE {LINK_CANDIDATES}")
+    return linked
 
 
 def day_window(dt: str) -> tuple[Any, Any]:
