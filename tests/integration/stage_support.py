@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aerolake.pipeline import stages
 from aerolake.stores import lake
 from aerolake.stores.mysql.db import connection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def run_stages(ctx: stages.StageContext, **extract_kwargs: Any) -> dict[str, Any]:
@@ -30,6 +34,27 @@ def handler_reads(cur: Any) -> int:
     ``EXPLAIN`` says only what was planned."""
     cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
     return sum(int(value) for _, value in cur.fetchall())
+
+
+def flights_frame(rows: Iterable[Mapping[str, Any]], **defaults: Any) -> pd.DataFrame:
+    """Cleaned ``flights`` rows, as ``clean`` leaves them: each of ``rows`` over ``defaults``."""
+    import pandas as pd
+
+    from aerolake.schema import FLIGHTS, conform
+
+    return conform(pd.DataFrame([{**defaults, **row} for row in rows]), FLIGHTS)
+
+
+def publish_flights(conn: Any, frame: pd.DataFrame, *, insert_missing_only: bool = False) -> int:
+    """Stage ``frame`` and publish it to ``flights`` on ``conn`` as a load does (every source's merge rules),
+    uncommitted; the rows it affected."""
+    from aerolake.schema import FLIGHTS
+    from aerolake.sources import authorities
+    from aerolake.stores.mysql.load import publish_staging, stage_frames
+
+    staging, _ = stage_frames(conn, FLIGHTS, [frame])
+    return publish_staging(conn, FLIGHTS, staging, insert_missing_only=insert_missing_only,
+                           authorities=authorities())
 
 
 def put_raw_pages(ctx: stages.StageContext, endpoint: str, pages: list[tuple[Any, int]],

@@ -8,12 +8,12 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
+from stage_support import flights_frame, publish_flights
 
-from aerolake.schema import FLIGHTS, conform
-from aerolake.sources import authorities
+from aerolake.schema import FLIGHTS
 from aerolake.stores.mysql import stats
 from aerolake.stores.mysql.db import connection
-from aerolake.stores.mysql.load import publish_staging, stage_frames
+from aerolake.stores.mysql.load import stage_frames
 from aerolake.stores.mysql.migrate import migrate
 
 #: what /stats aggregated from flights before the table existed: the truth the kept rows must equal
@@ -54,17 +54,16 @@ def _references(cfg) -> None:
 
 def _flights(rows: list[tuple]) -> pd.DataFrame:
     """(airline, number, date, origin, status, departure delay, arrival delay) -> conformed flights rows."""
-    return conform(pd.DataFrame([{
+    return flights_frame(({
         "airline_code": airline, "flight_number": number, "departure_date": day, "dep_airport": origin,
-        "arr_airport": "HAM", "scheduled_departure": datetime.combine(day, datetime.min.time()).replace(hour=8),
-        "status": status, "dep_delay_min": dep_delay, "arr_delay_min": arr_delay, "source": "lufthansa",
-        "updated_at": datetime(2026, 3, 2, 6, 0)} for airline, number, day, origin, status, dep_delay, arr_delay in rows]),
-        FLIGHTS)
+        "scheduled_departure": datetime.combine(day, datetime.min.time()).replace(hour=8), "status": status,
+        "dep_delay_min": dep_delay, "arr_delay_min": arr_delay} for airline, number, day, origin, status, dep_delay,
+        arr_delay in rows), arr_airport="HAM", source="lufthansa", updated_at=datetime(2026, 3, 2, 6, 0))
 
 
 def _publish(cfg, frame: pd.DataFrame, *, commit: bool = True) -> None:
     with connection(cfg) as conn:
-        publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0], authorities=authorities())
+        publish_flights(conn, frame)
         conn.commit() if commit else conn.rollback()
 
 
@@ -101,9 +100,8 @@ def test_a_publish_keeps_the_day_aggregates_equal_to_the_flights(migrated_mysql,
     _publish(migrated_mysql, _flights([("LH", "400", D1, "FRA", "cancelled", None, None),
                                         ("LH", "401", D1, "MUC", "landed", 5, None)]))
     with connection(migrated_mysql) as conn:
-        publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [_flights([
-            ("LH", "401", D1, "MUC", "landed", 50, 50), ("LH", "404", D1, "HAM", "landed", 7, 2)])])[0],
-                        insert_missing_only=True)
+        publish_flights(conn, _flights([("LH", "401", D1, "MUC", "landed", 50, 50),
+                                        ("LH", "404", D1, "HAM", "landed", 7, 2)]), insert_missing_only=True)
         conn.commit()
     kept, direct = _kept_and_direct(migrated_mysql)
     assert kept == direct

@@ -7,19 +7,17 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+from stage_support import flights_frame, publish_flights
 
-from aerolake.schema import FLIGHTS, conform
-from aerolake.sources import authorities
 from aerolake.stores.mysql.db import connection
-from aerolake.stores.mysql.load import publish_staging, stage_frames
 
 KEY = {"flight_number": "400", "departure_date": pd.Timestamp("2026-03-01"), "dep_airport": "FRA"}
 
 
 def _observation(airline: str, source: str, fetched: str, **values) -> pd.DataFrame:
-    row = {"airline_code": airline, **KEY, "arr_airport": "JFK", "scheduled_departure": pd.Timestamp("2026-03-01 09:00"),
-           "status": "scheduled", "source": source, "updated_at": pd.Timestamp(fetched), **values}
-    return conform(pd.DataFrame([row]), FLIGHTS)
+    return flights_frame([{"airline_code": airline, **KEY, "arr_airport": "JFK",
+                           "scheduled_departure": pd.Timestamp("2026-03-01 09:00"), "status": "scheduled",
+                           "source": source, "updated_at": pd.Timestamp(fetched), **values}])
 
 
 @pytest.fixture
@@ -34,7 +32,7 @@ def flights_db(migrated_mysql):
 def _load(cfg, frames) -> tuple:
     with connection(cfg) as conn:
         for frame in frames:
-            publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0], authorities=authorities())
+            publish_flights(conn, frame)
         conn.commit()
         with conn.cursor() as cur:
             cur.execute("SELECT arr_airport, scheduled_departure, actual_departure, dep_gate, registration, status, "
@@ -84,7 +82,7 @@ def test_a_replay_of_the_same_observations_changes_nothing(flights_db):
            _observation("LH", "airlabs", "2026-03-01 08:30", status="active")]
     with connection(flights_db) as conn:
         for frame in [*obs, *obs, obs[0]]:
-            publish_staging(conn, FLIGHTS, stage_frames(conn, FLIGHTS, [frame])[0], authorities=authorities())
+            publish_flights(conn, frame)
         conn.commit()
         with conn.cursor() as cur:
             cur.execute("SELECT status, source, status_source FROM flights")

@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from stage_support import handler_reads, query
+from stage_support import flights_frame, handler_reads, publish_flights, query
 
 from aerolake.sources import SOURCES, spec_of
 from aerolake.sql import SQL_DIR, quote_identifier, sql_text
@@ -239,14 +239,9 @@ def test_the_position_link_reads_a_few_index_entries_per_position(history) -> No
 
 def _flights_frame(day: date, airline: str, departures: list[datetime]):
     """Cleaned ``flights`` rows of ``airline`` 0, 1, ... departing FRA for MUC on ``day`` at ``departures``."""
-    import pandas as pd
-
-    from aerolake.schema import FLIGHTS, conform
-
-    return conform(pd.DataFrame([
-        {"airline_code": airline, "flight_number": str(n), "departure_date": pd.Timestamp(day), "dep_airport": "FRA",
-         "arr_airport": "MUC", "scheduled_departure": pd.Timestamp(at), "status": "scheduled", "source": "airlabs",
-         "updated_at": pd.Timestamp(at)} for n, at in enumerate(departures)]), FLIGHTS)
+    return flights_frame(({"flight_number": str(n), "scheduled_departure": at, "updated_at": at}
+                          for n, at in enumerate(departures)), airline_code=airline, departure_date=day,
+                         dep_airport="FRA", arr_airport="MUC", status="scheduled", source="airlabs")
 
 
 def test_a_load_of_flights_looks_up_only_the_positions_its_flights_may_match(history) -> None:
@@ -254,13 +249,9 @@ def test_a_load_of_flights_looks_up_only_the_positions_its_flights_may_match(his
     world scale, carry an airline none of our flights is (OpenSky sees every airline; our schedules are a few
     hubs'): only those near a flight the load added or changed are looked up, the others cost one probe each.
     The same link of every unlinked position would link no more: nothing else can match."""
-    from aerolake.schema import FLIGHTS
-    from aerolake.sources import authorities
     from aerolake.stores.mysql.load import (
         forget_changed_flights,
         link_positions_to_flights,
-        publish_staging,
-        stage_frames,
     )
 
     dt = FIRST + timedelta(days=DAYS // 2)
@@ -273,8 +264,7 @@ def test_a_load_of_flights_looks_up_only_the_positions_its_flights_may_match(his
                         [(*row, since) for row in strangers + waiting])
         # the load: three QQ flights departing at 02:30
         frame = _flights_frame(dt, "QQ", [since + timedelta(hours=2, minutes=30)] * 3)
-        staging, _ = stage_frames(conn, FLIGHTS, [frame])
-        publish_staging(conn, FLIGHTS, staging, authorities=authorities())
+        publish_flights(conn, frame)
         cur.execute("SELECT airline_code, flight_number FROM changed_flights ORDER BY flight_number")
         changed = cur.fetchall()
         before = handler_reads(cur)
@@ -301,15 +291,11 @@ def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(h
     icao24 with the time), probing the changed flights by their key: the rows of the window's other unlinked
     positions (no airline, or an airline the load has no flight of) are never read. Then it reads and updates
     the candidates' rows by their primary key, and looks their flights up by ix_flights_link."""
-    from aerolake.schema import FLIGHTS
-    from aerolake.sources import authorities
     from aerolake.stores.mysql.load import (
         forget_changed_flights,
         link_candidates_statement,
         link_statement,
         make_link_candidates,
-        publish_staging,
-        stage_frames,
     )
 
     dt = FIRST + timedelta(days=DAYS // 2)
@@ -317,8 +303,7 @@ def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(h
     window = {"since": since - timedelta(hours=1), "until": since + timedelta(days=1)}
     with connection(history) as conn, conn.cursor() as cur:
         frame = _flights_frame(dt, "QQ", [since + timedelta(hours=2, minutes=30)] * 3)
-        staging, _ = stage_frames(conn, FLIGHTS, [frame])
-        publish_staging(conn, FLIGHTS, staging, authorities=authorities())
+        publish_flights(conn, frame)
         make_link_candidates(cur)
         plans = {}
         for name, statement in (("candidates", link_candidates_statement()), ("update", link_statement(True))):
