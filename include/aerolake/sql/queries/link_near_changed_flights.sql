@@ -3,7 +3,7 @@
 -- or changed (load.CHANGED_FLIGHTS: the session's temporary table that publish_staging fills, keyed by identity and
 -- scheduled departure, so each position costs one index probe). A superset of the link's own match (no origin,
 -- no date, the staged values even where a more authoritative source kept the stored ones): never one too few.
--- Their keys go to {candidates} (load.LINK_CANDIDATES), and the link updates those rows only.
+-- Their keys go to the session's temporary table load.LINK_CANDIDATES, and the link updates those rows only.
 --
 -- Read from ix_positions_flight's entries alone (its airline, number and icao24 columns, migration 0019): the rows
 -- of the window's other unlinked positions are never read. Most of them match no flight of the load (no airline
