@@ -115,6 +115,33 @@ def test_no_check_scans_a_whole_big_table(history, source, check) -> None:
     assert lookups == [], plan
 
 
+def test_the_orphan_airports_check_judges_the_sources_flights_of_the_day(history) -> None:
+    """A source's gate counts its own flights of the day with an airport missing from airports (the foreign keys
+    off, as a hand-made row could be): Lufthansa's finds its orphan; an OpenSky snapshot, which writes no flights,
+    judges none of the day's other flights (it read all of them, two airport probes each, every 10 minutes)."""
+    from aerolake.stores.lake import Partition
+    from aerolake.stores.mysql.ledger import RunInfo
+    from aerolake.stores.mysql.quality import evaluate
+
+    dt = FIRST + timedelta(days=DAYS // 2)
+    sched = datetime.combine(dt, datetime.min.time()) + timedelta(hours=9)
+    judged = {}
+    with connection(history) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION foreign_key_checks = 0")
+        cur.execute("INSERT INTO flights (airline_code, flight_number, departure_date, dep_airport, arr_airport, "
+                    "scheduled_departure, status, source, updated_at) "
+                    "VALUES ('LH', '9999', %s, 'FRA', 'ZZZ', %s, 'scheduled', 'lufthansa', %s)", (dt, sched, sched))
+        cur.execute("SET SESSION foreign_key_checks = 1")
+        for source, snapshot in (("lufthansa", None), ("opensky", "1200")):
+            check = next(c for c in spec_of(source).quality if c.name == "orphan_airports")
+            run = RunInfo(f"{source}_lakehouse", "run-1", Partition(source, dt.isoformat(), snapshot))
+            judged[source] = evaluate(conn, run, [check])[0]
+        conn.rollback()
+    assert (judged["lufthansa"].passed, judged["lufthansa"].observed_value) == (False, 1.0)
+    assert judged["lufthansa"].details == "FRA->ZZZ"
+    assert (judged["opensky"].passed, judged["opensky"].observed_value) == (True, 0.0)
+
+
 def test_a_publish_keeps_the_day_statistics_from_its_own_flights(history) -> None:
     """A publish of a few of a date's flights keeps its flight_day_stats by difference, in its transaction: the
     stored versions of its staged flights are read by their natural key, one lookup each, not by aggregating the
