@@ -182,16 +182,12 @@ def record_outcome(cfg: MySqlConfig, topic: str, dt: date, outcome: Outcome) -> 
     with connection(cfg) as conn:
         with conn.cursor() as cur:
             for name, rows in (("delivered", delivered), ("failed", failed)):
-                statement = _bulk_statement(f"queries/upsert_kafka_publication_{name}.sql")
+                # without its comment lines: PyMySQL's executemany makes one multi-row INSERT only of a text that
+                # starts with INSERT (otherwise it runs one statement per row)
+                statement = sql_uncommented(f"queries/upsert_kafka_publication_{name}.sql")
                 for start in range(0, len(rows), LEDGER_BATCH):
                     cur.executemany(statement, rows[start:start + LEDGER_BATCH])
         conn.commit()
-
-
-def _bulk_statement(relative: str) -> str:
-    """The SQL file without its comment lines: PyMySQL's executemany recognizes a multi-row ``INSERT`` only
-    when the text starts with ``INSERT`` (otherwise it runs one statement per row)."""
-    return sql_uncommented(relative)
 
 
 # -- the task body ------------------------------------------------------------------------------------------
