@@ -23,9 +23,9 @@ def _bench(*args: str) -> None:
 def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, mysql_cfg) -> None:
     database = f"aerolake_test_growth_{uuid.uuid4().hex[:8]}"
     out, resumed, again = tmp_path / "growth.json", tmp_path / "resumed.json", tmp_path / "again.json"
-    _bench("--days", "0", "2", "--database", database, "--json-out", str(out), "--keep")
-    _bench("--resume", "--days", "3", "--database", database, "--json-out", str(resumed), "--keep")
-    _bench("--measure-only", "--database", database, "--json-out", str(again))  # then drops it
+    _bench("--days", "0", "2", "--repeats", "1", "--database", database, "--json-out", str(out), "--keep")
+    _bench("--resume", "--days", "3", "--repeats", "1", "--database", database, "--json-out", str(resumed), "--keep")
+    _bench("--measure-only", "--repeats", "3", "--database", database, "--json-out", str(again))  # then drops it
     result = json.loads(out.read_text())
 
     assert set(result["points"]) == {"0", "2"}
@@ -63,6 +63,11 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert json.loads(resumed.read_text())["points"]["3"]["fill"]["days"] == 1
     remeasured = json.loads(again.read_text())["points"]
     assert set(remeasured) == {"3"}
+    # measured three times: each stage's seconds are the median of the three runs'
+    runs = remeasured["3"]["repeats"]
+    assert len(runs) == 3 and all(set(run) == stages for run in runs)
+    for name in stages:
+        assert remeasured["3"]["seconds"][name] == sorted(run[name] for run in runs)[1], name
     assert remeasured["3"]["counts"]["lufthansa.load_to_mysql"] == zero["counts"]["lufthansa.load_to_mysql"]
     assert remeasured["3"]["sizes"]["flights"]["rows_estimate"] > 0
 
