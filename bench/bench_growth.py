@@ -197,15 +197,17 @@ def run_day(world: World, tag: str) -> dict[str, Any]:
     return out
 
 
-def api_requests(cfg: Any) -> dict[str, float]:
-    """Seconds per web API request: best of 3 after one warm-up."""
+def api_requests(cfg: Any) -> tuple[dict[str, float], dict[str, int]]:
+    """Seconds per web API request, best of 3 after one warm-up; and the bytes of each answer (``/stats``' grows
+    with the days of its window that hold flights: a point per day and status)."""
     from fastapi.testclient import TestClient
 
     from aerolake.api.app import create_app
     from aerolake.api.config import ApiSettings
     from aerolake.core.settings import Settings
 
-    out: dict[str, float] = {}
+    seconds_of: dict[str, float] = {}
+    bytes_of: dict[str, int] = {}
     with TestClient(create_app(ApiSettings(mysql=cfg, base=Settings(mysql_database=cfg.database)))) as client:
         for name, path in API_REQUESTS.items():
             best = None
@@ -217,8 +219,9 @@ def api_requests(cfg: Any) -> dict[str, float]:
                     raise RuntimeError(f"{path}: HTTP {response.status_code}: {response.text[:300]}")
                 if attempt:
                     best = seconds if best is None else min(best, seconds)
-            out[name] = round(best or 0.0, 4)
-    return out
+            seconds_of[name] = round(best or 0.0, 4)
+            bytes_of[name] = len(response.content)
+    return seconds_of, bytes_of
 
 
 # -- MySQL: the history, and day D's rows out again ------------------------------------------------------------
@@ -488,7 +491,7 @@ def measure(world: World, tag: str, repeats: int) -> dict[str, Any]:
     result = {"seconds": median_seconds([run["seconds"] for run in runs]), "counts": runs[-1]["counts"]}
     if repeats > 1:
         result["repeats"] = [run["seconds"] for run in runs]
-    result["api"] = api_requests(world.cfg)
+    result["api"], result["api_bytes"] = api_requests(world.cfg)
     evening = full_day_records(world.cfg)
     if evening is not None:
         result["seconds"]["streaming.records_of_a_full_day"] = round(evening[0], 3)
@@ -666,6 +669,9 @@ def report(result: dict[str, Any]) -> None:
             ratio = f" ({value / base:.2f}x)" if value is not None and base else ""
             cells.append(f"{(f'{value:.3f}' if value is not None else '-') + ratio:>16}")
         print(f"{name:<40}{''.join(cells)}")
+    for name in first.get("api_bytes", {}):
+        cells = "".join(f"{point.get('api_bytes', {}).get(name, '-'):>16}" for point in points.values())
+        print(f"{'bytes: api.' + name:<40}{cells}")
     for n, r in result["ratios"].items():
         print(f"N={n}: over 1.25x: {', '.join(r['over_limit']) or 'none'}")
 

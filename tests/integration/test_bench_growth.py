@@ -38,6 +38,10 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert set(zero["seconds"]) == stages
     assert set(two["seconds"]) == {*stages, "streaming.records_of_a_full_day"}
     assert set(two["api"]) == {"status", "flights", "flights_airport", "stats", "stats_one_day", "positions_latest"}
+    assert set(two["api_bytes"]) == set(two["api"])
+    # /stats' default window holds three days of flights at N = 2, one at N = 0: its answer has more points
+    assert two["api_bytes"]["stats"] > two["api_bytes"]["stats_one_day"] > 0
+    assert two["api_bytes"]["stats"] > zero["api_bytes"]["stats"]
     assert all(v > 0 for v in two["seconds"].values())
     # two days of history: a copy of the day's flights each, 6 snapshots of 200 positions each, a publication
     # per flight of the day
