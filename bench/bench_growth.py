@@ -28,8 +28,8 @@ each fill. Between measurements D's own rows are deleted (``flights``, ``flight_
 its publications cascade), so every N measures the same new day.
 
 At N = 0 the day runs once unmeasured first (imports, caches, reference rows). At every N it is then measured
-``--repeats`` times (3), and each stage's median counts (every run's seconds are kept under ``repeats``). ``--big-pool-mib``
-repeats the last N with ``innodb_buffer_pool_size`` raised (``SET GLOBAL``; restored after).
+``--repeats`` times (3), and each stage's median counts (every run's seconds are kept under ``repeats``).
+``--big-pool-mib`` repeats the last N with ``innodb_buffer_pool_size`` raised (``SET GLOBAL``; restored after).
 
 Written to ``bench/results/growth-<date>[-<label>].json``; the database (``aerolake_bench_growth`` unless
 ``--database``) is dropped at the end unless ``--keep``. See ``bench/README.md``, "Growth".
