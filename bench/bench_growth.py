@@ -25,7 +25,9 @@ snapshots of 10,000 positions each (1.44 million positions a day, each linked to
 3% unlinked, as aircraft without a known flight are), one Kafka publication per flight, and the runs and quality
 results of a day's schedule (144 OpenSky snapshot runs and a Lufthansa day). ``table_stats`` is recounted after
 each fill. Between measurements D's own rows are deleted (``flights``, ``flight_codeshares``, its positions,
-its publications cascade), so every N measures the same new day.
+its publications cascade), so every N measures the same new day; before the clock starts InnoDB has purged them
+and the tables' dirty pages are on disk (``settle``), as a day after the last load. Each stage also reports the
+pages it read from disk and from the buffer pool and the pages written meanwhile (``innodb``).
 
 At N = 0 the day runs once unmeasured first (imports, caches, reference rows). At every N it is then measured
 ``--repeats`` times (3), and each stage's median counts (every run's seconds are kept under ``repeats``).
@@ -137,6 +139,57 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
+#: InnoDB's server-wide counters a stage's work moves (``SHOW GLOBAL STATUS``, on MySQL 8 and MariaDB): pages it
+#: had to read from disk (misses of the buffer pool), pages it asked the pool for, and pages written to disk.
+INNODB_COUNTERS = {"pool_reads": "Innodb_buffer_pool_reads", "pool_requests": "Innodb_buffer_pool_read_requests",
+                   "pages_written": "Innodb_pages_written"}
+
+
+def innodb_counters(cfg: Any) -> dict[str, int]:
+    from aerolake.stores.mysql.db import connection
+
+    with connection(cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN %s", (tuple(INNODB_COUNTERS.values()),))
+        values = {name: int(value) for name, value in cur.fetchall()}
+    return {key: values.get(name, 0) for key, name in INNODB_COUNTERS.items()}
+
+
+def counted(cfg: Any, fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any, dict[str, int]]:
+    """``timed``, and how far the stage moved ``INNODB_COUNTERS`` (read outside the clock; the whole server's,
+    so nothing else should run on it meanwhile)."""
+    before = innodb_counters(cfg)
+    seconds, result = timed(fn, *args, **kwargs)
+    after = innodb_counters(cfg)
+    return seconds, result, {key: after[key] - before[key] for key in before}
+
+
+def settle(cfg: Any, timeout: float = 300.0) -> dict[str, float]:
+    """Wait until InnoDB has purged the rows ``forget_day`` deleted, then write the growing tables' dirty pages to
+    disk (``FLUSH TABLES ... FOR EXPORT``), as both are long done before a daily load the day after: else a run
+    pays for the previous one's purge and flushing, more the more index pages the deleted rows were spread over,
+    which grows with history. Returns the seconds it took and the undo history left (a warning if ``timeout``
+    passed first)."""
+    from aerolake.sql import quote_identifier
+    from aerolake.stores.mysql.db import connection
+
+    started = time.perf_counter()
+    with connection(cfg, autocommit=True) as conn, conn.cursor() as cur:
+        while True:
+            cur.execute("SHOW ENGINE INNODB STATUS")
+            found = re.search(r"History list length (\d+)", cur.fetchone()[2])
+            history = int(found.group(1)) if found else 0
+            if history <= 100:
+                break
+            if time.perf_counter() - started > timeout:
+                log.warning("InnoDB's purge left %d undo logs after %.0f s", history, timeout)
+                break
+            time.sleep(0.5)
+        tables = ", ".join(quote_identifier(t) for t in (*GROWING, "flight_day_stats"))
+        cur.execute(f"FLUSH TABLES {tables} FOR EXPORT")
+        cur.execute("UNLOCK TABLES")
+    return {"seconds": round(time.perf_counter() - started, 1), "history": history}
+
+
 def prepare(world: World) -> dict[str, Any]:
     """Fetch, stage and clean the measured partitions once (the lake and MongoDB keep them for every N)."""
     from aerolake.pipeline import stages
@@ -174,23 +227,25 @@ class ApiWait(logging.Handler):
 def run_day(world: World, tag: str) -> dict[str, Any]:
     """Day D's measured work (module docstring): seconds per stage, and the stages' counts. A snapshot's
     ``pipeline`` is its ``total`` less ``api_wait``, the time its extract waited for the mock's answer."""
-    out: dict[str, Any] = {"seconds": {}, "counts": {}}
+    out: dict[str, Any] = {"seconds": {}, "counts": {}, "innodb": {}}
     wait = world.api_wait
     ctx = world.ctx("lufthansa", None, f"bench_{tag}")
     for name in LUFTHANSA_STAGES:
-        seconds, result = timed(stage_function(name), ctx)
+        seconds, result, moved = counted(world.cfg, stage_function(name), ctx)
         out["seconds"][f"lufthansa.{name}"] = round(seconds, 3)
         out["counts"][f"lufthansa.{name}"] = result if isinstance(result, dict) else len(result)
+        out["innodb"][f"lufthansa.{name}"] = moved
     for snapshot in SNAPSHOTS:
         set_clock(world.opensky_url, f"{DAY.isoformat()}T{snapshot[:2]}:{snapshot[2:]}:30Z")
         ctx = world.ctx("opensky", snapshot, f"bench_{tag}_{snapshot}")
         total, wait.seconds = 0.0, 0.0
         for name in SNAPSHOT_STAGES:
             kwargs = {"refetch": True} if name == "extract_to_s3" else {}
-            seconds, result = timed(stage_function(name), ctx, **kwargs)
+            seconds, result, moved = counted(world.cfg, stage_function(name), ctx, **kwargs)
             total += seconds
             out["seconds"][f"opensky_{snapshot}.{name}"] = round(seconds, 3)
             out["counts"][f"opensky_{snapshot}.{name}"] = result if isinstance(result, dict) else len(result)
+            out["innodb"][f"opensky_{snapshot}.{name}"] = moved
         out["seconds"][f"opensky_{snapshot}.total"] = round(total, 3)
         out["seconds"][f"opensky_{snapshot}.api_wait"] = round(wait.seconds, 3)
         out["seconds"][f"opensky_{snapshot}.pipeline"] = round(total - wait.seconds, 3)
@@ -480,15 +535,19 @@ def set_buffer_pool(cfg: Any, size: int) -> int:
 
 
 # -- the run ------------------------------------------------------------------------------------------------------
-def measure(world: World, tag: str, repeats: int) -> dict[str, Any]:
+def measure(world: World, tag: str, repeats: int, settle_timeout: float) -> dict[str, Any]:
     """Day D run ``repeats`` times (its rows deleted before each): per stage the median seconds, and every run's
     seconds under ``repeats``. One run of the same N varies by 20 to 40% on this machine (a snapshot's load
     0.41 to 0.71 s), too much to judge a 1.25x limit by; the median of three is not moved by one slow run."""
-    runs = []
+    runs, settled = [], []
     for i in range(repeats):
         forget_day(world.cfg)
+        settled.append(settle(world.cfg, settle_timeout))
         runs.append(run_day(world, tag if i == 0 else f"{tag}_r{i}"))
-    result = {"seconds": median_seconds([run["seconds"] for run in runs]), "counts": runs[-1]["counts"]}
+    result = {"seconds": median_seconds([run["seconds"] for run in runs]), "counts": runs[-1]["counts"],
+              "innodb": {stage: {key: int(np.median([run["innodb"][stage][key] for run in runs]))
+                                 for key in INNODB_COUNTERS} for stage in runs[-1]["innodb"]},
+              "settled": settled}
     if repeats > 1:
         result["repeats"] = [run["seconds"] for run in runs]
     result["api"], result["api_bytes"] = api_requests(world.cfg)
@@ -548,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="then repeat the largest N with this innodb_buffer_pool_size (0: no)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="run day D this many times at each N; its median seconds per stage count")
+    parser.add_argument("--settle-timeout", type=float, default=300.0,
+                        help="seconds to wait before each run for InnoDB to purge the day deleted (see settle)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--resume", action="store_true",
                         help="go on from the days a --keep run filled (its N = 0 is not measured again)")
@@ -612,14 +673,14 @@ def main(argv: list[str] | None = None) -> int:
                     point["fill"] = fill(world.cfg, t, days, scale, args.seed)
                     held |= set(days)
                 filled = n
-                point.update(measure(world, f"n{n}", args.repeats))
+                point.update(measure(world, f"n{n}", args.repeats, args.settle_timeout))
                 point["sizes"] = sizes(world.cfg)
                 result["points"][str(n)] = point
             if args.big_pool_mib:
                 before = set_buffer_pool(world.cfg, args.big_pool_mib * MIB)
                 try:
                     run_day(world, "bigpool_warmup")  # a bigger pool starts empty: one run to warm it
-                    point = measure(world, f"n{filled}_bigpool", args.repeats)
+                    point = measure(world, f"n{filled}_bigpool", args.repeats, args.settle_timeout)
                     point["innodb_buffer_pool_mib"] = args.big_pool_mib
                     result["points"][f"{filled}_bigpool_{args.big_pool_mib}mib"] = point
                 finally:
@@ -672,6 +733,13 @@ def report(result: dict[str, Any]) -> None:
     for name in first.get("api_bytes", {}):
         cells = "".join(f"{point.get('api_bytes', {}).get(name, '-'):>16}" for point in points.values())
         print(f"{'bytes: api.' + name:<40}{cells}")
+    # the stages that read pages from disk (buffer pool misses) at some N: reads per run (median)
+    read = [k for k in first.get("innodb", {})
+            if any(point.get("innodb", {}).get(k, {}).get("pool_reads") for point in points.values())]
+    for name in read:
+        cells = "".join(f"{point.get('innodb', {}).get(name, {}).get('pool_reads', '-'):>16}"
+                        for point in points.values())
+        print(f"{'pool reads: ' + name:<40}{cells}")
     for n, r in result["ratios"].items():
         print(f"N={n}: over 1.25x: {', '.join(r['over_limit']) or 'none'}")
 

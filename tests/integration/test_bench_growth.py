@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench(*args: str) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_growth.py"), "--quick", *args],
-                          capture_output=True, text=True, timeout=600, check=False)
+    command = [sys.executable, str(ROOT / "bench" / "bench_growth.py"), "--quick", "--settle-timeout", "20", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
@@ -74,6 +74,13 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
         assert remeasured["3"]["seconds"][name] == sorted(run[name] for run in runs)[1], name
     assert remeasured["3"]["counts"]["lufthansa.load_to_mysql"] == zero["counts"]["lufthansa.load_to_mysql"]
     assert remeasured["3"]["sizes"]["flights"]["rows_estimate"] > 0
+    # each run waited for InnoDB to purge the day deleted; each stage's pages read and written are counted
+    assert len(remeasured["3"]["settled"]) == 3
+    assert all(run["seconds"] >= 0 and run["history"] >= 0 for run in remeasured["3"]["settled"])
+    innodb = remeasured["3"]["innodb"]
+    assert set(innodb) == {s for s in stages if not s.endswith((".total", ".api_wait", ".pipeline"))}
+    assert innodb["lufthansa.load_to_mysql"]["pool_requests"] > 0
+    assert all(min(counters.values()) >= 0 for counters in innodb.values())
 
     with connection(mysql_cfg, database=False, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (database,))
