@@ -536,9 +536,10 @@ def set_buffer_pool(cfg: Any, size: int) -> int:
 
 # -- the run ------------------------------------------------------------------------------------------------------
 def measure(world: World, tag: str, repeats: int, settle_timeout: float) -> dict[str, Any]:
-    """Day D run ``repeats`` times (its rows deleted before each): per stage the median seconds, and every run's
-    seconds under ``repeats``. One run of the same N varies by 20 to 40% on this machine (a snapshot's load
-    0.41 to 0.71 s), too much to judge a 1.25x limit by; the median of three is not moved by one slow run."""
+    """Day D run ``repeats`` times (its rows deleted and InnoDB settled before each): per stage the median seconds
+    and pages (``innodb``), and every run's seconds under ``repeats``. One run of the same N varied by 20 to 40%
+    on this machine before ``settle`` (a snapshot's load 0.41 to 0.71 s), too much to judge a 1.25x limit by; the
+    median of three is not moved by one slow run."""
     runs, settled = [], []
     for i in range(repeats):
         forget_day(world.cfg)
