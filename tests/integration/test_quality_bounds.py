@@ -189,23 +189,27 @@ def _aliases(statement: str) -> dict[str, str]:
 
 
 def test_the_position_link_looks_each_flight_up_by_its_key(history) -> None:
-    """The link runs after every load: a snapshot's positions each look their flight up in four index lookups
-    (departure date, airline, number), never by reading a day's or the history's flights per position, and each
-    lookup's answer (origin, scheduled departure, id) is in the index's entries: no flight row is read."""
-    from aerolake.stores.mysql.load import link_statement
+    """The link runs after every load: a snapshot's positions each look their flight up by index lookups
+    (departure date, airline, number), one per date it may have, joined, never by reading a day's or the
+    history's flights per position, and each lookup's answer (origin, scheduled departure, id) is in the index's
+    entries: no flight row is read."""
+    from aerolake.stores.mysql.load import link_statements, make_link_tables
 
-    statement = link_statement()
+    statement = link_statements()[0]
     dt = FIRST + timedelta(days=DAYS // 2)
     with connection(history, autocommit=True) as conn, conn.cursor() as cur:
+        make_link_tables(cur)
         cur.execute(f"EXPLAIN {statement}", {"since": datetime.combine(dt, datetime.min.time()),
                                                "until": datetime.combine(dt, datetime.min.time()) + timedelta(hours=1)})
         names = [d[0] for d in cur.description]
         plan = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     aliases = _aliases(statement)
+    assert [aliases.get(row["table"]) for row in plan if aliases.get(row["table"])] == [
+        "flight_positions", "flights"], plan  # the positions drive, each joined to its flights
     lookups = [row for row in plan if aliases.get(row["table"]) == "flights"]
-    assert len(lookups) == 4, plan
-    assert {(row["type"], row["key"]) for row in lookups} == {("ref", "ix_flights_link")}, plan
-    assert all("Using index" in (row["Extra"] or "").split("; ") for row in lookups), plan
+    assert [(row["type"], row["key"], row["select_type"]) for row in lookups] == [
+        ("ref", "ix_flights_link", "PRIMARY")], plan  # a join, not a subquery per position
+    assert "Using index" in (lookups[0]["Extra"] or "").split("; "), plan
     positions = [row for row in plan if aliases.get(row["table"]) == "flight_positions"]
     # the unlinked positions of the window: a range of (flight_id, observed_at), two key parts (NULL, then time)
     assert [(row["type"], row["key"]) for row in positions] == [("range", "ix_positions_flight")], plan
@@ -321,8 +325,8 @@ def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(h
     from aerolake.stores.mysql.load import (
         forget_changed_flights,
         link_candidates_statement,
-        link_statement,
-        make_link_candidates,
+        link_statements,
+        make_link_tables,
     )
 
     dt = FIRST + timedelta(days=DAYS // 2)
@@ -331,9 +335,10 @@ def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(h
     with connection(history) as conn, conn.cursor() as cur:
         frame = _flights_frame(dt, "QQ", [since + timedelta(hours=2, minutes=30)] * 3)
         publish_flights(conn, frame)
-        make_link_candidates(cur)
+        make_link_tables(cur)
         plans = {}
-        for name, statement in (("candidates", link_candidates_statement()), ("update", link_statement(True))):
+        for name, statement in (("candidates", link_candidates_statement()), ("find", link_statements(True)[0]),
+                                ("write", link_statements(True)[1])):
             cur.execute(f"EXPLAIN {statement}", window)
             names = [d[0] for d in cur.description]
             plans[name] = (_aliases(statement), [dict(zip(names, row, strict=True)) for row in cur.fetchall()])
@@ -346,12 +351,17 @@ def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(h
     probes = [row for row in plan if aliases.get(row["table"]) == "changed_flights"]
     assert [(row["type"], row["key"]) for row in probes] == [("ref", "ix_changed_flights")], plan
     assert probes[0]["select_type"] == "DEPENDENT SUBQUERY", plan  # one probe a position, not a join of both
-    aliases, plan = plans["update"]
-    # the candidates drive the update, each position's row read by its primary key
-    assert [aliases.get(row["table"]) for row in plan[:2]] == ["link_candidates", "flight_positions"], plan
+    aliases, plan = plans["find"]
+    # the candidates drive the link, each position's row read by its primary key, its flights by ix_flights_link
+    assert [aliases.get(row["table"]) for row in plan if aliases.get(row["table"])] == [
+        "link_candidates", "flight_positions", "flights"], plan
     assert (plan[1]["type"], plan[1]["key"]) == ("eq_ref", "PRIMARY"), plan
     lookups = [row for row in plan if aliases.get(row["table"]) == "flights"]
-    assert {(row["type"], row["key"]) for row in lookups} == {("ref", "ix_flights_link")} and len(lookups) == 4, plan
+    assert [(row["type"], row["key"]) for row in lookups] == [("ref", "ix_flights_link")], plan
+    aliases, plan = plans["write"]
+    # the matches drive the write, each position's row found by its primary key
+    assert [(aliases.get(row["table"]), row["type"], row["key"]) for row in plan] == [
+        ("link_matches", "ALL", None), ("flight_positions", "eq_ref", "PRIMARY")], plan
 
 
 def test_the_link_skips_the_departure_dates_an_observation_cannot_have(history) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aerolake.core.scratch import ScratchFile
 from aerolake.schema import Table
-from aerolake.sql import quote_identifier, sql_text, sql_uncommented
+from aerolake.sql import quote_identifier, sql_text
 from aerolake.stores.mysql import stats
 from aerolake.stores.mysql.merge import Authority, upsert_assignments
 
@@ -256,24 +256,24 @@ def forget_changed_flights(conn: Any) -> None:
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {CHANGED_FLIGHTS}")
 
 
-#: the local departure dates a position's flight may have, relative to the observation's UTC date
-LINK_DAYS = ("- INTERVAL 2 DAY", "- INTERVAL 1 DAY", "", "+ INTERVAL 1 DAY")
-
-
 #: the session's temporary table of the positions the link after a load of flights updates: those a flight in
 #: :data:`CHANGED_FLIGHTS` may match (``link_near_changed_flights.sql``)
 LINK_CANDIDATES = "link_candidates"
 
+#: the session's temporary table of the link's matches: each position's key and the flight it is linked to
+#: (``link_positions_to_flights.sql``, then ``link_matched_positions.sql``)
+LINK_MATCHES = "link_matches"
 
-def link_statement(near_changed_flights: bool = False) -> str:
-    """``link_positions_to_flights.sql`` with one lookup per date of :data:`LINK_DAYS`: of the unlinked positions
-    of its window, or (``near_changed_flights``) of those in :data:`LINK_CANDIDATES`."""
-    one = sql_uncommented("queries/link_latest_flight_of_day.sql")
+
+def link_statements(near_changed_flights: bool = False) -> list[str]:
+    """The link, in order: ``link_positions_to_flights.sql`` (each matched position's flight, into
+    :data:`LINK_MATCHES`) of the unlinked positions of its window, or (``near_changed_flights``) of those in
+    :data:`LINK_CANDIDATES`; then ``link_matched_positions.sql``, which writes them."""
     positions = (f"{LINK_CANDIDATES} k STRAIGHT_JOIN flight_positions p "
                  "ON p.observed_at = k.observed_at AND p.icao24 = k.icao24" if near_changed_flights
                  else "flight_positions p FORCE INDEX (ix_positions_flight)")
-    return sql_text("queries/link_positions_to_flights.sql").format(
-        positions=positions, latest_of_days=",\n".join(one.format(offset=offset) for offset in LINK_DAYS))
+    return [sql_text("queries/link_positions_to_flights.sql").format(matches=LINK_MATCHES, positions=positions),
+            sql_text("queries/link_matched_positions.sql").format(matches=LINK_MATCHES)]
 
 
 def link_candidates_statement() -> str:
@@ -283,30 +283,35 @@ def link_candidates_statement() -> str:
                                                                      changed=CHANGED_FLIGHTS)
 
 
-def make_link_candidates(cur: Any) -> None:
-    """(Re)make the session's empty :data:`LINK_CANDIDATES`."""
-    cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {LINK_CANDIDATES}")
+def make_link_tables(cur: Any) -> None:
+    """(Re)make the session's empty :data:`LINK_CANDIDATES` and :data:`LINK_MATCHES`."""
+    cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {LINK_CANDIDATES}, {LINK_MATCHES}")
     cur.execute(f"CREATE TEMPORARY TABLE {LINK_CANDIDATES} (PRIMARY KEY (observed_at, icao24)) "
                 "SELECT observed_at, icao24 FROM flight_positions WHERE 1 = 0")
+    cur.execute(f"CREATE TEMPORARY TABLE {LINK_MATCHES} (PRIMARY KEY (observed_at, icao24)) "
+                "SELECT observed_at, icao24, flight_id FROM flight_positions WHERE 1 = 0")
 
 
 def link_positions_to_flights(conn: Any, since: Any, until: Any, *, near_changed_flights: bool = False) -> int:
     """Set ``flight_positions.flight_id`` where the reported flight is now known, for the unlinked positions
     observed in ``[since, until)`` (see the SQL's comment and ``pipeline.stages.link_windows``): all of them, or
     only those a flight this session's publishes added or changed may match (``near_changed_flights``: found in
-    the index first, then only their rows updated)."""
+    the index first, then only they are looked up). Returns the positions linked."""
     window = {"since": since, "until": until}
+    linked = 0
     with conn.cursor() as cur:
-        if not near_changed_flights:
-            cur.execute(link_statement(), window)
-            return cur.rowcount
-        make_link_candidates(cur)
-        cur.execute(link_candidates_statement(), window)
-        linked = 0
-        if cur.rowcount:
-            cur.execute(link_statement(near_changed_flights=True), window)
-            linked = cur.rowcount
-        cur.execute(f"DROP TEMPORARY TABLE {LINK_CANDIDATES}")
+        make_link_tables(cur)
+        candidates = True
+        if near_changed_flights:
+            cur.execute(link_candidates_statement(), window)
+            candidates = cur.rowcount > 0
+        if candidates:
+            find, write = link_statements(near_changed_flights)
+            cur.execute(find, window)
+            if cur.rowcount:
+                cur.execute(write)
+                linked = cur.rowcount
+        cur.execute(f"DROP TEMPORARY TABLE {LINK_CANDIDATES}, {LINK_MATCHES}")
     return linked
 
 
