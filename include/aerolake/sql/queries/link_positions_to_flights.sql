@@ -24,9 +24,9 @@
 -- and id: no row read, migration 0018); the latest match is the greatest "scheduled departure + zero-padded id"
 -- of the position's group, and the id is cut back out. A join, not a correlated subquery per date: a subquery
 -- is set up and run once per position and date (three times a position), and each index entry it reads costs
--- more there; the join read a day's snapshot's flights in half the time, and a day before D full of flights
--- (every day but the first) added a quarter of what it added to the subqueries (bench/bench_growth.py,
--- bench/README.md). Not one range "departure_date IN (four dates) ORDER BY scheduled_departure": values that
+-- more there: for a world-scale snapshot the join's lookups took about half the subqueries' time, and a day
+-- before D full of flights (every day but the first) added about a third of what it added to them
+-- (bench/README.md, "Results after the position link became one join"). Not one range "departure_date IN (four dates) ORDER BY scheduled_departure": values that
 -- depend on the position give MySQL and MariaDB no range access ("range checked for each record"), and they
 -- read the dates' whole index per position (90,000 entries a day, minutes for one snapshot). The index is named
 -- (FORCE INDEX, on MySQL and MariaDB): with a day of world-scale flights MariaDB chose, at run time though not
