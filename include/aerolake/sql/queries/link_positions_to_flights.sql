@@ -26,9 +26,10 @@
 -- is set up and run once per position and date (three times a position), and each index entry it reads costs
 -- more there: for a world-scale snapshot the join's lookups took about half the subqueries' time, and a day
 -- before D full of flights (every day but the first) added about a third of what it added to them
--- (bench/README.md, "Results after the position link became one join"). Not one range "departure_date IN (four dates) ORDER BY scheduled_departure": values that
--- depend on the position give MySQL and MariaDB no range access ("range checked for each record"), and they
--- read the dates' whole index per position (90,000 entries a day, minutes for one snapshot). The index is named
+-- (bench/README.md, "Results after the position link became one join"). Not one range "departure_date IN (four
+-- dates) ORDER BY scheduled_departure": values that depend on the position give MySQL and MariaDB no range
+-- access ("range checked for each record"), and they read the dates' whole index per position (90,000 entries a
+-- day, minutes for one snapshot). The index is named
 -- (FORCE INDEX, on MySQL and MariaDB): with a day of world-scale flights MariaDB chose, at run time though not
 -- in EXPLAIN, the covering (departure_date, scheduled_departure, ...) index on the date alone, the same read.
 -- The positions (load.link_statements): a load's own come from (flight_id, observed_at) as one range,
@@ -36,7 +37,9 @@
 -- through the primary key, nor every unlinked position of the month through flight_id IS NULL alone (migration
 -- 0017). Those near a changed flight are the keys link_near_changed_flights.sql found in that index alone, each
 -- row then read by its primary key. Like an update, an INSERT ... SELECT reads the latest committed rows and
--- locks them (shared): the flights a position is linked to are there when the update commits.
+-- locks them (shared): the flights a position is linked to are there when the update commits. Two loads that
+-- link the same committed, unlinked positions at once can deadlock where both then lock them to write (the update
+-- did not read before it locked); MySQL rolls one load's transaction back, and its task's retry loads it again.
 -- tests/integration/test_quality_bounds.py checks the plan and counts the index entries the link reads.
 INSERT INTO {matches} (observed_at, icao24, flight_id)
 SELECT p.observed_at, p.icao24,
