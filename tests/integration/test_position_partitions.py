@@ -85,12 +85,11 @@ def fill_previous_schema(cfg) -> None:
                         "speed_kmh, vertical_speed, on_ground, source, updated_at) VALUES "
                         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
         # linked as the pipeline did then: through the natural key (ix_flights_link came with migration 0018)
-        make_link_tables(cur)
         for day in ("2025-12-31", "2026-01-15", "2026-02-27"):
             since, until = day_window(day)
+            make_link_tables(cur)
             for statement in link_statements():
                 cur.execute(statement.replace("ix_flights_link", "uq_flights_natural"), {"since": since, "until": until})
-            cur.execute("DELETE FROM link_matches")
         cur.execute("INSERT INTO flight_positions (icao24, observed_at, latitude, longitude, source, updated_at) "
                     "VALUES ('000000', '2026-01-01', 0, 0, 't', '2026-01-01')")
         cur.execute("DELETE FROM flight_positions WHERE icao24 = '000000'")  # a burned position_id, as a rollback

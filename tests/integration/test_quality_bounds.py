@@ -337,8 +337,8 @@ def test_the_positions_a_load_of_flights_may_link_are_found_in_the_index_alone(h
         publish_flights(conn, frame)
         make_link_tables(cur)
         plans = {}
-        for name, statement in (("candidates", link_candidates_statement()), ("find", link_statements(True)[0]),
-                                ("write", link_statements(True)[1])):
+        find, write = link_statements(near_changed_flights=True)
+        for name, statement in (("candidates", link_candidates_statement()), ("find", find), ("write", write)):
             cur.execute(f"EXPLAIN {statement}", window)
             names = [d[0] for d in cur.description]
             plans[name] = (_aliases(statement), [dict(zip(names, row, strict=True)) for row in cur.fetchall()])
