@@ -10,10 +10,15 @@ before the clock starts (the lake and MongoDB do not grow with MySQL's history):
 * ``lufthansa`` D: the daily flight status of FRA and MUC, 25,000 flights per hub and direction (about 90,000
   flights after the hubs' duplicates, plus codeshares and references): ``load_to_mysql``, ``check_quality``,
   ``write_curated`` and ``publish_to_kafka`` (the day's first publication: every flight of D is new);
-* ``opensky`` D/1200 then D/1210: two real-time snapshots of the box around ten hubs (about 10,000 state vectors
-  each, the size of OpenSky's world answer): every stage, ``extract_to_s3`` to ``publish_to_kafka``. Both
-  snapshots' ``publish_to_kafka`` are the steady state of a 10-minute schedule (only the changed flights: those
-  whose latest position moved).
+* ``opensky`` D/1150, D/1200 and D/1210: three real-time snapshots of the box around ten hubs (about 10,000
+  state vectors each, the size of OpenSky's world answer): every stage, ``extract_to_s3`` to
+  ``publish_to_kafka``. Each ``publish_to_kafka`` is the steady state of a 10-minute schedule (only the changed
+  flights: those whose latest position moved). D/1150 is the snapshot the schedule ran before D/1200: the
+  first to run after the history was written, it reads from disk the pages of the day before D's flights
+  that every snapshot links against (from N = 1 on; at N = 0 D's own load has just written the few there are),
+  which in production the previous snapshots, ten minutes apart, keep in the buffer pool. It is measured and
+  reported (its ratios over the limit apart, as ``cold_over_limit``), and the target is judged on D/1200 and
+  D/1210, the state a 10-minute schedule runs in.
 
 Then the web API answers ``/status``, ``/flights`` (newest day, and one airport's), ``/stats`` (its default
 30 days: one day's worth at N = 0, thirty from N = 29 on; and ``days=1``, the same window at every N) and
@@ -67,7 +72,9 @@ log = logging.getLogger("bench")
 DAY = date(2026, 3, 1)
 LUFTHANSA_HUBS = ("FRA", "MUC")
 OPENSKY_HUBS = ("FRA", "MUC", "LHR", "CDG", "AMS", "IST", "MAD", "FCO", "ZRH", "VIE")
-SNAPSHOTS = ("1200", "1210")
+SNAPSHOTS = ("1150", "1200", "1210")
+#: the first snapshot after the history was written: its pages cold (module docstring), not judged
+COLD_SNAPSHOT = SNAPSHOTS[0]
 SNAPSHOT_STAGES = STAGES + STREAMING
 LUFTHANSA_STAGES = SNAPSHOT_STAGES[3:]  # the daily run's stages after clean (prepare ran the first three)
 API_REQUESTS = {"status": "/status", "flights": "/flights", "flights_airport": "/flights?airport=FRA",
@@ -593,9 +600,10 @@ def ratios(points: dict[str, Any], limit: float) -> dict[str, Any]:
         stage = {k: round(v / base["seconds"][k], 2) for k, v in point["seconds"].items()
                  if base["seconds"].get(k)}
         api = {k: round(v / base["api"][k], 2) for k, v in point["api"].items() if base["api"].get(k)}
-        out[n] = {"seconds": stage, "api": api,
-                  "over_limit": sorted(k for k, v in {**stage, **{f"api.{a}": r for a, r in api.items()}}.items()
-                                       if v > limit)}
+        over = sorted(k for k, v in {**stage, **{f"api.{a}": r for a, r in api.items()}}.items() if v > limit)
+        cold = f"opensky_{COLD_SNAPSHOT}."
+        out[n] = {"seconds": stage, "api": api, "over_limit": [k for k in over if not k.startswith(cold)],
+                  "cold_over_limit": [k for k in over if k.startswith(cold)]}
     return out
 
 
@@ -742,7 +750,8 @@ def report(result: dict[str, Any]) -> None:
                         for point in points.values())
         print(f"{'pool reads: ' + name:<40}{cells}")
     for n, r in result["ratios"].items():
-        print(f"N={n}: over 1.25x: {', '.join(r['over_limit']) or 'none'}")
+        print(f"N={n}: over 1.25x: {', '.join(r['over_limit']) or 'none'}"
+              f" (the cold snapshot {COLD_SNAPSHOT}: {', '.join(r.get('cold_over_limit', [])) or 'none'})")
 
 
 if __name__ == "__main__":
