@@ -313,6 +313,33 @@ def test_stats_match_the_seed(client: TestClient) -> None:
     assert client.get("/stats", params={"top": 51}).status_code == 422
 
 
+def test_a_database_without_flights_answers_empty_pages(make_settings, migrated_mysql: MySqlConfig) -> None:
+    with TestClient(create_app(make_settings(mysql=migrated_mysql))) as client:
+        flights = client.get("/flights").json()
+        stats = client.get("/stats").json()
+        positions = client.get("/positions/latest").json()
+    assert (flights["departure_date"], flights["total"], flights["pages"], flights["items"]) == (None, 0, 0, [])
+    assert (stats["date_from"], stats["date_to"], stats["per_day_and_status"], stats["delays_by_airport"],
+            stats["on_time"], stats["freshness"]) == (None, None, [], [], [], [])
+    assert (positions["newest_observed_at"], positions["count"]) == (None, 0)
+
+
+@pytest.mark.parametrize("path", ["/stats", "/flights", "/flights?airport=FRA&page=2&page_size=10",
+                                  "/positions/latest"])
+def test_a_request_reads_mysql_on_one_connection(client: TestClient, monkeypatch, path: str) -> None:
+    """/stats reads six times (the newest date, freshness, four aggregates), /flights three times: each on one
+    connection (a connect costs about ten small reads), in one read-only transaction."""
+    from aerolake.stores.mysql import db
+
+    opened, connect = [], db.connect
+    monkeypatch.setattr(db, "connect", lambda *args, **kwargs: opened.append(kwargs) or connect(*args, **kwargs))
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    assert len(opened) == 1 and not opened[0].get("autocommit")
+    assert response.json()["date_to" if path == "/stats" else "departure_date" if "flights" in path
+                           else "newest_observed_at"] is not None
+
+
 # ----------------------------------------------------------------------------- schema, pages, CORS
 def test_openapi_schema_and_offline_assets(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()

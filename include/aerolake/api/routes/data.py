@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -128,13 +128,9 @@ def flights(
     """Flights of one day (``date``, default the newest day with flights) filtered by airport (departing or
     arriving), airline and status; paginated. One day at a time: a request costs the same however many years
     of flights MySQL holds."""
-    cfg = state.mysql()
-    day = date_ or store.flight_date_range(cfg)[1]
-    if day is None:
-        return FlightPage(departure_date=None, total=0, page=page, page_size=page_size, pages=0, items=[])
-    total, items = store.flights(cfg, airport=airport.upper() if airport else None,
-                                 airline=airline.upper() if airline else None, day=day, status=status,
-                                 page=page, page_size=page_size)
+    day, total, items = store.flights(state.mysql(), airport=airport.upper() if airport else None,
+                                      airline=airline.upper() if airline else None, day=date_, status=status,
+                                      page=page, page_size=page_size)
     return FlightPage(departure_date=day, total=total, page=page, page_size=page_size, pages=math.ceil(total / page_size),
                       items=items)
 
@@ -159,12 +155,5 @@ def stats(
 ) -> Stats:
     """The dashboard's data: flights per day and status, delays by airport and airline, on-time rate,
     freshness per source."""
-    cfg = state.mysql()
-    end = date_to or store.flight_date_range(cfg)[1]
-    freshness = _plain(store.source_freshness(cfg))
-    if end is None:
-        return Stats(date_from=None, date_to=None, per_day_and_status=[], delays_by_airport=[],
-                     delays_by_airline=[], on_time=[], freshness=freshness)
-    start = end - timedelta(days=min(days - 1, (end - date.min).days))  # a window starts no earlier than 1 AD
-    data = {k: _plain(v) for k, v in store.flight_stats(cfg, start, end, top).items()}
-    return Stats(date_from=start, date_to=end, freshness=freshness, **data)
+    data = store.window_stats(state.mysql(), days, date_to, top)
+    return Stats(**{k: _plain(v) if isinstance(v, list) else v for k, v in data.items()})
