@@ -65,6 +65,11 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert set(ratio["over_limit"]) | set(ratio["cold_over_limit"]) == over
     assert all(k.startswith("opensky_1150.") for k in ratio["cold_over_limit"])
     assert not any(k.startswith("opensky_1150.") for k in ratio["over_limit"])
+    # each stage's best run over N = 0's best (one run each here: its seconds)
+    assert ratio["best"]["lufthansa.load_to_mysql"] == round(
+        two["seconds"]["lufthansa.load_to_mysql"] / zero["seconds"]["lufthansa.load_to_mysql"], 2)
+    assert set(ratio["best_over_limit"]) == {k for k, v in ratio["best"].items()
+                                            if v > 1.25 and not k.startswith("opensky_1150.")}
     snapshot = two["seconds"]
     assert 0 < snapshot["opensky_1200.api_wait"] < snapshot["opensky_1200.extract_to_s3"]
     assert snapshot["opensky_1200.pipeline"] == round(snapshot["opensky_1200.total"] - snapshot["opensky_1200.api_wait"],
@@ -78,6 +83,11 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert len(runs) == 3 and all(set(run) == stages for run in runs)
     for name in stages:
         assert remeasured["3"]["seconds"][name] == sorted(run[name] for run in runs)[1], name
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_growth import best_seconds
+
+    assert best_seconds(remeasured["3"]) == {**remeasured["3"]["seconds"],
+                                             **{name: min(run[name] for run in runs) for name in stages}}
     assert remeasured["3"]["counts"]["lufthansa.load_to_mysql"] == zero["counts"]["lufthansa.load_to_mysql"]
     assert remeasured["3"]["sizes"]["flights"]["rows_estimate"] > 0
     # each run waited for InnoDB to purge the day deleted; each stage's pages read and written are counted
