@@ -591,8 +591,8 @@ def full_day_records(cfg: Any) -> tuple[float, int] | None:
 
 def best_seconds(point: dict[str, Any]) -> dict[str, float]:
     """Per stage, the fastest of the point's runs (``repeats``; its seconds when it ran once). A run is slowed,
-    never sped up, by what else the machine does: a shared VM's CPU-only ``clean`` of one snapshot took 0.43 to
-    0.67 s within minutes (tenth session), more than the 1.25x a median of three should judge."""
+    never sped up, by what else the machine does: a shared VM's CPU-only ``clean`` of one snapshot took 0.41 to
+    1.18 s within minutes (tenth session), more than the 1.25x a median of three or five should judge."""
     runs = point.get("repeats") or [point["seconds"]]
     return {k: min([run[k] for run in runs if k in run] or [v]) for k, v in point["seconds"].items()}
 

@@ -20,7 +20,7 @@ def _bench(*args: str) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, mysql_cfg) -> None:
+def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, mysql_cfg, monkeypatch) -> None:
     database = f"aerolake_test_growth_{uuid.uuid4().hex[:8]}"
     out, resumed, again = tmp_path / "growth.json", tmp_path / "resumed.json", tmp_path / "again.json"
     _bench("--days", "0", "2", "--repeats", "1", "--database", database, "--json-out", str(out), "--keep")
@@ -83,7 +83,7 @@ def test_growth_benchmark_fills_history_and_measures_each_point(tmp_path: Path, 
     assert len(runs) == 3 and all(set(run) == stages for run in runs)
     for name in stages:
         assert remeasured["3"]["seconds"][name] == sorted(run[name] for run in runs)[1], name
-    sys.path.insert(0, str(ROOT / "bench"))
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
     from bench_growth import best_seconds
 
     assert best_seconds(remeasured["3"]) == {**remeasured["3"]["seconds"],
